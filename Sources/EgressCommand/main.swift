@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// `egress`: the sidecar and its operator commands (SPEC §2).
+struct Egress: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "egress",
+        abstract: "Egress proxy sidecar for sandboxed AI coding agents.",
+        subcommands: [RunCommand.self, CheckCommand.self, CACommand.self]
+    )
+}
+
+/// Every failure ends as one line on stderr and exit status 1 (never ArgumentParser's 64, never a
+/// stack trace); `--help` still prints to stdout and exits 0.
+func runEgress() async -> Never {
+    do {
+        var command = try Egress.parseAsRoot()
+        if var asyncCommand = command as? any AsyncParsableCommand {
+            try await asyncCommand.run()
+        } else {
+            try command.run()
+        }
+        exit(0)
+    } catch let error as CommandFailure {
+        FileHandle.standardError.write(Data("egress: \(error.message)\n".utf8))
+        exit(1)
+    } catch {
+        let code = Egress.exitCode(for: error)
+        if code == .success {
+            print(Egress.fullMessage(for: error))
+            exit(0)
+        }
+        let message = Egress.message(for: error).trimmingCharacters(in: .whitespacesAndNewlines)
+        FileHandle.standardError.write(Data("egress: \(message)\n".utf8))
+        exit(1)
+    }
+}
+
+await runEgress()

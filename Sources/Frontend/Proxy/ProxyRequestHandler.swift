@@ -1,0 +1,539 @@
+import EgressRoutes
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// The agent-facing end of the proxy: decides each request against the routes, injects
+/// credentials, and relays it to an upstream connection with backpressure both ways.
+///
+/// One instance serves the plain listener connection (absolute-form requests and `CONNECT`);
+/// after an allowed `CONNECT` a fresh instance in tunnel mode serves the decrypted requests.
+final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    enum Mode {
+        case forwardProxy
+        case tunnel(UpstreamTarget)
+    }
+
+    private enum State {
+        case idle
+        /// A refusal was sent before the request ended; the rest of the request is dropped.
+        case discarding(closeAfter: Bool)
+        case exchanging(Exchange)
+        case openingTunnel(TunnelSetup)
+        case closed
+    }
+
+    private struct TunnelSetup {
+        var target: UpstreamTarget
+        var version: HTTPVersion
+        var requestEnded = false
+        var tlsContext: NIOSSLContext?
+    }
+
+    private let mode: Mode
+    private let services: ProxyServices
+    /// The HTTP handlers installed beside this one, removed when a tunnel replaces them.
+    private let siblings: [any RemovableChannelHandler]
+    private var state = State.idle
+    private var context: ChannelHandlerContext?
+    private var readsPaused = false
+    private var readPending = false
+
+    init(mode: Mode, services: ProxyServices, siblings: [any RemovableChannelHandler]) {
+        self.mode = mode
+        self.services = services
+        self.siblings = siblings
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    // MARK: Agent → proxy
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        switch (state, part) {
+        case (.idle, .head(let head)):
+            handleHead(head, context: context)
+        case (.discarding, .body):
+            break
+        case (.discarding(let closeAfter), .end):
+            state = .idle
+            if closeAfter { context.close(promise: nil) }
+        case (.exchanging(let exchange), .body(let buffer)):
+            exchange.requestBody?.append(buffer.readableBytesView)
+            if let connection = exchange.connection {
+                if !exchange.responseEnded {
+                    connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+                    if !connection.channel.isWritable { pauseReads() }
+                }
+            } else {
+                exchange.buffered.append(part)
+            }
+        case (.exchanging(let exchange), .end):
+            exchange.requestEnded = true
+            if let connection = exchange.connection {
+                finishUpstreamRequest(exchange, connection: connection)
+            } else {
+                exchange.buffered.append(part)
+            }
+        case (.openingTunnel(var setup), .end):
+            setup.requestEnded = true
+            state = .openingTunnel(setup)
+            completeTunnelIfReady(context: context)
+        case (.openingTunnel, .body), (.closed, _):
+            break
+        case (.idle, .body), (.idle, .end), (.discarding, .head), (.exchanging, .head), (.openingTunnel, .head):
+            // HTTPServerPipelineHandler delivers one request at a time; anything else is a bug.
+            preconditionFailure("request part out of order in state \(state)")
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if case .exchanging(let exchange) = state, let connection = exchange.connection {
+            connection.channel.flush()
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if case .exchanging(let exchange) = state, let connection = exchange.connection {
+            // A slow agent stops the upstream from being read, so the proxy never buffers without bound.
+            connection.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable)
+                .whenFailure { _ in }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if case .exchanging(let exchange) = state, let connection = exchange.connection {
+            // The agent went away mid-exchange: the upstream connection is in an unknown state.
+            services.pool(on: context.eventLoop).release(connection, reusable: false)
+        }
+        state = .closed
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is HTTPParserError, case .idle = state {
+            respond(
+                status: .badRequest,
+                reason: "egress: malformed HTTP request",
+                version: .http1_1,
+                event: nil,
+                closeAfter: true,
+                context: context
+            )
+            return
+        }
+        context.close(promise: nil)
+    }
+
+    // MARK: Backpressure
+
+    func read(context: ChannelHandlerContext) {
+        if readsPaused {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    private func pauseReads() {
+        readsPaused = true
+    }
+
+    private func resumeReads() {
+        guard readsPaused else { return }
+        readsPaused = false
+        if readPending, let context {
+            readPending = false
+            context.read()
+        }
+    }
+
+    // MARK: Deciding
+
+    private func handleHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let target: UpstreamTarget
+        let originForm: String
+        switch mode {
+        case .forwardProxy:
+            if head.method == .CONNECT {
+                handleConnect(head, context: context)
+                return
+            }
+            switch RequestTargetParser.parseAbsoluteForm(head.uri) {
+            case .success(let parsed):
+                (target, originForm) = parsed
+            case .failure(let failure):
+                let reason =
+                    switch failure {
+                    case .userinfo: "egress: credentials in the request URL are not allowed"
+                    case .unsupportedScheme: "egress: only http and https URLs can be proxied"
+                    case .malformed: "egress: not a proxy request (use an absolute URL or CONNECT)"
+                    }
+                refuse(head, status: .badRequest, reason: reason, host: "", path: head.uri, context: context)
+                return
+            }
+        case .tunnel(let tunnel):
+            target = tunnel
+            guard let path = RequestTargetParser.originForm(head.uri, tunnel: tunnel) else {
+                refuse(
+                    head,
+                    status: .badRequest,
+                    reason: "egress: request target does not belong to \(tunnel)",
+                    host: tunnel.description,
+                    path: head.uri,
+                    context: context
+                )
+                return
+            }
+            originForm = path
+        }
+        let path = String(originForm.prefix { $0 != "?" })
+        let hostName = target.description
+        if services.isOwnAddress(target) {
+            refuse(head, status: .forbidden, reason: "egress: requests to the proxy itself are not allowed",
+                   host: hostName, path: path, context: context)
+            return
+        }
+
+        let facts = RequestFacts(
+            method: head.method.rawValue,
+            target: originForm,
+            headers: head.headers.map { ($0.name, $0.value) }
+        )
+        let route: Route
+        switch services.routeTable.decide(host: target.host, port: target.port, isTLS: target.isTLS, request: facts) {
+        case .deny(let reason):
+            refuse(head, status: .forbidden, reason: reason, host: hostName, path: path, context: context)
+            return
+        case .allow(let index):
+            route = services.routes.routes[index]
+        }
+        if route.auth != nil && !target.isTLS {
+            refuse(head, status: .forbidden, reason: "egress: refusing to send credentials over plain http",
+                   host: hostName, path: path, context: context)
+            return
+        }
+        if route.needsScanner && !services.scannerAvailable {
+            refuse(head, status: .serviceUnavailable, reason: "egress DLP: scanner unavailable",
+                   host: hostName, path: path, context: context)
+            return
+        }
+
+        let credential = route.auth.flatMap { services.tokens.credential(for: $0) }
+        let upstreamHead = UpstreamRequestBuilder.head(
+            from: head,
+            originForm: originForm,
+            target: target,
+            credential: credential
+        )
+        let exchange = Exchange(
+            context: RequestContext(host: hostName, method: head.method.rawValue, path: path),
+            target: target,
+            clientHead: head,
+            upstreamHead: upstreamHead,
+            capturesBodies: services.events.isEnabled(.full)
+        )
+        state = .exchanging(exchange)
+        if UpstreamRequestBuilder.expectsContinue(head) {
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
+                                  promise: nil)
+        }
+        pauseReads()
+        services.pool(on: context.eventLoop).acquire(target) { result in
+            self.upstreamAcquired(result, for: exchange)
+        }
+    }
+
+    private func upstreamAcquired(_ result: Result<UpstreamConnection, UpstreamFailure>, for exchange: Exchange) {
+        guard case .exchanging(let current) = state, current === exchange, let context else {
+            // The agent left while we were connecting; the fresh connection is still clean.
+            if case .success(let connection) = result {
+                services.pool(on: connection.channel.eventLoop).release(connection, reusable: true)
+            }
+            return
+        }
+        switch result {
+        case .failure(let failure):
+            failExchange(exchange, status: HTTPResponseStatus(statusCode: failure.status), reason: failure.reason,
+                         context: context)
+        case .success(let connection):
+            exchange.connection = connection
+            connection.handler.receiver = self
+            connection.channel.write(HTTPClientRequestPart.head(exchange.upstreamHead), promise: nil)
+            let buffered = exchange.buffered
+            exchange.buffered = []
+            for part in buffered {
+                switch part {
+                case .body(let buffer):
+                    connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+                case .end:
+                    finishUpstreamRequest(exchange, connection: connection)
+                case .head:
+                    preconditionFailure("a second head cannot be buffered")
+                }
+            }
+            connection.channel.flush()
+            if connection.channel.isWritable { resumeReads() }
+        }
+    }
+
+    private func finishUpstreamRequest(_ exchange: Exchange, connection: UpstreamConnection) {
+        if !exchange.responseEnded {
+            connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        }
+        if let body = exchange.requestBody {
+            services.events.emit(
+                .request(context: exchange.context, headers: exchange.upstreamHead.headers, body: body),
+                minimum: .full
+            )
+        }
+        if exchange.responseEnded { finishExchange(exchange) }
+    }
+
+    // MARK: CONNECT
+
+    private func handleConnect(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        guard let (host, port) = RequestTargetParser.parseAuthority(head.uri[...], defaultPort: 443) else {
+            refuse(head, status: .badRequest, reason: "egress: malformed CONNECT target", host: "",
+                   path: head.uri, closeAfter: true, context: context)
+            return
+        }
+        let target = UpstreamTarget(host: host, port: port, isTLS: true)
+        if services.isOwnAddress(target) {
+            refuse(head, status: .forbidden, reason: "egress: requests to the proxy itself are not allowed",
+                   host: target.description, path: head.uri, closeAfter: true, context: context)
+            return
+        }
+        guard services.routeTable.route(forHost: host, port: port, isTLS: true) != nil else {
+            // Refused before any certificate is minted.
+            refuse(head, status: .forbidden, reason: "egress: host not allowed: \(target)",
+                   host: target.description, path: head.uri, closeAfter: true, context: context)
+            return
+        }
+        state = .openingTunnel(TunnelSetup(target: target, version: head.version))
+        pauseReads()
+        services.interception.context(for: host, on: context.eventLoop).assumeIsolated().whenComplete { result in
+            guard case .openingTunnel(var setup) = self.state, let context = self.context else { return }
+            switch result {
+            case .success(let tlsContext):
+                setup.tlsContext = tlsContext
+                self.state = .openingTunnel(setup)
+                self.completeTunnelIfReady(context: context)
+            case .failure:
+                self.state = .idle
+                self.respond(status: .internalServerError, reason: "egress: cannot issue a certificate for \(host)",
+                             version: head.version, event: nil, closeAfter: true, context: context)
+            }
+        }
+    }
+
+    /// Answers 200 and swaps this connection's HTTP handlers for TLS termination plus a fresh HTTP
+    /// stack, once the CONNECT request has ended and the host's certificate is ready.
+    private func completeTunnelIfReady(context: ChannelHandlerContext) {
+        guard case .openingTunnel(let setup) = state, setup.requestEnded, let tlsContext = setup.tlsContext else {
+            return
+        }
+        state = .closed
+        let established = HTTPResponseHead(
+            version: setup.version,
+            status: .custom(code: 200, reasonPhrase: "Connection established")
+        )
+        context.write(wrapOutboundOut(.head(established)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+
+        let channel = context.channel
+        let sync = context.pipeline.syncOperations
+        do {
+            try sync.addHandler(NIOSSLServerHandler(context: tlsContext))
+            try ClientPipeline.addHTTPHandlers(to: sync, mode: .tunnel(setup.target), services: services)
+            // The request decoder goes last: on removal it hands bytes the agent already sent
+            // (its TLS ClientHello) to the next handler, which by then is the TLS handler.
+            let decoder = siblings.first { $0 is ByteToMessageHandler<HTTPRequestDecoder> }
+            for sibling in siblings where !(sibling is ByteToMessageHandler<HTTPRequestDecoder>) {
+                sync.removeHandler(sibling, promise: nil)
+            }
+            sync.removeHandler(context: context, promise: nil)
+            if let decoder { sync.removeHandler(decoder, promise: nil) }
+            channel.read()
+        } catch {
+            channel.close(promise: nil)
+        }
+    }
+
+    // MARK: Refusals
+
+    private func refuse(
+        _ head: HTTPRequestHead,
+        status: HTTPResponseStatus,
+        reason: String,
+        host: String,
+        path: String,
+        closeAfter: Bool = false,
+        context: ChannelHandlerContext
+    ) {
+        let event = EgressEvent.block(
+            reason: reason,
+            context: RequestContext(host: host, method: head.method.rawValue, path: path)
+        )
+        state = .discarding(closeAfter: closeAfter || !head.isKeepAlive)
+        respond(status: status, reason: reason, version: head.version, event: event,
+                closeAfter: closeAfter || !head.isKeepAlive, context: context, closeNow: false)
+    }
+
+    /// An exchange failed before any response byte reached the agent.
+    private func failExchange(
+        _ exchange: Exchange,
+        status: HTTPResponseStatus,
+        reason: String,
+        context: ChannelHandlerContext
+    ) {
+        if let connection = exchange.connection {
+            connection.handler.receiver = nil
+            services.pool(on: context.eventLoop).release(connection, reusable: false)
+            exchange.connection = nil
+        }
+        let closeAfter = exchange.closeClientAfter
+        let event = EgressEvent.block(reason: reason, context: exchange.context)
+        if exchange.requestEnded {
+            state = .idle
+            respond(status: status, reason: reason, version: exchange.clientVersion, event: event,
+                    closeAfter: closeAfter, context: context)
+        } else {
+            state = .discarding(closeAfter: closeAfter)
+            respond(status: status, reason: reason, version: exchange.clientVersion, event: event,
+                    closeAfter: closeAfter, context: context, closeNow: false)
+        }
+        resumeReads()
+    }
+
+    /// Writes a JSON refusal. With `closeNow` the connection closes once it is written; otherwise
+    /// the caller's state decides (a `.discarding` state closes at the request's end).
+    private func respond(
+        status: HTTPResponseStatus,
+        reason: String,
+        version: HTTPVersion,
+        event: EgressEvent?,
+        closeAfter: Bool,
+        context: ChannelHandlerContext,
+        closeNow: Bool = true
+    ) {
+        if let event { services.events.emit(event, minimum: .blocks) }
+        let (head, body) = BlockResponse.parts(
+            status: status,
+            reason: reason,
+            version: version,
+            close: closeAfter,
+            allocator: context.channel.allocator
+        )
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if closeAfter && closeNow {
+            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        }
+    }
+
+    // MARK: Finishing
+
+    private func finishExchange(_ exchange: Exchange) {
+        guard let context else { return }
+        if let connection = exchange.connection {
+            exchange.connection = nil
+            services.pool(on: context.eventLoop).release(
+                connection,
+                reusable: exchange.upstreamReusable && exchange.requestEnded
+            )
+        }
+        if exchange.requestEnded {
+            state = .idle
+            if exchange.closeClientAfter { context.close(promise: nil) }
+        } else {
+            // The upstream answered before the agent finished sending: drop the rest of the body.
+            state = .discarding(closeAfter: exchange.closeClientAfter)
+        }
+        resumeReads()
+    }
+}
+
+// MARK: Upstream → agent
+
+extension ProxyRequestHandler: UpstreamResponseReceiver {
+    func upstreamDidReceive(_ part: HTTPClientResponsePart) {
+        guard case .exchanging(let exchange) = state, let context else { return }
+        switch part {
+        case .head(let upstreamHead):
+            exchange.upstreamResponseHead = upstreamHead
+            if !upstreamHead.isKeepAlive { exchange.upstreamReusable = false }
+            var (head, closeAfter) = ResponseFraming.clientHead(
+                from: upstreamHead,
+                requestMethod: exchange.method,
+                clientVersion: exchange.clientVersion
+            )
+            if closeAfter { exchange.closeClientAfter = true }
+            if exchange.closeClientAfter { head.headers.replaceOrAdd(name: "connection", value: "close") }
+            exchange.responseHeadSent = true
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+        case .body(let buffer):
+            exchange.responseBody?.append(buffer.readableBytesView)
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            if !context.channel.isWritable, let connection = exchange.connection {
+                connection.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+            }
+        case .end:
+            exchange.responseEnded = true
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            if let body = exchange.responseBody, let head = exchange.upstreamResponseHead {
+                services.events.emit(
+                    .response(host: exchange.context.host, status: Int(head.status.code), headers: head.headers,
+                              body: body),
+                    minimum: .full
+                )
+            }
+            finishExchange(exchange)
+        }
+    }
+
+    func upstreamReadComplete() {
+        context?.flush()
+    }
+
+    func upstreamWritabilityChanged(isWritable: Bool) {
+        if isWritable { resumeReads() }
+    }
+
+    func upstreamDidClose(error: (any Error)?) {
+        guard case .exchanging(let exchange) = state, let context else { return }
+        exchange.connection = nil
+        if exchange.responseHeadSent {
+            // Part of the response is already with the agent: closing is the only honest signal.
+            state = .closed
+            context.close(promise: nil)
+        } else {
+            let failure = UpstreamFailure.closedEarly(target: exchange.target.description)
+            failExchange(exchange, status: .badGateway, reason: failure.reason, context: context)
+        }
+    }
+}
+
+@available(*, unavailable)
+extension ProxyRequestHandler: Sendable {}
+
+extension Route {
+    /// Whether serving this route needs a DLP decision before bytes may flow: any outbound scan,
+    /// or an inbound scan whose policy can block a response.
+    var needsScanner: Bool {
+        !dlp.outboundDetectors.isOff || (!dlp.inboundDetectors.isOff && dlp.effectiveInboundOnMatch == .block)
+    }
+}

@@ -1,0 +1,138 @@
+import EgressRoutes
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// What `egress run` starts with, after the command line and routes file were validated.
+public struct ProxyOptions: Sendable {
+    public var routes: RoutesConfig
+    public var tokens: TokenStore
+    public var authority: CertificateAuthority
+    public var listenHost = "127.0.0.1"
+    public var listenPort = 8080
+    public var upstreamTrustRoots: [NIOSSLCertificate] = []
+    public var connectTo: [ConnectToOverride] = []
+    public var allowPrivateUpstreams = false
+    public var eventLoopThreads = System.coreCount
+
+    public init(routes: RoutesConfig, tokens: TokenStore, authority: CertificateAuthority) {
+        self.routes = routes
+        self.tokens = tokens
+        self.authority = authority
+    }
+}
+
+/// The proxy listener and everything it owns: event loops, helper threads and upstream pools.
+public final class ProxyServer: Sendable {
+    public let localAddress: SocketAddress
+    private let group: MultiThreadedEventLoopGroup
+    private let threadPool: NIOThreadPool
+    private let serverChannel: any Channel
+    private let services: ProxyServices
+
+    private init(
+        localAddress: SocketAddress,
+        group: MultiThreadedEventLoopGroup,
+        threadPool: NIOThreadPool,
+        serverChannel: any Channel,
+        services: ProxyServices
+    ) {
+        self.localAddress = localAddress
+        self.group = group
+        self.threadPool = threadPool
+        self.serverChannel = serverChannel
+        self.services = services
+    }
+
+    /// Binds the listener and writes the boot event.
+    public static func start(options: ProxyOptions, events: EventLog) async throws -> ProxyServer {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, options.eventLoopThreads))
+        let threadPool = NIOThreadPool(numberOfThreads: 2)
+        threadPool.start()
+        do {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            if !options.upstreamTrustRoots.isEmpty {
+                tls.additionalTrustRoots = [.certificates(options.upstreamTrustRoots)]
+            }
+            tls.applicationProtocols = ["http/1.1"]
+            let settings = UpstreamSettings(
+                tlsContext: try NIOSSLContext(configuration: tls),
+                connectTo: options.connectTo,
+                allowPrivateUpstreams: options.allowPrivateUpstreams,
+                resolverPool: threadPool
+            )
+            let services = ProxyServices(
+                routes: options.routes,
+                tokens: options.tokens,
+                events: events,
+                interception: InterceptionContextCache(authority: options.authority, threadPool: threadPool),
+                upstreamSettings: settings,
+                scannerAvailable: false,
+                eventLoops: Array(group.makeIterator())
+            )
+            let channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try ClientPipeline.addHTTPHandlers(
+                            to: channel.pipeline.syncOperations,
+                            mode: .forwardProxy,
+                            services: services
+                        )
+                    }
+                }
+                .bind(host: options.listenHost, port: options.listenPort)
+                .get()
+            guard let address = channel.localAddress, let port = address.port else {
+                throw ProxyServerError("listener has no local address")
+            }
+            services.ownAddresses.withLockedValue {
+                $0 = [UpstreamTarget(host: options.listenHost.lowercased(), port: port, isTLS: false)]
+            }
+            events.emitBoot(
+                .boot(
+                    level: events.level.label,
+                    listen: "\(options.listenHost.contains(":") ? "[\(options.listenHost)]" : options.listenHost):\(port)",
+                    routes: options.routes.routes.count,
+                    scanners: 0,
+                    extra: [("dlp", .string("unavailable"))]
+                )
+            )
+            return ProxyServer(
+                localAddress: address,
+                group: group,
+                threadPool: threadPool,
+                serverChannel: channel,
+                services: services
+            )
+        } catch {
+            try? await group.shutdownGracefully()
+            try? await threadPool.shutdownGracefully()
+            throw error
+        }
+    }
+
+    /// The listening port (useful with `--listen 127.0.0.1:0`).
+    public var port: Int { localAddress.port ?? 0 }
+
+    /// Completes when the listener closes.
+    public func waitUntilClosed() async throws {
+        try await serverChannel.closeFuture.get()
+    }
+
+    /// Stops accepting, closes idle upstream connections and stops the event loops.
+    public func shutdown() async {
+        try? await serverChannel.close()
+        for future in services.closeIdleUpstreams() { try? await future.get() }
+        try? await group.shutdownGracefully()
+        try? await threadPool.shutdownGracefully()
+    }
+}
+
+public struct ProxyServerError: Error, CustomStringConvertible {
+    public let message: String
+    init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,72 @@
+import EgressRoutes
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Everything a client connection needs, shared by all connections: the policy, the credentials,
+/// the event log, TLS interception and per-loop upstream pools.
+final class ProxyServices: Sendable {
+    let routeTable: RouteTable
+    let routes: RoutesConfig
+    let tokens: TokenStore
+    let events: EventLog
+    let interception: InterceptionContextCache
+    let upstreamSettings: UpstreamSettings
+    /// Whether scanner workers exist to serve DLP. Until they do, a route that needs a DLP decision
+    /// is refused (fail closed) rather than forwarded unscanned.
+    let scannerAvailable: Bool
+    /// The proxy's own listening addresses: requests aimed at them are refused.
+    let ownAddresses: NIOLockedValueBox<[UpstreamTarget]> = NIOLockedValueBox([])
+
+    private let pools: [ObjectIdentifier: NIOLoopBoundBox<UpstreamConnectionPool>]
+
+    init(
+        routes: RoutesConfig,
+        tokens: TokenStore,
+        events: EventLog,
+        interception: InterceptionContextCache,
+        upstreamSettings: UpstreamSettings,
+        scannerAvailable: Bool,
+        eventLoops: [any EventLoop]
+    ) {
+        self.routes = routes
+        self.routeTable = RouteTable(routes)
+        self.tokens = tokens
+        self.events = events
+        self.interception = interception
+        self.upstreamSettings = upstreamSettings
+        self.scannerAvailable = scannerAvailable
+        var pools: [ObjectIdentifier: NIOLoopBoundBox<UpstreamConnectionPool>] = [:]
+        for loop in eventLoops {
+            // Built here, off the loop, and sent to it: the pool is touched only on `loop` afterwards.
+            pools[ObjectIdentifier(loop)] = .makeBoxSendingValue(
+                UpstreamConnectionPool(eventLoop: loop, settings: upstreamSettings),
+                eventLoop: loop
+            )
+        }
+        self.pools = pools
+    }
+
+    /// The pool of the calling event loop. Every channel of the server runs on one of these loops.
+    func pool(on eventLoop: any EventLoop) -> UpstreamConnectionPool {
+        guard let pool = pools[ObjectIdentifier(eventLoop)] else {
+            preconditionFailure("channel on an event loop the proxy was not built with")
+        }
+        return pool.value
+    }
+
+    func closeIdleUpstreams() -> [EventLoopFuture<Void>] {
+        pools.values.map { bound in
+            bound.eventLoop.submit { bound.value.closeAll() }
+        }
+    }
+
+    func isOwnAddress(_ target: UpstreamTarget) -> Bool {
+        ownAddresses.withLockedValue { own in
+            own.contains { $0.port == target.port && ($0.host == target.host || Self.isLocalName(target.host)) }
+        }
+    }
+
+    private static func isLocalName(_ host: String) -> Bool {
+        host == "localhost" || host == "127.0.0.1" || host == "::1" || host == "0.0.0.0"
+    }
+}

@@ -1,0 +1,30 @@
+import EgressRoutes
+import NIOHTTP1
+
+/// Turns an allowed agent request head into the head sent upstream: hop-by-hop headers and
+/// `Proxy-Authorization` removed, `Host` set to the routed host, credentials injected.
+enum UpstreamRequestBuilder {
+    static func head(
+        from client: HTTPRequestHead,
+        originForm: String,
+        target: UpstreamTarget,
+        credential: Credential?
+    ) -> HTTPRequestHead {
+        var headers = client.headers
+        let chunked = headers[canonicalForm: "transfer-encoding"].contains { $0.lowercased() == "chunked" }
+        HopByHopHeaders.strip(&headers)
+        // The proxy answers `Expect: 100-continue` itself as soon as the route allows the request.
+        headers.remove(name: "expect")
+        headers.remove(name: "host")
+        // Inside a tunnel the agent could name another virtual host than the one routed on.
+        var upstream = HTTPHeaders([("host", target.hostHeader)])
+        upstream.add(contentsOf: headers)
+        if chunked { upstream.add(name: "transfer-encoding", value: "chunked") }
+        credential?.inject(into: &upstream)
+        return HTTPRequestHead(version: .http1_1, method: client.method, uri: originForm, headers: upstream)
+    }
+
+    static func expectsContinue(_ head: HTTPRequestHead) -> Bool {
+        head.headers[canonicalForm: "expect"].contains { $0.lowercased() == "100-continue" }
+    }
+}

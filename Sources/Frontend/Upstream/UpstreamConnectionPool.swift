@@ -1,0 +1,200 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How upstream connections are made; shared by every event loop's pool.
+struct UpstreamSettings: Sendable {
+    var tlsContext: NIOSSLContext
+    var connectTo: [ConnectToOverride]
+    var allowPrivateUpstreams: Bool
+    var connectTimeout: TimeAmount = .seconds(10)
+    /// Below common server keep-alive timeouts (nginx 75 s), so a pooled connection is rarely
+    /// closed by the server just as it is reused.
+    var idleTimeout: TimeAmount = .seconds(30)
+    var maxIdlePerTarget = 16
+    var resolverPool: NIOThreadPool
+}
+
+/// An upstream channel with its HTTP/1.1 client pipeline.
+final class UpstreamConnection {
+    let channel: any Channel
+    let handler: UpstreamHandler
+    let target: UpstreamTarget
+    fileprivate var idleTimer: Scheduled<Void>?
+
+    init(channel: any Channel, handler: UpstreamHandler, target: UpstreamTarget) {
+        self.channel = channel
+        self.handler = handler
+        self.target = target
+    }
+}
+
+@available(*, unavailable)
+extension UpstreamConnection: Sendable {}
+
+/// Keep-alive upstream connections of one event loop, by target. Client and upstream channels
+/// share the loop, so relaying needs no hops and no locks. Used only on its event loop.
+final class UpstreamConnectionPool {
+    private let eventLoop: any EventLoop
+    private let settings: UpstreamSettings
+    private var idle: [UpstreamTarget: [UpstreamConnection]] = [:]
+
+    init(eventLoop: any EventLoop, settings: UpstreamSettings) {
+        self.eventLoop = eventLoop
+        self.settings = settings
+    }
+
+    /// The number of idle pooled connections (for tests).
+    var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
+
+    typealias Completion = (Result<UpstreamConnection, UpstreamFailure>) -> Void
+
+    /// Hands over an idle connection to `target`, or opens one. `completion` runs on the loop.
+    func acquire(_ target: UpstreamTarget, completion: @escaping Completion) {
+        eventLoop.assertInEventLoop()
+        while let connection = idle[target]?.popLast() {
+            connection.idleTimer?.cancel()
+            connection.idleTimer = nil
+            if connection.channel.isActive {
+                connection.handler.onClose = nil
+                completion(.success(connection))
+                return
+            }
+        }
+        connect(target, completion: completion)
+    }
+
+    /// Returns a connection after a complete exchange, or closes it when it cannot be reused.
+    func release(_ connection: UpstreamConnection, reusable: Bool) {
+        eventLoop.assertInEventLoop()
+        connection.handler.receiver = nil
+        guard reusable, connection.channel.isActive,
+            (idle[connection.target]?.count ?? 0) < settings.maxIdlePerTarget
+        else {
+            connection.channel.close(promise: nil)
+            return
+        }
+        idle[connection.target, default: []].append(connection)
+        connection.handler.onClose = { [weak self, weak connection] in
+            guard let self, let connection else { return }
+            self.forget(connection)
+        }
+        let channel = connection.channel
+        connection.idleTimer = eventLoop.scheduleTask(in: settings.idleTimeout) {
+            channel.close(promise: nil)
+        }
+    }
+
+    /// Closes every idle connection (shutdown).
+    func closeAll() {
+        for connection in idle.values.joined() {
+            connection.idleTimer?.cancel()
+            connection.channel.close(promise: nil)
+        }
+        idle.removeAll()
+    }
+
+    private func forget(_ connection: UpstreamConnection) {
+        connection.idleTimer?.cancel()
+        idle[connection.target]?.removeAll { $0 === connection }
+    }
+
+    private func connect(_ target: UpstreamTarget, completion: @escaping Completion) {
+        let override = settings.connectTo.first { $0.host == target.host && $0.port == target.port }
+        let dialHost = override?.address ?? target.host
+        let dialPort = override?.addressPort ?? target.port
+        let allowPrivate = settings.allowPrivateUpstreams
+        settings.resolverPool.runIfActive(eventLoop: eventLoop) {
+            try HostResolver.resolve(host: dialHost, port: dialPort)
+        }.assumeIsolated().whenComplete { result in
+            guard case .success(let addresses) = result else {
+                completion(.failure(.unresolvable(host: dialHost)))
+                return
+            }
+            let chosen = allowPrivate ? addresses.first : addresses.first { !AddressGuard.isForbidden($0) }
+            guard let address = chosen else {
+                completion(.failure(.forbiddenAddress(host: target.description,
+                                                      address: addresses[0].ipAddress ?? dialHost)))
+                return
+            }
+            self.open(target, at: address, completion: completion)
+        }
+    }
+
+    private func open(_ target: UpstreamTarget, at address: SocketAddress, completion: @escaping Completion) {
+        let tlsContext = settings.tlsContext
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(settings.connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    if target.isTLS {
+                        // SNI and hostname verification are for the name the agent asked for, even
+                        // when --connect-to dials another address.
+                        let isIPLiteral = IPAddressBytes(target.host) != nil
+                        try sync.addHandler(
+                            NIOSSLClientHandler(context: tlsContext, serverHostname: isIPLiteral ? nil : target.host)
+                        )
+                    }
+                    try sync.addHTTPClientHandlers()
+                    let ready = channel.eventLoop.makePromise(of: Void.self)
+                    try sync.addHandler(UpstreamHandler(ready: ready, waitsForTLS: target.isTLS))
+                }
+            }
+        bootstrap.connect(to: address).assumeIsolated().whenComplete { result in
+            let channel: any Channel
+            let handler: UpstreamHandler
+            do {
+                channel = try result.get()
+                handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
+            } catch {
+                completion(.failure(Self.connectFailure(error, target: target)))
+                return
+            }
+            handler.readyFuture.assumeIsolated().whenComplete { ready in
+                switch ready {
+                case .success:
+                    completion(.success(UpstreamConnection(channel: channel, handler: handler, target: target)))
+                case .failure(let error):
+                    channel.close(promise: nil)
+                    completion(.failure(Self.handshakeFailure(error, target: target)))
+                }
+            }
+        }
+    }
+
+    private static func connectFailure(_ error: any Error, target: UpstreamTarget) -> UpstreamFailure {
+        if case ChannelError.connectTimeout = error { return .connectTimeout(target: target.description) }
+        if let ioError = error as? IOError {
+            return .connectFailed(target: target.description, detail: String(cString: strerror(ioError.errnoCode)))
+        }
+        return .connectFailed(target: target.description, detail: "\(error)")
+    }
+
+    private static func handshakeFailure(_ error: any Error, target: UpstreamTarget) -> UpstreamFailure {
+        let text = "\(error)"
+        if text.contains("CERTIFICATE_VERIFY_FAILED") {
+            return .tlsFailed(host: target.host, detail: "certificate not trusted")
+        }
+        if (error as? NIOSSLExtraError) == .failedToValidateHostname {
+            return .tlsFailed(host: target.host, detail: "certificate does not match the host name")
+        }
+        if error is NIOSSLError || error is BoringSSLError {
+            return .tlsFailed(host: target.host, detail: String(text.prefix(160)))
+        }
+        return .closedEarly(target: target.description)
+    }
+}
+
+@available(*, unavailable)
+extension UpstreamConnectionPool: Sendable {}

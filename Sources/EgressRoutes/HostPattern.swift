@@ -33,7 +33,7 @@ public struct HostPattern: Sendable, Hashable, CustomStringConvertible {
 
         guard !text.isEmpty else { throw fail("a host name") }
         guard !text.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0 == "\u{7F}" })
-        else { throw fail("a host without whitespace") }
+        else { throw fail("a host without whitespace or control characters") }
         guard !text.contains("://") else { throw fail("a host without a scheme") }
         guard !text.contains(where: { "/?#".contains($0) }) else { throw fail("a host without a path") }
         guard !text.contains("@") else { throw fail("a host without user info") }

@@ -64,8 +64,8 @@ struct Rejection: Sendable, CustomTestStringConvertible {
                   message: "expected a mapping, got an empty document"),
         Rejection(label: "non-string key", yaml: "routes: []\n1: x", keyPath: "",
                   message: "expected string keys, got 1"),
-        Rejection(label: "merge key", yaml: "base: &b {}\nroutes: []", keyPath: "base",
-                  message: "expected one of the keys log, routes, got an unknown key"),
+        Rejection(label: "merge key", yaml: "<<: {log: 1}\nroutes: []", keyPath: "",
+                  message: "expected string keys, got <<"),
         Rejection(label: "odd key quoted in path", yaml: "routes: []\n\"a b\": 1", keyPath: "[\"a b\"]",
                   message: "expected one of the keys log, routes, got an unknown key"),
     ]
@@ -95,7 +95,7 @@ struct Rejection: Sendable, CustomTestStringConvertible {
         Rejection(label: "bare star", yaml: "routes:\n  - host: \"*\"", keyPath: "routes[0].host",
                   message: "expected a wildcard only as a leading \"*.\" followed by a domain, got \"*\""),
         Rejection(label: "second route bad", yaml: "routes:\n  - host: a.example\n  - host: \"a b\"",
-                  keyPath: "routes[1].host", message: "expected a host without whitespace, got \"a b\""),
+                  keyPath: "routes[1].host", message: "expected a host without whitespace or control characters, got \"a b\""),
         Rejection(label: "duplicate hosts", yaml: "routes:\n  - host: a.example\n  - host: b.example\n  - host: A.Example",
                   keyPath: "routes[2].host", message: "expected a host not already used by routes[0], got \"a.example\""),
         Rejection(label: "duplicate pinned wildcard", yaml: "routes:\n  - host: \"*.x.io:8443\"\n  - host: \"*.X.io:08443\"",
@@ -280,7 +280,7 @@ struct Rejection: Sendable, CustomTestStringConvertible {
 
     @Test(arguments: logCases + documentCases + routeCases + authCases + matchCases + gitCases + dlpCases)
     func rejects(_ rejection: Rejection) throws {
-        let error = try #require(EgressRoutesTests.rejection(rejection.yaml, knownDetectors: rejection.knownDetectors))
+        let error = try #require(parseFailure(rejection.yaml, knownDetectors: rejection.knownDetectors))
         #expect(error.file == "routes.yaml")
         #expect(error.keyPath == rejection.keyPath)
         #expect(error.line == nil)
@@ -296,20 +296,20 @@ struct Rejection: Sendable, CustomTestStringConvertible {
 
     @Test func unknownDetectorsAreOnlyCheckedWhenACatalogIsGiven() {
         let yaml = oneRoute("dlp: {outbound_detectors: [anything_goes]}")
-        #expect(EgressRoutesTests.rejection(yaml) == nil)
-        #expect(EgressRoutesTests.rejection(yaml, knownDetectors: ["anything_goes"]) == nil)
-        #expect(EgressRoutesTests.rejection(yaml, knownDetectors: ["other"]) != nil)
+        #expect(parseFailure(yaml) == nil)
+        #expect(parseFailure(yaml, knownDetectors: ["anything_goes"]) == nil)
+        #expect(parseFailure(yaml, knownDetectors: ["other"]) != nil)
     }
 
     @Test func examplesFromTheBrief() throws {
         let glob = try #require(
-            EgressRoutesTests.rejection(oneRoute("matches:\n  - {}\n  - paths: [{type: glob, value: /x}]"))
+            parseFailure(oneRoute("matches:\n  - {}\n  - paths: [{type: glob, value: /x}]"))
         )
         #expect(
             glob.description
                 == #"routes.yaml: routes[0].matches[1].paths[0].type: expected one of prefix, exact, regex, got "glob""#
         )
-        let log = try #require(EgressRoutesTests.rejection("log: true\nroutes: []"))
+        let log = try #require(parseFailure("log: true\nroutes: []"))
         #expect(log.description == "routes.yaml: log: expected the integer 0, 1 or 2, got true")
     }
 
@@ -324,14 +324,14 @@ struct Rejection: Sendable, CustomTestStringConvertible {
 
     @Test func longValuesAreCutInMessages() throws {
         let long = String(repeating: "a", count: 200)
-        let error = try #require(EgressRoutesTests.rejection(oneRoute("auth_scheme: \(long)\ntoken_env: T")))
+        let error = try #require(parseFailure(oneRoute("auth_scheme: \(long)\ntoken_env: T")))
         #expect(error.message == "expected one of bearer, token, basic, x-api-key, got \"\(String(repeating: "a", count: 80))…\"")
     }
 
     // MARK: YAML-level errors
 
     @Test func syntaxErrorNamesTheLine() throws {
-        let error = try #require(EgressRoutesTests.rejection("log: 1\nroutes:\n  - host: [a\n"))
+        let error = try #require(parseFailure("log: 1\nroutes:\n  - host: [a\n"))
         #expect(error.keyPath == nil)
         #expect(error.line != nil)
         #expect(error.description.hasPrefix("routes.yaml: line \(error.line ?? -1): "))
@@ -339,31 +339,31 @@ struct Rejection: Sendable, CustomTestStringConvertible {
     }
 
     @Test func syntaxErrorLineIsWhereTheProblemIs() throws {
-        let error = try #require(EgressRoutesTests.rejection("log: 1\nroutes: []\nfoo: bar: baz\n"))
+        let error = try #require(parseFailure("log: 1\nroutes: []\nfoo: bar: baz\n"))
         #expect(error.line == 3)
         #expect(error.description == "routes.yaml: line 3: \(error.message)")
         #expect(error.message.contains("mapping values are not allowed"))
     }
 
     @Test func duplicateKeysAreRejected() throws {
-        let error = try #require(EgressRoutesTests.rejection("routes:\n  - host: a.example\n    host: b.example\n"))
+        let error = try #require(parseFailure("routes:\n  - host: a.example\n    host: b.example\n"))
         #expect(error.line == 2)
         #expect(error.description == #"routes.yaml: line 2: duplicate key "host""#)
     }
 
     @Test func duplicateKeysDifferingOnlyInQuotingAreRejected() throws {
-        let error = try #require(EgressRoutesTests.rejection("log: 1\n\"log\": 2\nroutes: []\n"))
+        let error = try #require(parseFailure("log: 1\n\"log\": 2\nroutes: []\n"))
         #expect(error.message.contains("duplicate key \"log\""))
     }
 
     @Test func severalDocumentsAreRejected() throws {
-        let error = try #require(EgressRoutesTests.rejection("routes: []\n---\nroutes: []\n"))
+        let error = try #require(parseFailure("routes: []\n---\nroutes: []\n"))
         #expect(error.line == 3)
         #expect(error.message.contains("another document"))
     }
 
     @Test func undefinedAliasIsASyntaxError() throws {
-        let error = try #require(EgressRoutesTests.rejection("routes: *nothing\n"))
+        let error = try #require(parseFailure("routes: *nothing\n"))
         #expect(error.line == 1)
         #expect(error.keyPath == nil)
     }

@@ -1,7 +1,7 @@
 @testable import EgressRoutes
 
 /// Parses `yaml` as `routes.yaml` and returns the error, or `nil` when it was accepted.
-func rejection(_ yaml: String, knownDetectors: Set<String>? = nil) -> RoutesConfigError? {
+func parseFailure(_ yaml: String, knownDetectors: Set<String>? = nil) -> RoutesConfigError? {
     do {
         _ = try RoutesConfig.parse(yaml: yaml, file: "routes.yaml", knownDetectors: knownDetectors)
         return nil

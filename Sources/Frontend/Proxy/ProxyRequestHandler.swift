@@ -20,8 +20,9 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private enum State {
         case idle
-        /// A refusal was sent before the request ended; the rest of the request is dropped.
-        case discarding(closeAfter: Bool)
+        /// A response was sent before the request ended; the rest of the request is dropped. With
+        /// `closeAfter` the connection closes at the request's end, once the response is written.
+        case discarding(closeAfter: EventLoopFuture<Void>?)
         case exchanging(Exchange)
         case openingTunnel(TunnelSetup)
         case closed
@@ -68,14 +69,12 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             break
         case (.discarding(let closeAfter), .end):
             state = .idle
-            if closeAfter { context.close(promise: nil) }
+            if let closeAfter { close(context: context, after: closeAfter) }
         case (.exchanging(let exchange), .body(let buffer)):
             exchange.requestBody?.append(buffer.readableBytesView)
             if let connection = exchange.connection {
-                if !exchange.responseEnded {
-                    connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
-                    if !connection.channel.isWritable { pauseReads() }
-                }
+                connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+                if !connection.channel.isWritable { pauseReads() }
             } else {
                 exchange.buffered.append(part)
             }
@@ -290,16 +289,13 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func finishUpstreamRequest(_ exchange: Exchange, connection: UpstreamConnection) {
-        if !exchange.responseEnded {
-            connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-        }
+        connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
         if let body = exchange.requestBody {
             services.events.emit(
                 .request(context: exchange.context, headers: exchange.upstreamHead.headers, body: body),
                 minimum: .full
             )
         }
-        if exchange.responseEnded { finishExchange(exchange) }
     }
 
     // MARK: CONNECT
@@ -387,9 +383,10 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             reason: reason,
             context: RequestContext(host: host, method: head.method.rawValue, path: path)
         )
-        state = .discarding(closeAfter: closeAfter || !head.isKeepAlive)
-        respond(status: status, reason: reason, version: head.version, event: event,
-                closeAfter: closeAfter || !head.isKeepAlive, context: context, closeNow: false)
+        let close = closeAfter || !head.isKeepAlive
+        let written = respond(status: status, reason: reason, version: head.version, event: event,
+                              closeAfter: close, context: context, closeNow: false)
+        state = .discarding(closeAfter: close ? written : nil)
     }
 
     /// An exchange failed before any response byte reached the agent.
@@ -411,15 +408,16 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             respond(status: status, reason: reason, version: exchange.clientVersion, event: event,
                     closeAfter: closeAfter, context: context)
         } else {
-            state = .discarding(closeAfter: closeAfter)
-            respond(status: status, reason: reason, version: exchange.clientVersion, event: event,
-                    closeAfter: closeAfter, context: context, closeNow: false)
+            let written = respond(status: status, reason: reason, version: exchange.clientVersion, event: event,
+                                  closeAfter: closeAfter, context: context, closeNow: false)
+            state = .discarding(closeAfter: closeAfter ? written : nil)
         }
         resumeReads()
     }
 
     /// Writes a JSON refusal. With `closeNow` the connection closes once it is written; otherwise
     /// the caller's state decides (a `.discarding` state closes at the request's end).
+    @discardableResult
     private func respond(
         status: HTTPResponseStatus,
         reason: String,
@@ -428,7 +426,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         closeAfter: Bool,
         context: ChannelHandlerContext,
         closeNow: Bool = true
-    ) {
+    ) -> EventLoopFuture<Void> {
         if let event { services.events.emit(event, minimum: .blocks) }
         let (head, body) = BlockResponse.parts(
             status: status,
@@ -440,14 +438,18 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if closeAfter && closeNow {
-            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-        }
+        if closeAfter && closeNow { close(context: context, after: written) }
+        return written
+    }
+
+    /// Closing with writes still queued would drop them: close once the last one is done.
+    private func close(context: ChannelHandlerContext, after lastWrite: EventLoopFuture<Void>) {
+        lastWrite.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 
     // MARK: Finishing
 
-    private func finishExchange(_ exchange: Exchange) {
+    private func finishExchange(_ exchange: Exchange, lastWrite: EventLoopFuture<Void>) {
         guard let context else { return }
         if let connection = exchange.connection {
             exchange.connection = nil
@@ -458,10 +460,10 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         if exchange.requestEnded {
             state = .idle
-            if exchange.closeClientAfter { context.close(promise: nil) }
+            if exchange.closeClientAfter { close(context: context, after: lastWrite) }
         } else {
             // The upstream answered before the agent finished sending: drop the rest of the body.
-            state = .discarding(closeAfter: exchange.closeClientAfter)
+            state = .discarding(closeAfter: exchange.closeClientAfter ? lastWrite : nil)
         }
         resumeReads()
     }
@@ -493,7 +495,7 @@ extension ProxyRequestHandler: UpstreamResponseReceiver {
             }
         case .end:
             exchange.responseEnded = true
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            let lastWrite = context.writeAndFlush(wrapOutboundOut(.end(nil)))
             if let body = exchange.responseBody, let head = exchange.upstreamResponseHead {
                 services.events.emit(
                     .response(host: exchange.context.host, status: Int(head.status.code), headers: head.headers,
@@ -501,7 +503,7 @@ extension ProxyRequestHandler: UpstreamResponseReceiver {
                     minimum: .full
                 )
             }
-            finishExchange(exchange)
+            finishExchange(exchange, lastWrite: lastWrite)
         }
     }
 

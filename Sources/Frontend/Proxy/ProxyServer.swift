@@ -28,7 +28,7 @@ public final class ProxyServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let threadPool: NIOThreadPool
     private let serverChannel: any Channel
-    private let services: ProxyServices
+    let services: ProxyServices
 
     private init(
         localAddress: SocketAddress,

@@ -32,6 +32,11 @@ final class UpstreamHandler: ChannelInboundHandler {
         self.waitsForTLS = waitsForTLS
     }
 
+    func handlerRemoved(context: ChannelHandlerContext) {
+        // A failed connect tears the pipeline down without channelInactive.
+        ready.fail(firstError ?? ChannelError.ioOnClosedChannel)
+    }
+
     func channelActive(context: ChannelHandlerContext) {
         if !waitsForTLS { ready.succeed() }
         context.fireChannelActive()

@@ -1,0 +1,111 @@
+import NIOCore
+import NIOHTTP1
+import Testing
+
+@testable import Frontend
+
+@Suite("Request targets, addresses and headers")
+struct ParsingTests {
+    @Test func absoluteForm() throws {
+        let (target, path) = try RequestTargetParser.parseAbsoluteForm("http://API.test:8080/a/b?c=d#frag").get()
+        #expect(target == UpstreamTarget(host: "api.test", port: 8080, isTLS: false))
+        #expect(path == "/a/b?c=d")
+        let (tls, root) = try RequestTargetParser.parseAbsoluteForm("https://[::1]?x").get()
+        #expect(tls == UpstreamTarget(host: "::1", port: 443, isTLS: true))
+        #expect(root == "/?x")
+        #expect(throws: RequestTargetParser.Failure.userinfo) { try RequestTargetParser.parseAbsoluteForm("http://u:p@h/").get() }
+        #expect(throws: RequestTargetParser.Failure.unsupportedScheme) { try RequestTargetParser.parseAbsoluteForm("ftp://h/").get() }
+        #expect(throws: RequestTargetParser.Failure.malformed) { try RequestTargetParser.parseAbsoluteForm("/relative").get() }
+        #expect(throws: RequestTargetParser.Failure.malformed) { try RequestTargetParser.parseAbsoluteForm("http://h:99999/").get() }
+        #expect(throws: RequestTargetParser.Failure.malformed) { try RequestTargetParser.parseAbsoluteForm("http://a b/").get() }
+    }
+
+    @Test func authorities() {
+        #expect(RequestTargetParser.parseAuthority("example.com:443", defaultPort: 443)! == ("example.com", 443))
+        #expect(RequestTargetParser.parseAuthority("Example.COM.", defaultPort: 443)! == ("example.com", 443))
+        #expect(RequestTargetParser.parseAuthority("[2001:db8::1]:8443", defaultPort: 443)! == ("2001:db8::1", 8443))
+        #expect(RequestTargetParser.parseAuthority("user@host:443", defaultPort: 443) == nil)
+        #expect(RequestTargetParser.parseAuthority("host:0", defaultPort: 443) == nil)
+        #expect(RequestTargetParser.parseAuthority(":443", defaultPort: 443) == nil)
+    }
+
+    @Test func tunnelOriginForm() {
+        let tunnel = UpstreamTarget(host: "api.test", port: 443, isTLS: true)
+        #expect(RequestTargetParser.originForm("/x?y", tunnel: tunnel) == "/x?y")
+        #expect(RequestTargetParser.originForm("https://api.test/x", tunnel: tunnel) == "/x")
+        #expect(RequestTargetParser.originForm("https://evil.test/x", tunnel: tunnel) == nil)
+    }
+
+    @Test(arguments: [
+        ("127.0.0.1", true), ("127.255.0.9", true), ("10.1.2.3", true), ("172.16.0.1", true), ("172.31.255.255", true),
+        ("172.32.0.1", false), ("192.168.1.1", true), ("169.254.169.254", true), ("0.0.0.0", true), ("8.8.8.8", false),
+        ("::1", true), ("::", true), ("fd00::1", true), ("fe80::1", true), ("::ffff:127.0.0.1", true),
+        ("::ffff:10.0.0.1", true), ("::ffff:1.1.1.1", false), ("2606:4700::1111", false),
+    ])
+    func addressGuard(address: String, forbidden: Bool) throws {
+        let socketAddress = try SocketAddress(ipAddress: address, port: 443)
+        #expect(AddressGuard.isForbidden(socketAddress) == forbidden)
+    }
+
+    @Test func connectTo() throws {
+        let override = try ConnectToOverride(parsing: "API.test:443:127.0.0.1:8443")
+        #expect(override == ConnectToOverride(host: "api.test", port: 443, address: "127.0.0.1", addressPort: 8443))
+        let v6 = try ConnectToOverride(parsing: "api.test:443:[::1]:8443")
+        #expect(v6.address == "::1")
+        for bad in ["api.test:443:127.0.0.1", "api.test:x:127.0.0.1:1", ":443:127.0.0.1:1", "a:1:b:70000", "a:1:[::1"] {
+            #expect(throws: ConnectToOverrideError.self) { try ConnectToOverride(parsing: bad) }
+        }
+    }
+
+    @Test func listenAddress() {
+        #expect(ListenAddress(parsing: "0.0.0.0:8080") == ListenAddress(host: "0.0.0.0", port: 8080))
+        #expect(ListenAddress(parsing: "[::]:0") == ListenAddress(host: "::", port: 0))
+        #expect(ListenAddress(parsing: "8080") == nil)
+        #expect(ListenAddress(parsing: "host:") == nil)
+        #expect(ListenAddress(parsing: "::1:80") == nil)
+    }
+
+    @Test("hop-by-hop headers, those named by Connection, and Proxy-Authorization are removed")
+    func hopByHop() {
+        var headers = HTTPHeaders([
+            ("Connection", "keep-alive, X-Private"), ("X-Private", "1"), ("Keep-Alive", "5"),
+            ("Proxy-Authorization", "Basic x"), ("Proxy-Connection", "keep-alive"), ("TE", "trailers"),
+            ("Upgrade", "websocket"), ("Accept", "*/*"), ("Content-Length", "3"),
+        ])
+        HopByHopHeaders.strip(&headers)
+        #expect(headers.map { $0.name } == ["Accept", "Content-Length"])
+    }
+
+    @Test("upstream request head: origin-form, routed Host first, chunked kept, Expect answered locally")
+    func upstreamHead() {
+        let client = HTTPRequestHead(
+            version: .http1_1, method: .POST, uri: "http://api.test/x",
+            headers: HTTPHeaders([("Host", "evil.test"), ("Transfer-Encoding", "chunked"), ("Expect", "100-continue"), ("A", "b")])
+        )
+        let head = UpstreamRequestBuilder.head(
+            from: client, originForm: "/x", target: UpstreamTarget(host: "api.test", port: 8443, isTLS: true),
+            credential: nil
+        )
+        #expect(head.uri == "/x")
+        #expect(head.headers.map { $0.name } == ["host", "A", "transfer-encoding"])
+        #expect(head.headers["host"] == ["api.test:8443"])
+        #expect(UpstreamRequestBuilder.expectsContinue(client))
+    }
+
+    @Test("response framing follows the request method and the client's version")
+    func framing() {
+        let chunkedUpstream = HTTPResponseHead(version: .http1_1, status: .ok, headers: HTTPHeaders([("Transfer-Encoding", "chunked")]))
+        let (toModern, close1) = ResponseFraming.clientHead(from: chunkedUpstream, requestMethod: .GET, clientVersion: .http1_1)
+        #expect(toModern.headers["transfer-encoding"] == ["chunked"])
+        #expect(!close1)
+        let (toOld, close2) = ResponseFraming.clientHead(from: chunkedUpstream, requestMethod: .GET, clientVersion: .http1_0)
+        #expect(toOld.headers["transfer-encoding"].isEmpty)
+        #expect(close2)
+        let (toHead, _) = ResponseFraming.clientHead(from: chunkedUpstream, requestMethod: .HEAD, clientVersion: .http1_1)
+        #expect(toHead.headers["transfer-encoding"].isEmpty)
+        let sized = HTTPResponseHead(version: .http1_1, status: .ok, headers: HTTPHeaders([("Content-Length", "5")]))
+        let (kept, _) = ResponseFraming.clientHead(from: sized, requestMethod: .GET, clientVersion: .http1_1)
+        #expect(kept.headers["content-length"] == ["5"])
+        #expect(kept.headers["transfer-encoding"].isEmpty)
+    }
+}

@@ -1,0 +1,84 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// A bare TCP client for what curl will not send: malformed requests, abandoned bodies, and
+/// readers that stop reading.
+final class RawClient: Sendable {
+    let channel: any Channel
+    private let group: MultiThreadedEventLoopGroup
+    private let received = NIOLockedValueBox<[UInt8]>([])
+
+    var receivedText: String { String(decoding: received.withLockedValue { $0 }, as: UTF8.self) }
+    var receivedCount: Int { received.withLockedValue { $0.count } }
+
+    private init(channel: any Channel, group: MultiThreadedEventLoopGroup) {
+        self.channel = channel
+        self.group = group
+    }
+
+    /// Connects; with `autoRead` false nothing is read until `read()` is called (a stalled reader).
+    static func connect(port: Int, autoRead: Bool = true, receiveBuffer: Int? = nil) async throws -> RawClient {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let box = NIOLockedValueBox<RawClient?>(nil)
+        var bootstrap = ClientBootstrap(group: group)
+            .channelOption(.autoRead, value: autoRead)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(Collector { bytes in
+                        box.withLockedValue { $0 }?.received.withLockedValue { $0.append(contentsOf: bytes) }
+                    })
+                }
+            }
+        if let receiveBuffer {
+            bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBuffer))
+        }
+        let channel = try await bootstrap.connect(host: "127.0.0.1", port: port).get()
+        let client = RawClient(channel: channel, group: group)
+        box.withLockedValue { $0 = client }
+        return client
+    }
+
+    func send(_ text: String) async throws {
+        try await channel.writeAndFlush(channel.allocator.buffer(string: text))
+    }
+
+    func send(bytes: [UInt8]) async throws {
+        try await channel.writeAndFlush(channel.allocator.buffer(bytes: bytes))
+    }
+
+    /// Waits until the peer closes or `seconds` pass.
+    func waitForClose(seconds: Int64) async {
+        let timeout = channel.eventLoop.scheduleTask(in: .seconds(seconds)) { [channel] in channel.close(promise: nil) }
+        try? await channel.closeFuture.get()
+        timeout.cancel()
+    }
+
+    func close() async {
+        try? await channel.close()
+        try? await group.shutdownGracefully()
+    }
+
+    /// Sends `text`, then collects everything until the proxy closes the connection (or 10 s pass).
+    static func exchange(port: Int, send text: String) async throws -> String {
+        let client = try await connect(port: port)
+        try await client.send(text)
+        await client.waitForClose(seconds: 10)
+        let reply = client.receivedText
+        await client.close()
+        return reply
+    }
+}
+
+private final class Collector: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    let onBytes: ([UInt8]) -> Void
+
+    init(onBytes: @escaping ([UInt8]) -> Void) {
+        self.onBytes = onBytes
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        onBytes(Array(unwrapInboundIn(data).readableBytesView))
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+
+@testable import Frontend
+
+@Suite("Upstream failures", .timeLimit(.minutes(2)))
+struct UpstreamFailureTests {
+    static let routes = "log: 1\nroutes:\n  - host: \"api.test\"\n\(dlpOff)\n"
+
+    @Test("an upstream whose certificate the proxy does not trust gets 502 and a block event")
+    func untrustedCertificate() async throws {
+        try await Scenario.run(routes: Self.routes, trustUpstream: false) { s in
+            let result = try await curl(s.proxy, ["-w", "\n%{http_code}", "https://api.test/x"])
+            #expect(result.stdout.hasSuffix("502"))
+            #expect(result.stdout.contains("egress: upstream TLS verification failed for api.test"))
+            #expect(s.upstream.requests.isEmpty)
+            let block = try #require(s.proxy.events.events("egress_block").first)
+            #expect((block["reason"] as? String)?.contains("TLS verification failed") == true)
+        }
+    }
+
+    @Test("loopback upstreams are refused unless --allow-private-upstreams is given")
+    func privateAddressGuard() async throws {
+        try await Scenario.run(routes: Self.routes, allowPrivateUpstreams: false) { s in
+            let result = try await curl(s.proxy, ["-w", "\n%{http_code}", "https://api.test/x"])
+            #expect(result.stdout.hasSuffix("403"))
+            #expect(result.stdout.contains("egress: upstream address not allowed: api.test resolves to 127.0.0.1"))
+            #expect(s.upstream.connectionsAccepted == 0)
+            #expect(s.proxy.events.events("egress_block").count == 1)
+        }
+    }
+
+    @Test("a refused connection is a 502 with the reason")
+    func connectionRefused() async throws {
+        let closedPort = try await UpstreamServer.start()
+        let port = closedPort.port
+        await closedPort.shutdown()
+        let proxy = try await ProxyHarness.start(
+            routes: "routes:\n  - host: \"api.test:\(port)\"\n\(dlpOff)\n",
+            connectTo: [("api.test", port, port)]
+        )
+        let result = try await curl(proxy, ["-w", "\n%{http_code}", "http://api.test:\(port)/x"])
+        await proxy.shutdown()
+        #expect(result.stdout.hasSuffix("502"))
+        #expect(result.stdout.contains("egress: upstream connection failed: api.test:\(port)"))
+    }
+
+    @Test("an upstream that hangs up before answering is a 502, and the proxy keeps serving")
+    func hangUp() async throws {
+        try await Scenario.run(routes: Self.routes, responder: { request in
+            request.head.uri == "/hang" ? .hangUp : UpstreamReply.echo(request)
+        }) { s in
+            let failed = try await curl(s.proxy, ["-w", "\n%{http_code}", "https://api.test/hang"])
+            #expect(failed.stdout.hasSuffix("502"))
+            #expect(failed.stdout.contains("egress: upstream closed the connection: api.test"))
+            let next = try await curl(s.proxy, ["https://api.test/fine"])
+            #expect(Scenario.echoed(next)?["uri"] as? String == "/fine")
+        }
+    }
+}

@@ -197,7 +197,11 @@ package struct RouteFieldsReader: Sendable {
             policy.inboundDetectors = try detectors(node, at: path.key("inbound_detectors"))
         }
         if let node = mapping["outbound_on_match"] {
-            policy.outboundOnMatch = try reader.keyword(node, at: path.key("outbound_on_match"), as: OutboundAction.self)
+            policy.outboundOnMatch = try reader.keyword(
+                node,
+                at: path.key("outbound_on_match"),
+                as: OutboundAction.self
+            )
         }
         if let node = mapping["inbound_on_match"] {
             policy.inboundOnMatch = try reader.keyword(node, at: path.key("inbound_on_match"), as: InboundAction.self)

@@ -8,6 +8,9 @@ extension RoutesConfig {
     /// default (`matches` absent, `git.fetch: false`, default DLP). `routes: []` is written when empty.
     /// Strings are always double-quoted, so values like `"1"`, `"true"`, `": x"` or `"#"` keep their type;
     /// `.off` detector selections are written `false`.
+    ///
+    /// (A string starting with U+FEFF is not a valid value: Yams drops a leading byte order mark from every
+    /// scalar it reads, so `parse` never produces one and such a value would not survive a round trip.)
     public func render() -> String {
         var top: [(Node, Node)] = []
         if log != .off {

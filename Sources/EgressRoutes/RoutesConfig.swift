@@ -95,9 +95,15 @@ public struct PathMatch: Sendable, Equatable {
     }
 }
 
+/// How a `paths` value is compared with the request path (the request-target before `?`, as sent, not
+/// percent-decoded).
 public enum PathMatchKind: String, Sendable, Equatable, CaseIterable {
+    /// The path starts with the value (plain string prefix: `/repos` also matches `/reposX`).
     case prefix
+    /// The path equals the value.
     case exact
+    /// A Swift `Regex` that must match the *whole* path (as if anchored with `^…$`), checked to compile at
+    /// load time.
     case regex
 }
 
@@ -114,9 +120,14 @@ public struct HeaderMatch: Sendable, Equatable {
     }
 }
 
+/// How a `headers` value is compared with a request header's value (case-sensitive).
 public enum HeaderMatchKind: String, Sendable, Equatable, CaseIterable {
+    /// The value equals the header value.
     case exact
+    /// The header value starts with the value.
     case prefix
+    /// A Swift `Regex` that must match the *whole* header value (as if anchored with `^…$`), checked to
+    /// compile at load time.
     case regex
 }
 

@@ -18,9 +18,12 @@ package struct YAMLReader: Sendable {
         self.file = file
     }
 
-    /// Composes the single document in `yaml`. Syntax errors become `<file>: line N: <message>`; an empty
-    /// document (nothing but comments or whitespace) is an error at the document root.
+    /// Composes the single document in `yaml` (a leading byte order mark is ignored). Syntax errors become
+    /// `<file>: line N: <message>`; an empty document (nothing but comments or whitespace) is an error at the
+    /// document root.
     package func document(_ yaml: String) throws(RoutesConfigError) -> Node {
+        // libyaml only skips a byte order mark when it detects the encoding itself; Yams sets UTF-8 explicitly.
+        let yaml = yaml.hasPrefix("\u{FEFF}") ? String(yaml.dropFirst()) : yaml
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml, .default, .default, .utf8)

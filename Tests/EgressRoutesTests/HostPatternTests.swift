@@ -13,11 +13,28 @@ import Testing
     }
 
     static let valid: [Valid] = [
-        Valid(input: "api.github.com", description: "api.github.com", host: "api.github.com", isWildcard: false, port: nil),
-        Valid(input: "API.GitHub.Com", description: "api.github.com", host: "api.github.com", isWildcard: false, port: nil),
+        Valid(
+            input: "api.github.com",
+            description: "api.github.com",
+            host: "api.github.com",
+            isWildcard: false,
+            port: nil
+        ),
+        Valid(
+            input: "API.GitHub.Com",
+            description: "api.github.com",
+            host: "api.github.com",
+            isWildcard: false,
+            port: nil
+        ),
         Valid(input: "localhost", description: "localhost", host: "localhost", isWildcard: false, port: nil),
-        Valid(input: "my_host-1.internal", description: "my_host-1.internal", host: "my_host-1.internal",
-              isWildcard: false, port: nil),
+        Valid(
+            input: "my_host-1.internal",
+            description: "my_host-1.internal",
+            host: "my_host-1.internal",
+            isWildcard: false,
+            port: nil
+        ),
         Valid(input: "10.0.0.1", description: "10.0.0.1", host: "10.0.0.1", isWildcard: false, port: nil),
         Valid(input: "10.0.0.1:8080", description: "10.0.0.1:8080", host: "10.0.0.1", isWildcard: false, port: 8080),
         Valid(input: "host:8443", description: "host:8443", host: "host", isWildcard: false, port: 8443),
@@ -25,24 +42,54 @@ import Testing
         Valid(input: "host:65535", description: "host:65535", host: "host", isWildcard: false, port: 65535),
         Valid(input: "host:00443", description: "host:443", host: "host", isWildcard: false, port: 443),
         Valid(input: "*.example.com", description: "*.example.com", host: "example.com", isWildcard: true, port: nil),
-        Valid(input: "*.Example.COM:8443", description: "*.example.com:8443", host: "example.com", isWildcard: true,
-              port: 8443),
+        Valid(
+            input: "*.Example.COM:8443",
+            description: "*.example.com:8443",
+            host: "example.com",
+            isWildcard: true,
+            port: 8443
+        ),
         Valid(input: "*.com", description: "*.com", host: "com", isWildcard: true, port: nil),
         Valid(input: "[::1]", description: "[::1]", host: "::1", isWildcard: false, port: nil),
         Valid(input: "[::1]:8443", description: "[::1]:8443", host: "::1", isWildcard: false, port: 8443),
         Valid(input: "[0:0:0:0:0:0:0:1]", description: "[::1]", host: "::1", isWildcard: false, port: nil),
-        Valid(input: "[2001:DB8:0:0:1:0:0:1]", description: "[2001:db8::1:0:0:1]", host: "2001:db8::1:0:0:1",
-              isWildcard: false, port: nil),
-        Valid(input: "[2001:db8:0:0:0:0:2:1]:443", description: "[2001:db8::2:1]:443", host: "2001:db8::2:1",
-              isWildcard: false, port: 443),
-        Valid(input: "[1:2:3:4:5:6:7:8]", description: "[1:2:3:4:5:6:7:8]", host: "1:2:3:4:5:6:7:8",
-              isWildcard: false, port: nil),
-        Valid(input: "[1:0:3:4:5:6:7:8]", description: "[1:0:3:4:5:6:7:8]", host: "1:0:3:4:5:6:7:8",
-              isWildcard: false, port: nil),
+        Valid(
+            input: "[2001:DB8:0:0:1:0:0:1]",
+            description: "[2001:db8::1:0:0:1]",
+            host: "2001:db8::1:0:0:1",
+            isWildcard: false,
+            port: nil
+        ),
+        Valid(
+            input: "[2001:db8:0:0:0:0:2:1]:443",
+            description: "[2001:db8::2:1]:443",
+            host: "2001:db8::2:1",
+            isWildcard: false,
+            port: 443
+        ),
+        Valid(
+            input: "[1:2:3:4:5:6:7:8]",
+            description: "[1:2:3:4:5:6:7:8]",
+            host: "1:2:3:4:5:6:7:8",
+            isWildcard: false,
+            port: nil
+        ),
+        Valid(
+            input: "[1:0:3:4:5:6:7:8]",
+            description: "[1:0:3:4:5:6:7:8]",
+            host: "1:0:3:4:5:6:7:8",
+            isWildcard: false,
+            port: nil
+        ),
         Valid(input: "[fe80::]", description: "[fe80::]", host: "fe80::", isWildcard: false, port: nil),
         Valid(input: "[::]", description: "[::]", host: "::", isWildcard: false, port: nil),
-        Valid(input: "[::ffff:1.2.3.4]", description: "[::ffff:102:304]", host: "::ffff:102:304", isWildcard: false,
-              port: nil),
+        Valid(
+            input: "[::ffff:1.2.3.4]",
+            description: "[::ffff:102:304]",
+            host: "::ffff:102:304",
+            isWildcard: false,
+            port: nil
+        ),
     ]
 
     @Test(arguments: valid)

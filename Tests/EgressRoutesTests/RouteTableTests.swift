@@ -170,7 +170,9 @@ import Testing
     @Test func regexPathsMustMatchTheWholePath() throws {
         let table = try Self.table(oneRoute("matches:\n  - paths: [{type: regex, value: \"/repos/[a-z]+/[a-z]+\"}]"))
         #expect(Self.decide(table, "GET", "/repos/apple/swift") == .allow(routeIndex: 0))
-        #expect(Self.decide(table, "GET", "/repos/apple/swift/pulls") == Self.noMatch("GET", "/repos/apple/swift/pulls"))
+        #expect(
+            Self.decide(table, "GET", "/repos/apple/swift/pulls") == Self.noMatch("GET", "/repos/apple/swift/pulls")
+        )
         #expect(Self.decide(table, "GET", "/x/repos/apple/swift") == Self.noMatch("GET", "/x/repos/apple/swift"))
         #expect(Self.decide(table, "GET", "/repos/Apple/swift") == Self.noMatch("GET", "/repos/Apple/swift"))
     }
@@ -245,7 +247,10 @@ import Testing
 
     @Test func headerNamesAreCaseInsensitiveForProgrammaticConfigsToo() {
         let config = RoutesConfig(routes: [
-            Route(host: host("api.github.com"), matches: [MatchEntry(headers: [HeaderMatch(name: "X-Mixed", value: "v")])])
+            Route(
+                host: host("api.github.com"),
+                matches: [MatchEntry(headers: [HeaderMatch(name: "X-Mixed", value: "v")])]
+            )
         ])
         let table = RouteTable(config)
         #expect(Self.decide(table, "GET", "/", headers: [("x-mixed", "v")]) == .allow(routeIndex: 0))
@@ -280,10 +285,13 @@ import Testing
     @Test func regexThatDoesNotCompileNeverMatchesAndNeverCrashes() {
         // Only reachable with a hand-built config: parsing rejects such a regex.
         let config = RoutesConfig(routes: [
-            Route(host: host("api.github.com"), matches: [
-                MatchEntry(paths: [PathMatch(kind: .regex, value: "(")]),
-                MatchEntry(headers: [HeaderMatch(name: "a", kind: .regex, value: "[")]),
-            ])
+            Route(
+                host: host("api.github.com"),
+                matches: [
+                    MatchEntry(paths: [PathMatch(kind: .regex, value: "(")]),
+                    MatchEntry(headers: [HeaderMatch(name: "a", kind: .regex, value: "[")]),
+                ]
+            )
         ])
         let table = RouteTable(config)
         #expect(Self.decide(table, "GET", "(") == Self.noMatch("GET", "("))
@@ -308,7 +316,8 @@ import Testing
 
     @Test(arguments: [
         "/repos/../admin", "/repos/./x", "/repos/..", "/repos/.", "/..", "/.", "..", "/repos/%2e%2e/admin",
-        "/repos/%2E%2E/admin", "/repos/%2e%2E/admin", "/repos/.%2e/admin", "/repos/%2e/x", "/repos/%2E", "/repos/..%2fadmin",
+        "/repos/%2E%2E/admin", "/repos/%2e%2E/admin", "/repos/.%2e/admin", "/repos/%2e/x", "/repos/%2E",
+        "/repos/..%2fadmin",
         "/repos/..%2Fadmin", "/repos/..\\admin", "/repos\\..\\admin", "/repos/..%5cadmin", "/repos/%2e%2e%2fadmin",
         "/repos/../admin?x=1",
     ])
@@ -346,8 +355,14 @@ import Testing
 
     @Test func gitFetchIsAllowedWithGitFetchOnly() throws {
         let table = try Self.table("routes:\n  - host: github.com\n    matches: []\n    git: {fetch: true}\n")
-        #expect(Self.decide(table, Self.fetchRefs.method, Self.fetchRefs.target, host: "github.com") == .allow(routeIndex: 0))
-        #expect(Self.decide(table, Self.fetchPack.method, Self.fetchPack.target, host: "github.com") == .allow(routeIndex: 0))
+        #expect(
+            Self.decide(table, Self.fetchRefs.method, Self.fetchRefs.target, host: "github.com")
+                == .allow(routeIndex: 0)
+        )
+        #expect(
+            Self.decide(table, Self.fetchPack.method, Self.fetchPack.target, host: "github.com")
+                == .allow(routeIndex: 0)
+        )
         // Not fetch: the dumb protocol, other services, wrong methods.
         #expect(
             Self.decide(table, "GET", "/o/r.git/info/refs", host: "github.com")
@@ -398,10 +413,17 @@ import Testing
     @Test func pushIsDeniedWhenMatchesIsAbsent() throws {
         for yaml in ["routes:\n  - host: github.com\n", "routes:\n  - host: github.com\n    git: {fetch: true}\n"] {
             let table = try Self.table(yaml)
-            #expect(Self.decide(table, Self.pushRefs.method, Self.pushRefs.target, host: "github.com") == Self.pushDenied)
-            #expect(Self.decide(table, Self.pushPack.method, Self.pushPack.target, host: "github.com") == Self.pushDenied)
+            #expect(
+                Self.decide(table, Self.pushRefs.method, Self.pushRefs.target, host: "github.com") == Self.pushDenied
+            )
+            #expect(
+                Self.decide(table, Self.pushPack.method, Self.pushPack.target, host: "github.com") == Self.pushDenied
+            )
             // Fetch and everything else stay allowed.
-            #expect(Self.decide(table, Self.fetchPack.method, Self.fetchPack.target, host: "github.com") == .allow(routeIndex: 0))
+            #expect(
+                Self.decide(table, Self.fetchPack.method, Self.fetchPack.target, host: "github.com")
+                    == .allow(routeIndex: 0)
+            )
             #expect(Self.decide(table, "POST", "/o/r.git/other", host: "github.com") == .allow(routeIndex: 0))
         }
     }
@@ -410,7 +432,9 @@ import Testing
         let yaml = oneRoute("matches:\n  - {}\n  - methods: [GET, POST]\n  - headers: [{name: a, value: b}]")
         let table = try Self.table(yaml)
         #expect(Self.decide(table, Self.pushRefs.method, Self.pushRefs.target) == Self.pushDenied)
-        #expect(Self.decide(table, Self.pushPack.method, Self.pushPack.target, headers: [("a", "b")]) == Self.pushDenied)
+        #expect(
+            Self.decide(table, Self.pushPack.method, Self.pushPack.target, headers: [("a", "b")]) == Self.pushDenied
+        )
         #expect(Self.decide(table, "POST", "/anything") == .allow(routeIndex: 0))
     }
 
@@ -464,7 +488,9 @@ import Testing
 
     @Test func tableIsSharedAcrossTasks() async throws {
         let table = try Self.table(
-            oneRoute("matches:\n  - paths: [{type: regex, value: \"/r/[0-9]+\"}]\n    headers: [{name: h, type: regex, value: \"v.+\"}]")
+            oneRoute(
+                "matches:\n  - paths: [{type: regex, value: \"/r/[0-9]+\"}]\n    headers: [{name: h, type: regex, value: \"v.+\"}]"
+            )
         )
         let results = await withTaskGroup(of: (Int, RouteDecision).self) { group in
             for index in 0..<200 {
@@ -479,7 +505,8 @@ import Testing
         }
         #expect(results.count == 200)
         for (index, decision) in results {
-            let expected = index.isMultiple(of: 2) ? RouteDecision.allow(routeIndex: 0) : Self.noMatch("GET", "/r/x\(index)")
+            let expected =
+                index.isMultiple(of: 2) ? RouteDecision.allow(routeIndex: 0) : Self.noMatch("GET", "/r/x\(index)")
             #expect(decision == expected)
         }
     }

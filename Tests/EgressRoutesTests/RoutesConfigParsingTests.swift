@@ -43,7 +43,9 @@ import Testing
                     auth: AuthInjection(scheme: .token, tokenEnv: "EGRESS_TOKEN_0"),
                     matches: [
                         MatchEntry(
-                            paths: [PathMatch(kind: .prefix, value: "/repos/"), PathMatch(kind: .exact, value: "/user")],
+                            paths: [
+                                PathMatch(kind: .prefix, value: "/repos/"), PathMatch(kind: .exact, value: "/user"),
+                            ],
                             methods: ["GET", "POST"],
                             headers: [HeaderMatch(name: "accept", kind: .exact, value: "application/json")]
                         ),
@@ -155,6 +157,14 @@ import Testing
         }
     }
 
+    @Test func acceptsAByteOrderMarkAndCRLFLineEnds() throws {
+        let yaml = "\u{FEFF}log: 2\r\nroutes:\r\n  - host: a.example\r\n"
+        #expect(
+            try RoutesConfig.parse(yaml: yaml, file: "f")
+                == RoutesConfig(log: .full, routes: [Route(host: host("a.example"))])
+        )
+    }
+
     @Test func aliasesAreResolved() throws {
         let yaml = """
             routes:
@@ -207,6 +217,12 @@ import Testing
             #expect(error.file == path)
             #expect(error.keyPath == nil)
             #expect(error.description == "\(path): cannot read the file: No such file or directory")
+        }
+        do {
+            _ = try RoutesConfig.load(path: "/tmp")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description == "/tmp: cannot read the file: Is a directory")
         }
     }
 

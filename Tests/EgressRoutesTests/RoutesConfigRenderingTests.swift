@@ -77,7 +77,8 @@ import Yams
 
     @Test func ipv6AndPinnedHostsRoundTrip() throws {
         let config = RoutesConfig(routes: [
-            Route(host: host("[::1]:8443")), Route(host: host("*.example.com:8443")), Route(host: host("[2001:db8::1]")),
+            Route(host: host("[::1]:8443")), Route(host: host("*.example.com:8443")),
+            Route(host: host("[2001:db8::1]")),
         ])
         #expect(config.render().contains("host: \"[::1]:8443\""))
         #expect(try RoutesConfig.parse(yaml: config.render(), file: "r") == config)

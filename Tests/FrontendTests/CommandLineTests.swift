@@ -121,7 +121,7 @@ final class RunningEgress: Sendable {
 
     init(arguments: [String], directory: TemporaryDirectory) throws {
         stderrPath = directory.file("egress.stderr")
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: egressExecutable)
         process.arguments = arguments

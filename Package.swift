@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "egress", targets: ["EgressCommand"]),
+        .executable(name: "egress-scanner", targets: ["ScannerWorker"]),
         .library(name: "EgressRoutes", targets: ["EgressRoutes"]),
         .library(name: "Frontend", targets: ["Frontend"]),
     ],
@@ -19,8 +20,22 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
     ],
     targets: [
+        // C libraries behind thin module maps; scripts/setup.sh installs their -dev packages.
+        .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+        .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
+        // The DLP detector catalog, PCRE2 matching, validation and redaction. No I/O.
+        .target(name: "Detectors", dependencies: ["CPCRE2"]),
+        // The frontend ⇄ scanner wire protocol: versioned, length-prefixed frames. Pure Swift.
+        .target(name: "IPC"),
+        // The scanner process: sandbox lock-down and the serve loop, shared by the real worker
+        // and the test-only fault-injecting worker.
+        .target(name: "ScannerWorkerCore", dependencies: ["IPC", "Detectors", "CSeccomp"]),
+        .executableTarget(name: "ScannerWorker", dependencies: ["ScannerWorkerCore"]),
+        // Never shipped: a worker that crashes, hangs or misbehaves on request, for fault tests.
+        .executableTarget(name: "ScannerFaultsWorker", dependencies: ["ScannerWorkerCore"]),
         // routes.yaml: model, parsing, rendering and request matching. Pure logic shared by the
         // sidecar and the host-side planner.
         .target(
@@ -43,6 +58,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),
         .executableTarget(
@@ -57,6 +73,12 @@ let package = Package(
         .testTarget(
             name: "EgressRoutesTests",
             dependencies: ["EgressRoutes"]
+        ),
+        .testTarget(name: "DetectorsTests", dependencies: ["Detectors"]),
+        .testTarget(name: "IPCTests", dependencies: ["IPC"]),
+        .testTarget(
+            name: "ScannerWorkerTests",
+            dependencies: ["ScannerWorkerCore", "IPC", "Detectors", "ScannerWorker", "ScannerFaultsWorker"]
         ),
         .testTarget(
             name: "FrontendTests",

@@ -1,0 +1,14 @@
+#ifndef EGRESS_CSECCOMP_SHIM_H
+#define EGRESS_CSECCOMP_SHIM_H
+
+#include <seccomp.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+// SCMP_ACT_* are function-like macros Swift cannot import.
+static inline uint32_t egress_scmp_act_kill_process(void) { return SCMP_ACT_KILL_PROCESS; }
+static inline uint32_t egress_scmp_act_allow(void) { return SCMP_ACT_ALLOW; }
+static inline uint32_t egress_scmp_act_errno(uint16_t error) { return SCMP_ACT_ERRNO(error); }
+static inline uint32_t egress_scmp_act_trap(void) { return SCMP_ACT_TRAP; }
+
+#endif

@@ -1,0 +1,95 @@
+/// Frontend → worker: scan these segments with these detectors.
+///
+/// Each segment (the path and query, one header value, the decoded body, ...) is scanned on its own,
+/// so a finding can be mapped back to where it was. Payload layout:
+///
+/// ```
+/// UInt64 id | UInt8 direction (0 outbound, 1 inbound) | UInt8 redact (0/1)
+/// UInt32 detector-id count | count × string
+/// UInt32 segment count | count × bytes
+/// ```
+public struct ScanRequest: Sendable, Hashable {
+    /// Echoed in the reply.
+    public var id: UInt64
+    /// `0` outbound, `1` inbound (the raw values of `Detectors.ScanDirection`); anything else is
+    /// rejected on both ends.
+    public var direction: UInt8
+    /// The detectors to run, by catalog id.
+    public var detectorIDs: [String]
+    /// Whether the reply should carry each segment with every match replaced.
+    public var redact: Bool
+    /// The bytes to scan.
+    public var segments: [[UInt8]]
+
+    public init(id: UInt64, direction: UInt8, detectorIDs: [String], redact: Bool, segments: [[UInt8]]) {
+        self.id = id
+        self.direction = direction
+        self.detectorIDs = detectorIDs
+        self.redact = redact
+        self.segments = segments
+    }
+
+    /// This request as a frame ready to write to the socket.
+    public func encodedFrame(maxFrameSize: Int = WireProtocol.defaultMaxFrameSize) throws(FrameError) -> [UInt8] {
+        try WireMessage.scanRequest(self).encodedFrame(maxFrameSize: maxFrameSize)
+    }
+}
+
+extension ScanRequest: WirePayload {
+    static var messageType: MessageType { .scanRequest }
+
+    var payloadSize: Int {
+        8 + 1 + 1 + 4 + detectorIDs.reduce(0) { $0 + encodedSize($1) } + 4 + segments.reduce(0) { $0 + encodedSize($1) }
+    }
+
+    func validateForEncoding() throws(FrameError) {
+        guard direction <= 1 else { throw .invalidValue(field: "direction") }
+        guard detectorIDs.count <= WireProtocol.maxDetectorIDs else {
+            throw .countTooLarge(field: "detector ids", count: UInt32(clamping: detectorIDs.count))
+        }
+        for detectorID in detectorIDs where detectorID.utf8.count > WireProtocol.maxStringLength {
+            throw .countTooLarge(field: "detector id", count: UInt32(clamping: detectorID.utf8.count))
+        }
+        guard segments.count <= WireProtocol.maxSegments else {
+            throw .countTooLarge(field: "segments", count: UInt32(clamping: segments.count))
+        }
+    }
+
+    func write(to writer: inout WireWriter) {
+        writer.write(id)
+        writer.write(direction)
+        writer.write(redact)
+        writer.writeCount(detectorIDs.count)
+        for detectorID in detectorIDs {
+            writer.write(detectorID)
+        }
+        writer.writeCount(segments.count)
+        for segment in segments {
+            writer.write(segment)
+        }
+    }
+
+    static func read(from reader: inout WireReader) throws(FrameError) -> ScanRequest {
+        let id = try reader.readUInt64("request id")
+        let direction = try reader.readUInt8("direction")
+        guard direction <= 1 else { throw .invalidValue(field: "direction") }
+        let redact = try reader.readBool("redact")
+        let detectorCount = try reader.readCount(
+            "detector ids",
+            limit: WireProtocol.maxDetectorIDs,
+            minimumElementSize: 4
+        )
+        var detectorIDs: [String] = []
+        detectorIDs.reserveCapacity(detectorCount)
+        for _ in 0..<detectorCount {
+            detectorIDs.append(try reader.readString("detector id"))
+        }
+        let segmentCount = try reader.readCount("segments", limit: WireProtocol.maxSegments, minimumElementSize: 4)
+        var segments: [[UInt8]] = []
+        segments.reserveCapacity(segmentCount)
+        for _ in 0..<segmentCount {
+            segments.append(try reader.readBytes("segment"))
+        }
+        return ScanRequest(id: id, direction: direction, detectorIDs: detectorIDs, redact: redact, segments: segments)
+    }
+}

@@ -1,0 +1,1 @@
+// Placeholder until the fault worker lands (owned by the IPC/worker helper).

@@ -48,6 +48,8 @@ let package = Package(
             name: "Frontend",
             dependencies: [
                 "EgressRoutes",
+                "Detectors",
+                "IPC",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -66,6 +68,8 @@ let package = Package(
             dependencies: [
                 "EgressRoutes",
                 "Frontend",
+                "Detectors",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]

@@ -3,7 +3,7 @@
 # PATH already). Safe to run again: apt skips what is installed.
 set -euo pipefail
 
-packages=(git curl ca-certificates)
+packages=(git curl ca-certificates pkg-config libpcre2-dev libseccomp-dev zlib1g-dev)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

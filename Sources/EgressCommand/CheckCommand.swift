@@ -1,4 +1,5 @@
 import ArgumentParser
+import Detectors
 import EgressRoutes
 
 struct CheckCommand: AsyncParsableCommand {
@@ -13,7 +14,7 @@ struct CheckCommand: AsyncParsableCommand {
     func run() async throws {
         let config: RoutesConfig
         do {
-            config = try RoutesConfig.load(path: routesPath)
+            config = try RoutesConfig.load(path: routesPath, knownDetectors: DetectorCatalog.knownIDs)
         } catch {
             throw CommandFailure(error.description)
         }

@@ -1,8 +1,10 @@
 import ArgumentParser
+import Detectors
 import Dispatch
 import EgressRoutes
 import Foundation
 import Frontend
+import NIOCore
 import NIOSSL
 
 #if canImport(Glibc)
@@ -37,6 +39,18 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("log"), help: "Override the routes file's log level: 0 off, 1 blocks, 2 full.")
     var logOverride: String?
 
+    @Option(name: .customLong("scanners"), help: "DLP worker processes (default: the number of CPU cores).")
+    var scanners: String?
+
+    @Option(name: .customLong("scan-timeout"), help: "Seconds a scan may take before its worker is killed (default 2).")
+    var scanTimeout = "2"
+
+    @Option(name: .customLong("max-scan-bytes"), help: "Largest decoded body DLP scans; larger ones are refused (default 33554432).")
+    var maxScanBytes = String(ScannerOptions.defaultMaxScanBytes)
+
+    @Option(name: .customLong("scanner-path"), help: "The egress-scanner executable (default: next to egress).")
+    var scannerPath: String?
+
     func run() async throws {
         let options = try makeOptions()
         let events = EventLog(level: options.level)
@@ -64,7 +78,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let routes: RoutesConfig
         do {
-            routes = try RoutesConfig.load(path: routesPath)
+            routes = try RoutesConfig.load(path: routesPath, knownDetectors: DetectorCatalog.knownIDs)
         } catch {
             throw CommandFailure(error.description)
         }
@@ -94,6 +108,14 @@ struct RunCommand: AsyncParsableCommand {
                 throw CommandFailure("--upstream-ca \(path): cannot read a PEM certificate")
             }
         }
+        let scannerOptions = try makeScannerOptions()
+        guard let maxScan = Int(maxScanBytes), maxScanBytes.allSatisfy(\.isNumber), maxScan > 0,
+            maxScan <= ScannerOptions.maximumMaxScanBytes
+        else {
+            throw CommandFailure(
+                "--max-scan-bytes \(maxScanBytes): expected a whole number from 1 to \(ScannerOptions.maximumMaxScanBytes)"
+            )
+        }
         let (authority, _) = try loadOrCreateAuthority(stateDirectory: state.resolved)
 
         var options = ProxyOptions(routes: routes, tokens: tokens, authority: authority)
@@ -102,7 +124,39 @@ struct RunCommand: AsyncParsableCommand {
         options.connectTo = overrides
         options.upstreamTrustRoots = trustRoots
         options.allowPrivateUpstreams = allowPrivateUpstreams
+        options.scanners = scannerOptions
+        options.maxScanBytes = maxScan
         return (options, level ?? routes.log)
+    }
+
+    private func makeScannerOptions() throws -> ScannerOptions {
+        let count: Int
+        if let scanners {
+            guard scanners.allSatisfy(\.isNumber), let value = Int(scanners), (1...256).contains(value) else {
+                throw CommandFailure("--scanners \(scanners): expected a whole number from 1 to 256 (DLP cannot be turned off here; use dlp: in routes.yaml)")
+            }
+            count = value
+        } else {
+            count = max(1, System.coreCount)
+        }
+        guard let seconds = Double(scanTimeout), seconds.isFinite, seconds > 0, seconds <= 600 else {
+            throw CommandFailure("--scan-timeout \(scanTimeout): expected a number of seconds above 0 and at most 600")
+        }
+        let executable = scannerPath ?? Self.siblingExecutable("egress-scanner")
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw CommandFailure("--scanner-path \(executable): not an executable file")
+        }
+        return ScannerOptions(
+            executable: executable,
+            count: count,
+            scanTimeout: .nanoseconds(Int64(seconds * 1_000_000_000))
+        )
+    }
+
+    /// A program installed next to this one.
+    static func siblingExecutable(_ name: String) -> String {
+        let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return me.deletingLastPathComponent().appendingPathComponent(name).path
     }
 
     /// SIGTERM and SIGINT close the listener and stop the event loops; `run` then returns and the

@@ -12,7 +12,7 @@ struct Egress: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "egress",
         abstract: "Egress proxy sidecar for sandboxed AI coding agents.",
-        subcommands: [RunCommand.self, CheckCommand.self, CACommand.self]
+        subcommands: [RunCommand.self, CheckCommand.self, CACommand.self, ScanCommand.self]
     )
 }
 
@@ -29,7 +29,9 @@ func runEgress() async -> Never {
         exit(0)
     } catch let error as CommandFailure {
         FileHandle.standardError.write(Data("egress: \(error.message)\n".utf8))
-        exit(1)
+        exit(error.exitStatus)
+    } catch let error as ExitCode {
+        exit(error.rawValue)
     } catch {
         let code = Egress.exitCode(for: error)
         if code == .success {
@@ -38,7 +40,8 @@ func runEgress() async -> Never {
         }
         let message = Egress.message(for: error).trimmingCharacters(in: .whitespacesAndNewlines)
         FileHandle.standardError.write(Data("egress: \(message)\n".utf8))
-        exit(1)
+        // `egress scan` reports errors as 2, so that 1 keeps meaning "findings".
+        exit(CommandLine.arguments.dropFirst().first == "scan" ? 2 : 1)
     }
 }
 

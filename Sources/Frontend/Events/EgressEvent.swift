@@ -61,6 +61,20 @@ extension EgressEvent {
         return EgressEvent(name: "egress_block", fields: fields)
     }
 
+    public static func warn(reason: String, context: RequestContext, responseStatus: Int? = nil) -> EgressEvent {
+        var fields: [(String, JSONValue)] = [("reason", .string(reason))] + context.fields
+        if let responseStatus { fields.append(("response_status", .int(responseStatus))) }
+        return EgressEvent(name: "egress_warn", fields: fields)
+    }
+
+    public static func redact(reason: String, context: RequestContext, detectors: [String]) -> EgressEvent {
+        EgressEvent(
+            name: "egress_redact",
+            fields: [("reason", .string(reason))] + context.fields
+                + [("detectors", .array(detectors.map { .string($0) }))]
+        )
+    }
+
     public static func request(context: RequestContext, headers: HTTPHeaders, body: LoggedBody) -> EgressEvent {
         EgressEvent(
             name: "egress_request",

@@ -7,10 +7,14 @@ final class Exchange {
     let target: UpstreamTarget
     let method: HTTPMethod
     let clientVersion: HTTPVersion
-    let upstreamHead: HTTPRequestHead
+    /// The head sent upstream; replaced when outbound DLP redacts it.
+    var upstreamHead: HTTPRequestHead
+    let dlp: ExchangeDLP
 
     /// Parts read from the agent before the upstream connection was ready.
     var buffered: [HTTPServerRequestPart] = []
+    /// The whole request body, held while outbound DLP decides.
+    var heldRequestBody: ByteBuffer?
     var connection: UpstreamConnection?
     var requestEnded = false
     var responseHeadSent = false
@@ -18,6 +22,11 @@ final class Exchange {
     var upstreamReusable = true
     var closeClientAfter: Bool
     var upstreamResponseHead: HTTPResponseHead?
+    /// The response body, held whole while inbound `block` DLP decides.
+    var heldResponseBody: ByteBuffer?
+    /// A bounded copy of a streamed response for inbound `warn` DLP; `nil` once it outgrew the bound.
+    var inboundCopy: ByteBuffer?
+    var inboundCopyOverflowed = false
     /// Present only at log level 2.
     var requestBody: LoggedBody?
     var responseBody: LoggedBody?
@@ -27,6 +36,7 @@ final class Exchange {
         target: UpstreamTarget,
         clientHead: HTTPRequestHead,
         upstreamHead: HTTPRequestHead,
+        dlp: ExchangeDLP,
         capturesBodies: Bool
     ) {
         self.context = context
@@ -34,12 +44,16 @@ final class Exchange {
         self.method = clientHead.method
         self.clientVersion = clientHead.version
         self.upstreamHead = upstreamHead
+        self.dlp = dlp
         self.closeClientAfter = !clientHead.isKeepAlive
         if capturesBodies {
             requestBody = LoggedBody()
             responseBody = LoggedBody()
         }
     }
+
+    /// Whether the request body is held for an outbound scan instead of streamed.
+    var holdsRequest: Bool { !dlp.outboundDetectors.isEmpty }
 }
 
 @available(*, unavailable)

@@ -18,7 +18,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case tunnel(UpstreamTarget)
     }
 
-    private enum State {
+    enum State {
         case idle
         /// A response was sent before the request ended; the rest of the request is dropped. With
         /// `closeAfter` the connection closes at the request's end, once the response is written.
@@ -28,7 +28,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case closed
     }
 
-    private struct TunnelSetup {
+    struct TunnelSetup {
         var target: UpstreamTarget
         var version: HTTPVersion
         var requestEnded = false
@@ -36,11 +36,11 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private let mode: Mode
-    private let services: ProxyServices
+    let services: ProxyServices
     /// The HTTP handlers installed beside this one, removed when a tunnel replaces them.
     private let siblings: [any RemovableChannelHandler]
-    private var state = State.idle
-    private var context: ChannelHandlerContext?
+    var state = State.idle
+    private(set) var context: ChannelHandlerContext?
     private var readsPaused = false
     private var readPending = false
 
@@ -71,16 +71,19 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             state = .idle
             if let closeAfter { close(context: context, after: closeAfter) }
         case (.exchanging(let exchange), .body(let buffer)):
-            exchange.requestBody?.append(buffer.readableBytesView)
-            if let connection = exchange.connection {
-                connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+            if exchange.heldRequestBody != nil {
+                holdRequestBody(buffer, exchange: exchange, context: context)
+            } else if let connection = exchange.connection {
+                sendUpstream(body: buffer, exchange: exchange, connection: connection)
                 if !connection.channel.isWritable { pauseReads() }
             } else {
                 exchange.buffered.append(part)
             }
         case (.exchanging(let exchange), .end):
             exchange.requestEnded = true
-            if let connection = exchange.connection {
+            if exchange.heldRequestBody != nil {
+                scanRequest(exchange, context: context)
+            } else if let connection = exchange.connection {
                 finishUpstreamRequest(exchange, connection: connection)
             } else {
                 exchange.buffered.append(part)
@@ -146,11 +149,11 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func pauseReads() {
+    func pauseReads() {
         readsPaused = true
     }
 
-    private func resumeReads() {
+    func resumeReads() {
         guard readsPaused else { return }
         readsPaused = false
         if readPending, let context {
@@ -224,24 +227,35 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
                    host: hostName, path: path, context: context)
             return
         }
-        if route.needsScanner && !services.scannerAvailable {
-            refuse(head, status: .serviceUnavailable, reason: "egress DLP: scanner unavailable",
+        let dlp = ExchangeDLP(route: route)
+        let needsScanner = !dlp.outboundDetectors.isEmpty || (!dlp.inboundDetectors.isEmpty && dlp.inboundAction == .block)
+        if needsScanner && services.scanner == nil {
+            refuse(head, status: .serviceUnavailable, reason: ScanFailure.unavailable.reason,
+                   host: hostName, path: path, context: context)
+            return
+        }
+        if !dlp.outboundDetectors.isEmpty, let length = head.headers.first(name: "content-length").flatMap(Int.init),
+            length > services.maxScanBytes
+        {
+            refuse(head, status: .forbidden, reason: BodyDecoding.Failure.tooLarge(limit: services.maxScanBytes).reason,
                    host: hostName, path: path, context: context)
             return
         }
 
         let credential = route.auth.flatMap { services.tokens.credential(for: $0) }
-        let upstreamHead = UpstreamRequestBuilder.head(
+        var upstreamHead = UpstreamRequestBuilder.head(
             from: head,
             originForm: originForm,
             target: target,
             credential: credential
         )
+        if !dlp.inboundDetectors.isEmpty { BodyDecoding.narrowAcceptEncoding(&upstreamHead.headers) }
         let exchange = Exchange(
             context: RequestContext(host: hostName, method: head.method.rawValue, path: path),
             target: target,
             clientHead: head,
             upstreamHead: upstreamHead,
+            dlp: dlp,
             capturesBodies: services.events.isEnabled(.full)
         )
         state = .exchanging(exchange)
@@ -249,8 +263,17 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
                                   promise: nil)
         }
+        if exchange.holdsRequest {
+            // Outbound DLP decides on the whole request before anything goes upstream.
+            exchange.heldRequestBody = context.channel.allocator.buffer(capacity: 0)
+        } else {
+            connectUpstream(exchange, context: context)
+        }
+    }
+
+    func connectUpstream(_ exchange: Exchange, context: ChannelHandlerContext) {
         pauseReads()
-        services.pool(on: context.eventLoop).acquire(target) { result in
+        services.pool(on: context.eventLoop).acquire(exchange.target) { result in
             self.upstreamAcquired(result, for: exchange)
         }
     }
@@ -276,7 +299,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             for part in buffered {
                 switch part {
                 case .body(let buffer):
-                    connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+                    sendUpstream(body: buffer, exchange: exchange, connection: connection)
                 case .end:
                     finishUpstreamRequest(exchange, connection: connection)
                 case .head:
@@ -286,6 +309,12 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             connection.channel.flush()
             if connection.channel.isWritable { resumeReads() }
         }
+    }
+
+    /// Every request body byte goes upstream through here, so the level-2 log shows what was sent.
+    private func sendUpstream(body: ByteBuffer, exchange: Exchange, connection: UpstreamConnection) {
+        exchange.requestBody?.append(body.readableBytesView)
+        connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
     }
 
     private func finishUpstreamRequest(_ exchange: Exchange, connection: UpstreamConnection) {
@@ -389,11 +418,14 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         state = .discarding(closeAfter: close ? written : nil)
     }
 
-    /// An exchange failed before any response byte reached the agent.
-    private func failExchange(
+    /// An exchange failed before any response byte reached the agent. `eventContext` replaces the
+    /// exchange's context in the block event when the path itself held a secret.
+    func failExchange(
         _ exchange: Exchange,
         status: HTTPResponseStatus,
         reason: String,
+        responseStatus: Int? = nil,
+        eventContext: RequestContext? = nil,
         context: ChannelHandlerContext
     ) {
         if let connection = exchange.connection {
@@ -402,7 +434,11 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             exchange.connection = nil
         }
         let closeAfter = exchange.closeClientAfter
-        let event = EgressEvent.block(reason: reason, context: exchange.context)
+        let event = EgressEvent.block(
+            reason: reason,
+            context: eventContext ?? exchange.context,
+            responseStatus: responseStatus
+        )
         if exchange.requestEnded {
             state = .idle
             respond(status: status, reason: reason, version: exchange.clientVersion, event: event,
@@ -449,7 +485,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: Finishing
 
-    private func finishExchange(_ exchange: Exchange, lastWrite: EventLoopFuture<Void>) {
+    func finishExchange(_ exchange: Exchange, lastWrite: EventLoopFuture<Void>) {
         guard let context else { return }
         if let connection = exchange.connection {
             exchange.connection = nil
@@ -478,24 +514,28 @@ extension ProxyRequestHandler: UpstreamResponseReceiver {
         case .head(let upstreamHead):
             exchange.upstreamResponseHead = upstreamHead
             if !upstreamHead.isKeepAlive { exchange.upstreamReusable = false }
-            var (head, closeAfter) = ResponseFraming.clientHead(
-                from: upstreamHead,
-                requestMethod: exchange.method,
-                clientVersion: exchange.clientVersion
-            )
-            if closeAfter { exchange.closeClientAfter = true }
-            if exchange.closeClientAfter { head.headers.replaceOrAdd(name: "connection", value: "close") }
-            exchange.responseHeadSent = true
-            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            if exchange.dlp.scansResponse(upstreamHead, requestMethod: exchange.method) {
+                if exchange.dlp.inboundAction == .block {
+                    // Nothing reaches the agent until the scan has passed.
+                    exchange.heldResponseBody = context.channel.allocator.buffer(capacity: 0)
+                    return
+                }
+                exchange.inboundCopy = context.channel.allocator.buffer(capacity: 0)
+            }
+            writeResponseHead(upstreamHead, exchange: exchange, context: context)
         case .body(let buffer):
             exchange.responseBody?.append(buffer.readableBytesView)
+            if exchange.heldResponseBody != nil {
+                holdResponseBody(buffer, exchange: exchange, context: context)
+                return
+            }
+            copyForInboundWarn(buffer, exchange: exchange)
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             if !context.channel.isWritable, let connection = exchange.connection {
                 connection.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
             }
         case .end:
             exchange.responseEnded = true
-            let lastWrite = context.writeAndFlush(wrapOutboundOut(.end(nil)))
             if let body = exchange.responseBody, let head = exchange.upstreamResponseHead {
                 services.events.emit(
                     .response(host: exchange.context.host, status: Int(head.status.code), headers: head.headers,
@@ -503,8 +543,27 @@ extension ProxyRequestHandler: UpstreamResponseReceiver {
                     minimum: .full
                 )
             }
+            if exchange.heldResponseBody != nil {
+                scanHeldResponse(exchange, context: context)
+                return
+            }
+            let lastWrite = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+            scanStreamedResponse(exchange)
             finishExchange(exchange, lastWrite: lastWrite)
         }
+    }
+
+    /// Writes the agent's response head, framed for the agent's connection.
+    func writeResponseHead(_ upstreamHead: HTTPResponseHead, exchange: Exchange, context: ChannelHandlerContext) {
+        var (head, closeAfter) = ResponseFraming.clientHead(
+            from: upstreamHead,
+            requestMethod: exchange.method,
+            clientVersion: exchange.clientVersion
+        )
+        if closeAfter { exchange.closeClientAfter = true }
+        if exchange.closeClientAfter { head.headers.replaceOrAdd(name: "connection", value: "close") }
+        exchange.responseHeadSent = true
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
     }
 
     func upstreamReadComplete() {
@@ -531,11 +590,3 @@ extension ProxyRequestHandler: UpstreamResponseReceiver {
 
 @available(*, unavailable)
 extension ProxyRequestHandler: Sendable {}
-
-extension Route {
-    /// Whether serving this route needs a DLP decision before bytes may flow: any outbound scan,
-    /// or an inbound scan whose policy can block a response.
-    var needsScanner: Bool {
-        !dlp.outboundDetectors.isOff || (!dlp.inboundDetectors.isOff && dlp.effectiveInboundOnMatch == .block)
-    }
-}

@@ -14,11 +14,31 @@ public struct ProxyOptions: Sendable {
     public var connectTo: [ConnectToOverride] = []
     public var allowPrivateUpstreams = false
     public var eventLoopThreads = System.coreCount
+    /// DLP workers; `nil` runs without DLP, refusing every route that needs it.
+    public var scanners: ScannerOptions?
+    public var maxScanBytes = ScannerOptions.defaultMaxScanBytes
 
     public init(routes: RoutesConfig, tokens: TokenStore, authority: CertificateAuthority) {
         self.routes = routes
         self.tokens = tokens
         self.authority = authority
+    }
+}
+
+/// The DLP worker pool's settings.
+public struct ScannerOptions: Sendable {
+    public static let defaultMaxScanBytes = 32 << 20
+    /// The most `--max-scan-bytes` may be: a scan and its redacted reply must fit one IPC frame.
+    public static let maximumMaxScanBytes = 64 << 20
+
+    public var executable: String
+    public var count: Int
+    public var scanTimeout: TimeAmount
+
+    public init(executable: String, count: Int, scanTimeout: TimeAmount = .seconds(2)) {
+        self.executable = executable
+        self.count = count
+        self.scanTimeout = scanTimeout
     }
 }
 
@@ -61,13 +81,34 @@ public final class ProxyServer: Sendable {
                 allowPrivateUpstreams: options.allowPrivateUpstreams,
                 resolverPool: threadPool
             )
+            var scanner: ScannerPool?
+            if let scanners = options.scanners {
+                let pool = ScannerPool(
+                    configuration: .init(
+                        executable: scanners.executable,
+                        workerCount: scanners.count,
+                        scanTimeout: scanners.scanTimeout
+                    ),
+                    loop: group.next(),
+                    events: events,
+                    reaper: threadPool
+                )
+                do {
+                    try await pool.start().get()
+                } catch {
+                    try? await pool.shutdown().get()
+                    throw ProxyServerError("scanner workers did not start (\(scanners.executable)): \(error)")
+                }
+                scanner = pool
+            }
             let services = ProxyServices(
                 routes: options.routes,
                 tokens: options.tokens,
                 events: events,
                 interception: InterceptionContextCache(authority: options.authority, threadPool: threadPool),
                 upstreamSettings: settings,
-                scannerAvailable: false,
+                scanner: scanner,
+                maxScanBytes: options.maxScanBytes,
                 eventLoops: Array(group.makeIterator())
             )
             let channel = try await ServerBootstrap(group: group)
@@ -96,8 +137,8 @@ public final class ProxyServer: Sendable {
                     level: events.level.label,
                     listen: "\(options.listenHost.contains(":") ? "[\(options.listenHost)]" : options.listenHost):\(port)",
                     routes: options.routes.routes.count,
-                    scanners: 0,
-                    extra: [("dlp", .string("unavailable"))]
+                    scanners: options.scanners?.count ?? 0,
+                    extra: scanner.map { [("fault_injection", .bool($0.faultInjection))] } ?? [("dlp", .string("off"))]
                 )
             )
             return ProxyServer(
@@ -125,6 +166,7 @@ public final class ProxyServer: Sendable {
     /// Stops accepting, closes idle upstream connections and stops the event loops.
     public func shutdown() async {
         try? await serverChannel.close()
+        try? await services.scanner?.shutdown().get()
         for future in services.closeIdleUpstreams() { try? await future.get() }
         try? await group.shutdownGracefully()
         try? await threadPool.shutdownGracefully()

@@ -11,9 +11,11 @@ final class ProxyServices: Sendable {
     let events: EventLog
     let interception: InterceptionContextCache
     let upstreamSettings: UpstreamSettings
-    /// Whether scanner workers exist to serve DLP. Until they do, a route that needs a DLP decision
-    /// is refused (fail closed) rather than forwarded unscanned.
-    let scannerAvailable: Bool
+    /// The DLP worker pool; `nil` only when the proxy runs without one, and then a route that needs
+    /// a DLP decision is refused (fail closed) rather than forwarded unscanned.
+    let scanner: ScannerPool?
+    /// Bodies larger than this (after decoding) are refused on routes that scan them.
+    let maxScanBytes: Int
     /// The proxy's own listening addresses: requests aimed at them are refused.
     let ownAddresses: NIOLockedValueBox<[UpstreamTarget]> = NIOLockedValueBox([])
 
@@ -25,7 +27,8 @@ final class ProxyServices: Sendable {
         events: EventLog,
         interception: InterceptionContextCache,
         upstreamSettings: UpstreamSettings,
-        scannerAvailable: Bool,
+        scanner: ScannerPool?,
+        maxScanBytes: Int,
         eventLoops: [any EventLoop]
     ) {
         self.routes = routes
@@ -34,7 +37,8 @@ final class ProxyServices: Sendable {
         self.events = events
         self.interception = interception
         self.upstreamSettings = upstreamSettings
-        self.scannerAvailable = scannerAvailable
+        self.scanner = scanner
+        self.maxScanBytes = maxScanBytes
         var pools: [ObjectIdentifier: NIOLoopBoundBox<UpstreamConnectionPool>] = [:]
         for loop in eventLoops {
             // Built here, off the loop, and sent to it: the pool is touched only on `loop` afterwards.

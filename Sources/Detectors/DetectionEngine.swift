@@ -1,0 +1,173 @@
+import CPCRE2
+
+/// Compiles and JIT-compiles every detector once, then scans buffers with any subset of them.
+///
+/// Everything that needs more than memory happens in `init` (pattern compilation, JIT
+/// compilation, JIT stack and match context allocation), so a worker can lock itself down
+/// with seccomp right after constructing the engine. `scan` does no I/O and uses no
+/// Foundation. Not thread-safe: one engine per worker process (or per thread).
+public final class DetectionEngine {
+    /// The definitions this engine was built from, in catalog order.
+    public let definitions: [DetectorDefinition]
+    public let limits: MatchLimits
+
+    private let indexByID: [String: Int]
+    private let patterns: [PCRE2Pattern]
+    private let matchContext: PCRE2MatchContext
+    /// Prefilters per distinct (sorted) detector set; bounded, see ``prefilter(for:)``.
+    private var prefilters: [[Int]: KeywordPrefilter] = [:]
+    private static let maximumCachedPrefilters = 64
+
+    public init(
+        definitions: [DetectorDefinition] = DetectorCatalog.all,
+        limits: MatchLimits = .standard
+    ) throws(DetectorCompileError) {
+        var indexByID: [String: Int] = [:]
+        var patterns: [PCRE2Pattern] = []
+        patterns.reserveCapacity(definitions.count)
+        for (index, definition) in definitions.enumerated() {
+            guard indexByID.updateValue(index, forKey: definition.id) == nil else {
+                throw DetectorCompileError(detectorID: definition.id, message: "duplicate detector id")
+            }
+            let pattern = try PCRE2Pattern(source: definition.pattern, detectorID: definition.id)
+            guard definition.secretGroup >= 0, definition.secretGroup <= pattern.captureCount else {
+                throw DetectorCompileError(
+                    detectorID: definition.id,
+                    message: "secret group \(definition.secretGroup) but the pattern has \(pattern.captureCount) groups"
+                )
+            }
+            patterns.append(pattern)
+        }
+        self.definitions = definitions
+        self.limits = limits
+        self.indexByID = indexByID
+        self.patterns = patterns
+        self.matchContext = try PCRE2MatchContext(limits: limits)
+
+        // The sets almost every scan uses: build their automata now, not on the first scan.
+        for direction in ScanDirection.allCases {
+            let indices = definitions.indices.filter { definitions[$0].direction == direction }
+            if !indices.isEmpty {
+                _ = prefilter(for: indices)
+            }
+        }
+    }
+
+    /// Whether every pattern was JIT-compiled (false only on a libpcre2 without JIT).
+    public var usesJIT: Bool {
+        patterns.allSatisfy(\.usesJIT)
+    }
+
+    /// Scans `bytes` with the named detectors. Findings are sorted by start offset (then end,
+    /// then detector id). Throws on an unknown id or when any match hits a limit: a thrown
+    /// scan has not established that the buffer is clean.
+    public func scan(_ bytes: UnsafeRawBufferPointer, detectorIDs: [String]) throws(DetectionError) -> [Finding] {
+        var indices: [Int] = []
+        indices.reserveCapacity(detectorIDs.count)
+        for id in detectorIDs {
+            guard let index = indexByID[id] else {
+                throw DetectionError.unknownDetector(id)
+            }
+            indices.append(index)
+        }
+        guard !bytes.isEmpty, !indices.isEmpty, let base = bytes.baseAddress else {
+            return []
+        }
+        indices.sort()
+        indices = indices.uniqued()
+
+        let subject = base.assumingMemoryBound(to: UInt8.self)
+        let buffer = UnsafeBufferPointer(start: subject, count: bytes.count)
+        let candidates = prefilter(for: indices).candidates(in: subject, count: bytes.count)
+
+        var findings: [Finding] = []
+        for index in candidates {
+            try collect(detector: index, in: buffer, into: &findings)
+        }
+        findings.sort { lhs, rhs in
+            if lhs.start != rhs.start {
+                return lhs.start < rhs.start
+            }
+            if lhs.end != rhs.end {
+                return lhs.end < rhs.end
+            }
+            return lhs.detectorID < rhs.detectorID
+        }
+        return findings
+    }
+
+    public func scan(_ bytes: [UInt8], detectorIDs: [String]) throws(DetectionError) -> [Finding] {
+        // `withUnsafeBytes` rethrows untyped; carry the typed error out by hand.
+        let result: Result<[Finding], DetectionError> = bytes.withUnsafeBytes { raw in
+            do throws(DetectionError) {
+                return .success(try scan(raw, detectorIDs: detectorIDs))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// Runs one detector's regex over the whole buffer, validating each hit.
+    private func collect(detector index: Int, in buffer: UnsafeBufferPointer<UInt8>, into findings: inout [Finding])
+        throws(DetectionError)
+    {
+        let definition = definitions[index]
+        let pattern = patterns[index]
+        let subject = buffer.baseAddress!
+        let count = buffer.count
+        var offset = 0
+        while offset <= count {
+            let code = pattern.match(subject, length: count, from: offset, context: matchContext)
+            if code == PCRE2_ERROR_NOMATCH {
+                return
+            }
+            if code < 0 {
+                if PCRE2Pattern.isLimitError(code) {
+                    throw DetectionError.limitExceeded(detectorID: definition.id)
+                }
+                throw DetectionError.matchFailed(detectorID: definition.id, code: code)
+            }
+            guard let whole = pattern.range(ofGroup: 0) else {
+                throw DetectionError.matchFailed(detectorID: definition.id, code: code)
+            }
+            var accepted = false
+            if let secret = pattern.range(ofGroup: definition.secretGroup), !secret.isEmpty,
+                definition.accepts(secret: secret, in: buffer)
+            {
+                findings.append(Finding(detectorID: definition.id, start: secret.lowerBound, end: secret.upperBound))
+                accepted = true
+            }
+            // After a rejected hit, retry one byte later: a valid match may overlap it.
+            offset = accepted ? max(whole.upperBound, whole.lowerBound + 1) : whole.lowerBound + 1
+        }
+    }
+
+    /// The prefilter for a sorted, duplicate-free detector set, built on first use.
+    private func prefilter(for indices: [Int]) -> KeywordPrefilter {
+        if let cached = prefilters[indices] {
+            return cached
+        }
+        if prefilters.count >= Self.maximumCachedPrefilters {
+            prefilters.removeAll(keepingCapacity: true)
+        }
+        let prefilter = KeywordPrefilter(
+            detectors: indices,
+            keywordGroups: indices.map { definitions[$0].keywordGroups }
+        )
+        prefilters[indices] = prefilter
+        return prefilter
+    }
+}
+
+extension Array where Element: Equatable {
+    /// Drops adjacent duplicates (on a sorted array: all duplicates).
+    fileprivate func uniqued() -> [Element] {
+        var result: [Element] = []
+        result.reserveCapacity(count)
+        for element in self where result.last != element {
+            result.append(element)
+        }
+        return result
+    }
+}

@@ -1,0 +1,56 @@
+import Detectors
+import EgressRoutes
+import NIOHTTP1
+
+/// The DLP a route asks of one exchange, resolved to detector ids and effective policies.
+struct ExchangeDLP: Sendable {
+    var outboundDetectors: [String]
+    var inboundDetectors: [String]
+    var outboundAction: OutboundAction
+    var inboundAction: InboundAction
+    /// The header holding the credential the proxy injected: never scanned.
+    var injectedHeader: String?
+
+    init(route: Route) {
+        outboundDetectors = Self.resolve(route.dlp.outboundDetectors, direction: .outbound)
+        inboundDetectors = Self.resolve(route.dlp.inboundDetectors, direction: .inbound)
+        outboundAction = route.dlp.effectiveOutboundOnMatch
+        inboundAction = route.dlp.effectiveInboundOnMatch
+        injectedHeader = route.auth.map { $0.scheme == .xApiKey ? "x-api-key" : "authorization" }
+    }
+
+    private static func resolve(_ selection: DetectorSelection, direction: ScanDirection) -> [String] {
+        switch selection {
+        case .defaultSet: DetectorCatalog.defaultIDs(for: direction)
+        case .off: []
+        case .only(let ids): ids
+        }
+    }
+
+    /// Inbound scanning applies to text: git pack data and other binary payloads are not scanned.
+    func scansResponse(_ head: HTTPResponseHead, requestMethod: HTTPMethod) -> Bool {
+        guard !inboundDetectors.isEmpty, requestMethod != .HEAD,
+            head.status.code != 204, head.status.code != 304, head.status.code / 100 != 1
+        else { return false }
+        guard let type = head.headers.first(name: "content-type")?.lowercased() else {
+            // Unlabelled content could be anything: scan it.
+            return true
+        }
+        if type.hasPrefix("text/") { return true }
+        return ["json", "xml", "javascript", "ecmascript", "event-stream", "x-www-form-urlencoded", "yaml",
+                "markdown", "graphql"].contains { type.contains($0) }
+    }
+}
+
+/// Reasons for DLP verdicts (SPEC §4): they name the secret type, never the secret.
+enum DLPReason {
+    static func outbound(_ detectorID: String) -> String {
+        "egress DLP: \(label(detectorID)) found in request"
+    }
+
+    static let inbound = "egress DLP: possible prompt injection detected"
+
+    static func label(_ detectorID: String) -> String {
+        DetectorCatalog.definition(id: detectorID)?.label ?? detectorID
+    }
+}

@@ -1,0 +1,138 @@
+import NIOCore
+import NIOHTTP1
+
+/// Inbound DLP in the response path. `block` holds the response whole until a worker has scanned
+/// it; `warn` streams it untouched and scans a copy alongside, so it adds no latency (SPEC §6).
+extension ProxyRequestHandler {
+    func holdResponseBody(_ buffer: ByteBuffer, exchange: Exchange, context: ChannelHandlerContext) {
+        guard var held = exchange.heldResponseBody else { return }
+        guard held.readableBytes + buffer.readableBytes <= services.maxScanBytes else {
+            exchange.heldResponseBody = nil
+            exchange.upstreamReusable = false
+            blockResponse(exchange, reason: BodyDecoding.Failure.tooLarge(limit: services.maxScanBytes).reason,
+                          status: .forbidden, context: context)
+            return
+        }
+        var chunk = buffer
+        held.writeBuffer(&chunk)
+        exchange.heldResponseBody = held
+    }
+
+    /// The held response is complete: scan it, then deliver it or refuse it.
+    func scanHeldResponse(_ exchange: Exchange, context: ChannelHandlerContext) {
+        guard let held = exchange.heldResponseBody, let head = exchange.upstreamResponseHead else { return }
+        exchange.heldResponseBody = nil
+        releaseUpstream(exchange, context: context)
+        guard let scanner = services.scanner else {
+            blockResponse(exchange, reason: ScanFailure.unavailable.reason, status: .serviceUnavailable, context: context)
+            return
+        }
+        let decoded: ByteBuffer
+        do {
+            decoded = try BodyDecoding.decode(held, codings: BodyDecoding.codings(head.headers), limit: services.maxScanBytes)
+        } catch {
+            blockResponse(exchange, reason: error.reason, status: .forbidden, context: context)
+            return
+        }
+        let job = ScanJob(
+            direction: .inbound,
+            detectorIDs: exchange.dlp.inboundDetectors,
+            redact: false,
+            segments: [Array(decoded.readableBytesView)]
+        )
+        scanner.scan(job).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
+            guard case .exchanging(let current) = self.state, current === exchange, let context = self.context else {
+                return
+            }
+            switch result {
+            case .failure(let error):
+                let failure = error as? ScanFailure ?? .workerError
+                self.blockResponse(exchange, reason: failure.reason,
+                                   status: HTTPResponseStatus(statusCode: failure.status), context: context)
+            case .success(let outcome) where !outcome.isClean:
+                self.blockResponse(exchange, reason: DLPReason.inbound, status: .forbidden, context: context)
+            case .success:
+                var complete = head
+                // The whole body is here: send it with its length, whatever framing the upstream used.
+                complete.headers.remove(name: "transfer-encoding")
+                complete.headers.replaceOrAdd(name: "content-length", value: String(held.readableBytes))
+                self.writeResponseHead(complete, exchange: exchange, context: context)
+                context.write(self.wrapOutboundOut(.body(.byteBuffer(held))), promise: nil)
+                let lastWrite = context.writeAndFlush(self.wrapOutboundOut(.end(nil)))
+                self.finishExchange(exchange, lastWrite: lastWrite)
+            }
+        }
+    }
+
+    /// Keeps a bounded copy of a streamed response for the `warn` scan.
+    func copyForInboundWarn(_ buffer: ByteBuffer, exchange: Exchange) {
+        guard var copy = exchange.inboundCopy else { return }
+        guard copy.readableBytes + buffer.readableBytes <= services.maxScanBytes else {
+            exchange.inboundCopy = nil
+            exchange.inboundCopyOverflowed = true
+            return
+        }
+        var chunk = buffer
+        copy.writeBuffer(&chunk)
+        exchange.inboundCopy = copy
+    }
+
+    /// After a streamed response ended: scan the copy and report a hit as `egress_warn`. The agent
+    /// already has the response; this only informs the operator.
+    func scanStreamedResponse(_ exchange: Exchange) {
+        guard let head = exchange.upstreamResponseHead else { return }
+        let status = Int(head.status.code)
+        let events = services.events
+        let requestContext = exchange.context
+        let warn: @Sendable (String) -> Void = { reason in
+            events.emit(.warn(reason: reason, context: requestContext, responseStatus: status), minimum: .blocks)
+        }
+        if exchange.inboundCopyOverflowed {
+            warn("egress DLP: response not scanned: larger than \(services.maxScanBytes) bytes")
+            return
+        }
+        guard let copy = exchange.inboundCopy else { return }
+        exchange.inboundCopy = nil
+        guard let scanner = services.scanner else {
+            warn("egress DLP: response not scanned: \(ScanFailure.unavailable.reason)")
+            return
+        }
+        let decoded: ByteBuffer
+        do {
+            decoded = try BodyDecoding.decode(copy, codings: BodyDecoding.codings(head.headers), limit: services.maxScanBytes)
+        } catch {
+            warn("egress DLP: response not scanned: \(error.reason)")
+            return
+        }
+        let job = ScanJob(direction: .inbound, detectorIDs: exchange.dlp.inboundDetectors, redact: false,
+                          segments: [Array(decoded.readableBytesView)])
+        scanner.scan(job).whenComplete { result in
+            switch result {
+            case .success(let outcome) where !outcome.isClean: warn(DLPReason.inbound)
+            case .success: break
+            case .failure(let error): warn("egress DLP: response not scanned: \((error as? ScanFailure ?? .workerError).reason)")
+            }
+        }
+    }
+
+    /// Refuses a response the agent has not seen any of; the event carries the upstream status.
+    private func blockResponse(
+        _ exchange: Exchange,
+        reason: String,
+        status: HTTPResponseStatus,
+        context: ChannelHandlerContext
+    ) {
+        let upstreamStatus = exchange.upstreamResponseHead.map { Int($0.status.code) }
+        failExchange(exchange, status: status, reason: reason, responseStatus: upstreamStatus, context: context)
+    }
+
+    /// The response is fully read: the upstream connection can serve others while we scan.
+    private func releaseUpstream(_ exchange: Exchange, context: ChannelHandlerContext) {
+        guard let connection = exchange.connection else { return }
+        exchange.connection = nil
+        services.pool(on: context.eventLoop).release(
+            connection,
+            reusable: exchange.upstreamReusable && exchange.requestEnded
+        )
+    }
+}

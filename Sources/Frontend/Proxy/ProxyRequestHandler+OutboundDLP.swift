@@ -1,0 +1,128 @@
+import Detectors
+import IPC
+import NIOCore
+import NIOHTTP1
+
+/// Outbound DLP in the request path: the request is held whole, scanned in a worker, then
+/// blocked, redacted, forwarded with a warning, or forwarded clean (SPEC §6).
+extension ProxyRequestHandler {
+    func holdRequestBody(_ buffer: ByteBuffer, exchange: Exchange, context: ChannelHandlerContext) {
+        guard var held = exchange.heldRequestBody else { return }
+        guard held.readableBytes + buffer.readableBytes <= services.maxScanBytes else {
+            exchange.heldRequestBody = nil
+            failExchange(exchange, status: .forbidden,
+                         reason: BodyDecoding.Failure.tooLarge(limit: services.maxScanBytes).reason, context: context)
+            return
+        }
+        var chunk = buffer
+        held.writeBuffer(&chunk)
+        exchange.heldRequestBody = held
+    }
+
+    /// The request has ended: decode its body and send everything to a scanner.
+    func scanRequest(_ exchange: Exchange, context: ChannelHandlerContext) {
+        guard let held = exchange.heldRequestBody, let scanner = services.scanner else { return }
+        exchange.heldRequestBody = nil
+        pauseReads()
+        let decoded: ByteBuffer
+        do {
+            decoded = try BodyDecoding.decode(
+                held,
+                codings: BodyDecoding.codings(exchange.upstreamHead.headers),
+                limit: services.maxScanBytes
+            )
+        } catch {
+            failExchange(exchange, status: .forbidden, reason: error.reason, context: context)
+            return
+        }
+        let plan = OutboundScanPlan(
+            head: exchange.upstreamHead,
+            injectedHeader: exchange.dlp.injectedHeader,
+            decodedBody: decoded
+        )
+        let job = ScanJob(
+            direction: .outbound,
+            detectorIDs: exchange.dlp.outboundDetectors,
+            redact: exchange.dlp.outboundAction == .redact,
+            segments: plan.segments
+        )
+        scanner.scan(job).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
+            self.requestScanned(result, plan: plan, heldBody: held, exchange: exchange)
+        }
+    }
+
+    private func requestScanned(
+        _ result: Result<ScanOutcome, any Error>,
+        plan: OutboundScanPlan,
+        heldBody: ByteBuffer,
+        exchange: Exchange
+    ) {
+        guard case .exchanging(let current) = state, current === exchange, let context else { return }
+        let outcome: ScanOutcome
+        switch result {
+        case .failure(let error):
+            let failure = error as? ScanFailure ?? .workerError
+            failExchange(exchange, status: HTTPResponseStatus(statusCode: failure.status), reason: failure.reason,
+                         context: context)
+            return
+        case .success(let success):
+            outcome = success
+        }
+        guard let first = outcome.findings.min(by: { ($0.segment, $0.start) < ($1.segment, $1.start) }) else {
+            forward(exchange, body: heldBody, context: context)
+            return
+        }
+        let reason = DLPReason.outbound(first.detectorID)
+        let eventContext = Self.contextWithoutSecrets(exchange.context, target: plan.segments[0], findings: outcome.findings)
+        switch exchange.dlp.outboundAction {
+        case .block:
+            failExchange(exchange, status: .forbidden, reason: reason, eventContext: eventContext, context: context)
+        case .supervise:
+            // Holding requests for an operator needs the control plane, which is not built yet:
+            // until then supervise fails closed.
+            failExchange(exchange, status: .forbidden, reason: "\(reason) (held for supervision, which is not available)",
+                         eventContext: eventContext, context: context)
+        case .warn:
+            services.events.emit(.warn(reason: reason, context: eventContext), minimum: .blocks)
+            forward(exchange, body: heldBody, context: context)
+        case .redact:
+            guard let redacted = outcome.redactedSegments, redacted.count == plan.segments.count else {
+                failExchange(exchange, status: .serviceUnavailable, reason: ScanFailure.workerError.reason,
+                             context: context)
+                return
+            }
+            var head = exchange.upstreamHead
+            let body = plan.applyRedaction(redacted, to: &head, allocator: context.channel.allocator)
+            exchange.upstreamHead = head
+            var detectors: [String] = []
+            for finding in outcome.findings where !detectors.contains(finding.detectorID) {
+                detectors.append(finding.detectorID)
+            }
+            services.events.emit(.redact(reason: reason, context: eventContext, detectors: detectors), minimum: .blocks)
+            forward(exchange, body: body ?? heldBody, context: context)
+        }
+    }
+
+    /// Sends the decided request: the upstream connection is opened only now.
+    private func forward(_ exchange: Exchange, body: ByteBuffer, context: ChannelHandlerContext) {
+        exchange.buffered = body.readableBytes > 0 ? [.body(body), .end(nil)] : [.end(nil)]
+        connectUpstream(exchange, context: context)
+    }
+
+    /// Events name the path; when a secret sits in the path, the event shows it redacted.
+    static func contextWithoutSecrets(
+        _ context: RequestContext,
+        target: [UInt8],
+        findings: [WireFinding]
+    ) -> RequestContext {
+        let inTarget = findings.filter { $0.segment == UInt32(OutboundScanPlan.targetSegment) }
+        guard !inTarget.isEmpty else { return context }
+        let redacted = Redactor.redact(
+            target,
+            findings: inTarget.map { Finding(detectorID: $0.detectorID, start: Int($0.start), end: Int($0.end)) }
+        )
+        var safe = context
+        safe.path = String(String(decoding: redacted, as: UTF8.self).prefix { $0 != "?" })
+        return safe
+    }
+}

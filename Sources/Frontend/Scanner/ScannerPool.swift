@@ -1,0 +1,304 @@
+import Detectors
+import IPC
+import NIOCore
+import NIOPosix
+
+/// The frontend's side of DLP isolation: N `egress-scanner` processes, each on its own socketpair,
+/// driven by `ScannerPoolStateMachine`. Everything mutable lives on one event loop.
+final class ScannerPool: @unchecked Sendable {
+    // @unchecked: every stored var below is read and written only on `loop` (asserted).
+
+    struct Configuration: Sendable {
+        var executable: String
+        var workerCount: Int
+        var scanTimeout: TimeAmount = .seconds(2)
+        /// A worker that has not said "ready" by then is killed and respawned.
+        var startTimeout: TimeAmount = .seconds(20)
+        var maxFrameSize = WireProtocol.defaultMaxFrameSize
+    }
+
+    private struct LiveWorker {
+        var id: ScannerPoolStateMachine.WorkerID
+        var pid: Int32
+        var channel: (any Channel)?
+        var timer: Scheduled<Void>?
+        /// Why the pool killed it, for the event when its exit is seen.
+        var killedBecause: String?
+        var isReady = false
+    }
+
+    private struct PendingJob {
+        var job: ScanJob
+        var promise: EventLoopPromise<ScanOutcome>
+    }
+
+    let loop: any EventLoop
+    private let configuration: Configuration
+    private let events: EventLog
+    private let reaper: NIOThreadPool
+    private var machine: ScannerPoolStateMachine
+    private var workers: [Int: LiveWorker] = [:]
+    private var jobs: [ScannerPoolStateMachine.JobID: PendingJob] = [:]
+    private var nextJobID: ScannerPoolStateMachine.JobID = 1
+    private var everStarted: Set<Int> = []
+    private var readyWaiters: [EventLoopPromise<Void>] = []
+    private var exitWaiters: [EventLoopPromise<Void>] = []
+    private(set) var faultInjection = false
+
+    init(configuration: Configuration, loop: any EventLoop, events: EventLog, reaper: NIOThreadPool) {
+        self.configuration = configuration
+        self.loop = loop
+        self.events = events
+        self.reaper = reaper
+        self.machine = ScannerPoolStateMachine(configuration: .init(workerCount: configuration.workerCount))
+    }
+
+    /// Spawns the workers; succeeds once every one of them said "ready" (or fails after the start
+    /// timeout), so the proxy starts with DLP working.
+    func start() -> EventLoopFuture<Void> {
+        loop.flatSubmit {
+            let ready = self.loop.makePromise(of: Void.self)
+            self.readyWaiters.append(ready)
+            self.perform(self.machine.start())
+            return ready.futureResult
+        }
+    }
+
+    func scan(_ job: ScanJob) -> EventLoopFuture<ScanOutcome> {
+        let promise = loop.makePromise(of: ScanOutcome.self)
+        loop.execute {
+            let id = self.nextJobID
+            self.nextJobID += 1
+            self.jobs[id] = PendingJob(job: job, promise: promise)
+            self.perform(self.machine.submit(id))
+        }
+        return promise.futureResult
+    }
+
+    /// Kills every worker and waits until all are reaped.
+    func shutdown() -> EventLoopFuture<Void> {
+        loop.flatSubmit {
+            self.perform(self.machine.stop())
+            if self.workers.isEmpty { return self.loop.makeSucceededVoidFuture() }
+            let done = self.loop.makePromise(of: Void.self)
+            self.exitWaiters.append(done)
+            return done.futureResult
+        }
+    }
+
+    /// Worker process ids, for tests.
+    func workerPIDs() -> EventLoopFuture<[Int32]> {
+        loop.submit { self.workers.values.map(\.pid).sorted() }
+    }
+
+    // MARK: Carrying out actions
+
+    private func perform(_ actions: [ScannerPoolStateMachine.Action]) {
+        loop.assertInEventLoop()
+        for action in actions {
+            switch action {
+            case .spawn(let id): spawn(id)
+            case .send(let job, let id): send(job, to: id)
+            case .deliver(let job, let id): deliver(job, from: id)
+            case .fail(let job, let failure):
+                jobs.removeValue(forKey: job)?.promise.fail(
+                    failure == .poisonBody ? ScanFailure.poisonBody : ScanFailure.unavailable
+                )
+            case .kill(let id): kill(id, because: workers[id.slot]?.killedBecause ?? "stopped")
+            case .scheduleRespawn(let slot, let delay):
+                loop.scheduleTask(in: TimeAmount(delay)) {
+                    self.perform(self.machine.respawnDue(slot: slot))
+                }
+            }
+        }
+        if machine.liveWorkers == configuration.workerCount, !readyWaiters.isEmpty {
+            readyWaiters.forEach { $0.succeed() }
+            readyWaiters.removeAll()
+        }
+    }
+
+    private func spawn(_ id: ScannerPoolStateMachine.WorkerID) {
+        let spawned: SpawnedWorker
+        do {
+            spawned = try WorkerSpawner.spawn(executable: configuration.executable)
+        } catch {
+            emitScannerEvent(slot: id.slot, pid: nil, status: "spawn_failed", detail: error.description)
+            failReadyWaiters(error)
+            perform(machine.spawnFailed(id))
+            return
+        }
+        var worker = LiveWorker(id: id, pid: spawned.pid)
+        worker.timer = loop.scheduleTask(in: configuration.startTimeout) {
+            self.workerMisbehaved(id, status: "hung", detail: "no ready message within the start timeout")
+        }
+        workers[id.slot] = worker
+        let maxFrameSize = configuration.maxFrameSize
+        ClientBootstrap(group: loop)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        WorkerChannelHandler(
+                            maxFrameSize: maxFrameSize,
+                            onMessage: { self.received($0, from: id) },
+                            onViolation: { self.workerMisbehaved(id, status: "protocol_error", detail: "invalid frame") },
+                            onClose: { self.socketClosed(id) }
+                        )
+                    )
+                }
+            }
+            .withConnectedSocket(spawned.socket)
+            .whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    if self.workers[id.slot]?.id == id {
+                        self.workers[id.slot]?.channel = channel
+                    } else {
+                        channel.close(promise: nil)
+                    }
+                case .failure:
+                    // The socket never became a channel: the process is useless, end it.
+                    self.workerMisbehaved(id, status: "spawn_failed", detail: "cannot attach to the worker socket")
+                    self.socketClosed(id)
+                }
+            }
+    }
+
+    private func received(_ message: WireMessage, from id: ScannerPoolStateMachine.WorkerID) {
+        guard workers[id.slot]?.id == id else { return }
+        switch message {
+        case .workerReady(let ready):
+            guard ready.protocolVersion == WireProtocol.version else {
+                workerMisbehaved(id, status: "protocol_error", detail: "protocol version \(ready.protocolVersion)")
+                return
+            }
+            workers[id.slot]?.timer?.cancel()
+            workers[id.slot]?.timer = nil
+            workers[id.slot]?.isReady = true
+            if ready.faultInjection { faultInjection = true }
+            if everStarted.contains(id.slot) {
+                emitScannerEvent(slot: id.slot, pid: workers[id.slot]?.pid, status: "restarted", detail: nil)
+            }
+            everStarted.insert(id.slot)
+            perform(machine.workerReady(id))
+        case .scanReply(let reply):
+            guard jobs[reply.id] != nil else {
+                workerMisbehaved(id, status: "protocol_error", detail: "reply to an unknown scan")
+                return
+            }
+            pendingReplies[reply.id] = reply
+            perform(machine.replyReceived(id, job: reply.id))
+            // A reply the machine did not expect from this worker is dropped.
+            pendingReplies[reply.id] = nil
+        case .scanRequest:
+            workerMisbehaved(id, status: "protocol_error", detail: "unexpected message")
+        }
+    }
+
+    private var pendingReplies: [ScannerPoolStateMachine.JobID: ScanReply] = [:]
+
+    private func send(_ jobID: ScannerPoolStateMachine.JobID, to id: ScannerPoolStateMachine.WorkerID) {
+        guard let pending = jobs[jobID], let channel = workers[id.slot]?.channel else {
+            // The channel is not attached yet; it will be within this loop tick.
+            loop.execute { self.send(jobID, to: id) }
+            return
+        }
+        let request = ScanRequest(
+            id: jobID,
+            direction: pending.job.direction.rawValue,
+            detectorIDs: pending.job.detectorIDs,
+            redact: pending.job.redact,
+            segments: pending.job.segments
+        )
+        let frame: [UInt8]
+        do {
+            frame = try request.encodedFrame(maxFrameSize: configuration.maxFrameSize)
+        } catch {
+            // Too large for one frame: refused, and the worker is free again at once.
+            pendingReplies[jobID] = ScanReply(id: jobID, status: .limitExceeded, message: "", findings: [], redactedSegments: nil)
+            perform(machine.replyReceived(id, job: jobID))
+            return
+        }
+        workers[id.slot]?.timer = loop.scheduleTask(in: configuration.scanTimeout) {
+            self.emitScannerEvent(slot: id.slot, pid: self.workers[id.slot]?.pid, status: "hung",
+                                  detail: "scan deadline passed")
+            self.workers[id.slot]?.killedBecause = "hung"
+            self.perform(self.machine.deadlinePassed(id, job: jobID))
+        }
+        channel.writeAndFlush(channel.allocator.buffer(bytes: frame), promise: nil)
+    }
+
+    private func deliver(_ jobID: ScannerPoolStateMachine.JobID, from id: ScannerPoolStateMachine.WorkerID) {
+        workers[id.slot]?.timer?.cancel()
+        workers[id.slot]?.timer = nil
+        guard let pending = jobs.removeValue(forKey: jobID) else { return }
+        guard let reply = pendingReplies.removeValue(forKey: jobID) else {
+            pending.promise.fail(ScanFailure.workerError)
+            return
+        }
+        switch reply.status {
+        case .ok:
+            pending.promise.succeed(ScanOutcome(findings: reply.findings, redactedSegments: reply.redactedSegments))
+        case .limitExceeded:
+            pending.promise.fail(ScanFailure.limitExceeded)
+        case .error:
+            pending.promise.fail(ScanFailure.workerError)
+        }
+    }
+
+    private func workerMisbehaved(_ id: ScannerPoolStateMachine.WorkerID, status: String, detail: String) {
+        guard workers[id.slot]?.id == id else { return }
+        emitScannerEvent(slot: id.slot, pid: workers[id.slot]?.pid, status: status, detail: detail)
+        workers[id.slot]?.killedBecause = status
+        perform(machine.protocolViolation(id))
+    }
+
+    private func kill(_ id: ScannerPoolStateMachine.WorkerID, because: String) {
+        guard let worker = workers[id.slot], worker.id == id else { return }
+        workers[id.slot]?.killedBecause = because
+        try? WorkerSpawner.kill(worker.pid)
+    }
+
+    /// The socket closed: the process is gone or going. Reap it off the loop, then report.
+    private func socketClosed(_ id: ScannerPoolStateMachine.WorkerID) {
+        guard let worker = workers[id.slot], worker.id == id else { return }
+        worker.timer?.cancel()
+        try? WorkerSpawner.kill(worker.pid)
+        let pid = worker.pid
+        reaper.runIfActive(eventLoop: loop) { try WorkerSpawner.waitForExit(pid) }.whenComplete { result in
+            let detail = (try? result.get()).map(\.description) ?? "not reaped"
+            let killedBecause = self.workers[id.slot]?.killedBecause
+            if self.workers[id.slot]?.isReady == false {
+                // A worker that dies before saying "ready" would die again: report it to start-up.
+                self.failReadyWaiters(ScannerStartError(detail: "a worker \(detail) before it was ready"))
+            }
+            if killedBecause == nil {
+                self.emitScannerEvent(slot: id.slot, pid: pid, status: "crashed", detail: detail)
+            } else if killedBecause != "stopped" {
+                self.emitScannerEvent(slot: id.slot, pid: pid, status: "killed", detail: detail)
+            }
+            if self.workers[id.slot]?.id == id { self.workers[id.slot] = nil }
+            self.perform(self.machine.workerExited(id))
+            if self.workers.isEmpty, !self.exitWaiters.isEmpty {
+                self.exitWaiters.forEach { $0.succeed() }
+                self.exitWaiters.removeAll()
+            }
+        }
+    }
+
+    struct ScannerStartError: Error, CustomStringConvertible {
+        var detail: String
+        var description: String { detail }
+    }
+
+    private func failReadyWaiters(_ error: any Error) {
+        readyWaiters.forEach { $0.fail(error) }
+        readyWaiters.removeAll()
+    }
+
+    private func emitScannerEvent(slot: Int, pid: Int32?, status: String, detail: String?) {
+        var fields: [(String, JSONValue)] = [("status", .string(status)), ("worker", .int(slot))]
+        if let pid { fields.append(("pid", .int(Int(pid)))) }
+        if let detail { fields.append(("detail", .string(detail))) }
+        events.emit(EgressEvent(name: "egress_scanner", fields: fields), minimum: .blocks)
+    }
+}

@@ -13,6 +13,8 @@ public final class DetectionEngine {
 
     private let indexByID: [String: Int]
     private let patterns: [PCRE2Pattern]
+    /// Anchored compilations, for definitions with an anchor group.
+    private let anchoredPatterns: [PCRE2Pattern?]
     private let matchContext: PCRE2MatchContext
     /// Prefilters per distinct (sorted) detector set; bounded, see ``prefilter(for:)``.
     private var prefilters: [[Int]: KeywordPrefilter] = [:]
@@ -24,6 +26,7 @@ public final class DetectionEngine {
     ) throws(DetectorCompileError) {
         var indexByID: [String: Int] = [:]
         var patterns: [PCRE2Pattern] = []
+        var anchoredPatterns: [PCRE2Pattern?] = []
         patterns.reserveCapacity(definitions.count)
         for (index, definition) in definitions.enumerated() {
             guard indexByID.updateValue(index, forKey: definition.id) == nil else {
@@ -37,11 +40,25 @@ public final class DetectionEngine {
                 )
             }
             patterns.append(pattern)
+            if let anchorGroup = definition.anchorGroup {
+                guard definition.keywordGroups.indices.contains(anchorGroup) else {
+                    throw DetectorCompileError(
+                        detectorID: definition.id,
+                        message: "anchor group \(anchorGroup) does not exist"
+                    )
+                }
+                anchoredPatterns.append(
+                    try PCRE2Pattern(source: definition.pattern, detectorID: definition.id, anchored: true)
+                )
+            } else {
+                anchoredPatterns.append(nil)
+            }
         }
         self.definitions = definitions
         self.limits = limits
         self.indexByID = indexByID
         self.patterns = patterns
+        self.anchoredPatterns = anchoredPatterns
         self.matchContext = try PCRE2MatchContext(limits: limits)
 
         // The sets almost every scan uses: build their automata now, not on the first scan.
@@ -55,7 +72,7 @@ public final class DetectionEngine {
 
     /// Whether every pattern was JIT-compiled (false only on a libpcre2 without JIT).
     public var usesJIT: Bool {
-        patterns.allSatisfy(\.usesJIT)
+        patterns.allSatisfy(\.usesJIT) && anchoredPatterns.allSatisfy { $0?.usesJIT ?? true }
     }
 
     /// Scans `bytes` with the named detectors. Findings are sorted by start offset (then end,
@@ -74,15 +91,19 @@ public final class DetectionEngine {
             return []
         }
         indices.sort()
-        indices = indices.uniqued()
+        indices = indices.uniquedSorted()
 
         let subject = base.assumingMemoryBound(to: UInt8.self)
         let buffer = UnsafeBufferPointer(start: subject, count: bytes.count)
         let candidates = prefilter(for: indices).candidates(in: subject, count: bytes.count)
 
         var findings: [Finding] = []
-        for index in candidates {
-            try collect(detector: index, in: buffer, into: &findings)
+        for candidate in candidates {
+            if let anchors = candidate.anchors {
+                try collect(detector: candidate.detector, at: anchors, in: buffer, into: &findings)
+            } else {
+                try collect(detector: candidate.detector, in: buffer, into: &findings)
+            }
         }
         findings.sort { lhs, rhs in
             if lhs.start != rhs.start {
@@ -109,38 +130,88 @@ public final class DetectionEngine {
     }
 
     /// Runs one detector's regex over the whole buffer, validating each hit.
-    private func collect(detector index: Int, in buffer: UnsafeBufferPointer<UInt8>, into findings: inout [Finding])
+    private func collect(
+        detector index: Int,
+        in buffer: UnsafeBufferPointer<UInt8>,
+        into findings: inout [Finding]
+    )
         throws(DetectionError)
     {
-        let definition = definitions[index]
         let pattern = patterns[index]
-        let subject = buffer.baseAddress!
-        let count = buffer.count
         var offset = 0
-        while offset <= count {
-            let code = pattern.match(subject, length: count, from: offset, context: matchContext)
-            if code == PCRE2_ERROR_NOMATCH {
+        while offset <= buffer.count {
+            guard let whole = try match(pattern, detector: index, in: buffer, from: offset) else {
                 return
             }
-            if code < 0 {
-                if PCRE2Pattern.isLimitError(code) {
-                    throw DetectionError.limitExceeded(detectorID: definition.id)
-                }
-                throw DetectionError.matchFailed(detectorID: definition.id, code: code)
-            }
-            guard let whole = pattern.range(ofGroup: 0) else {
-                throw DetectionError.matchFailed(detectorID: definition.id, code: code)
-            }
-            var accepted = false
-            if let secret = pattern.range(ofGroup: definition.secretGroup), !secret.isEmpty,
-                definition.accepts(secret: secret, in: buffer)
-            {
-                findings.append(Finding(detectorID: definition.id, start: secret.lowerBound, end: secret.upperBound))
-                accepted = true
-            }
+            let accepted = accept(detector: index, pattern: pattern, in: buffer, into: &findings)
             // After a rejected hit, retry one byte later: a valid match may overlap it.
             offset = accepted ? max(whole.upperBound, whole.lowerBound + 1) : whole.lowerBound + 1
         }
+    }
+
+    /// Runs one detector's anchored regex at each anchor position (sorted), with the same
+    /// results as the unanchored scan: every match starts at an anchor.
+    private func collect(
+        detector index: Int,
+        at anchors: [UInt32],
+        in buffer: UnsafeBufferPointer<UInt8>,
+        into findings: inout [Finding]
+    ) throws(DetectionError) {
+        guard let pattern = anchoredPatterns[index] else {
+            return try collect(detector: index, in: buffer, into: &findings)
+        }
+        var next = 0
+        for anchor in anchors where Int(anchor) >= next {
+            guard let whole = try match(pattern, detector: index, in: buffer, from: Int(anchor)) else {
+                continue
+            }
+            let accepted = accept(detector: index, pattern: pattern, in: buffer, into: &findings)
+            next = accepted ? max(whole.upperBound, whole.lowerBound + 1) : whole.lowerBound + 1
+        }
+    }
+
+    /// One match from `offset`: the whole match's range, or nil when there is none. Limits
+    /// and errors throw.
+    @inline(__always)
+    private func match(
+        _ pattern: PCRE2Pattern,
+        detector index: Int,
+        in buffer: UnsafeBufferPointer<UInt8>,
+        from offset: Int
+    )
+        throws(DetectionError) -> Range<Int>?
+    {
+        let code = pattern.match(buffer.baseAddress!, length: buffer.count, from: offset, context: matchContext)
+        if code == PCRE2_ERROR_NOMATCH {
+            return nil
+        }
+        if code < 0 {
+            if PCRE2Pattern.isLimitError(code) {
+                throw DetectionError.limitExceeded(detectorID: definitions[index].id)
+            }
+            throw DetectionError.matchFailed(detectorID: definitions[index].id, code: code)
+        }
+        guard let whole = pattern.range(ofGroup: 0) else {
+            throw DetectionError.matchFailed(detectorID: definitions[index].id, code: code)
+        }
+        return whole
+    }
+
+    /// Validates the last match of `pattern`; appends and returns true if it is a finding.
+    private func accept(
+        detector index: Int,
+        pattern: PCRE2Pattern,
+        in buffer: UnsafeBufferPointer<UInt8>,
+        into findings: inout [Finding]
+    ) -> Bool {
+        let definition = definitions[index]
+        guard let secret = pattern.range(ofGroup: definition.secretGroup), !secret.isEmpty,
+            definition.accepts(secret: secret, in: buffer)
+        else {
+            return false
+        }
+        findings.append(Finding(detectorID: definition.id, start: secret.lowerBound, end: secret.upperBound))
+        return true
     }
 
     /// The prefilter for a sorted, duplicate-free detector set, built on first use.
@@ -153,21 +224,10 @@ public final class DetectionEngine {
         }
         let prefilter = KeywordPrefilter(
             detectors: indices,
-            keywordGroups: indices.map { definitions[$0].keywordGroups }
+            keywordGroups: indices.map { definitions[$0].keywordGroups },
+            anchorGroups: indices.map { definitions[$0].anchorGroup }
         )
         prefilters[indices] = prefilter
         return prefilter
-    }
-}
-
-extension Array where Element: Equatable {
-    /// Drops adjacent duplicates (on a sorted array: all duplicates).
-    fileprivate func uniqued() -> [Element] {
-        var result: [Element] = []
-        result.reserveCapacity(count)
-        for element in self where result.last != element {
-            result.append(element)
-        }
-        return result
     }
 }

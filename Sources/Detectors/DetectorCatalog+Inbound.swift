@@ -13,7 +13,8 @@ extension DetectorCatalog {
         direction: .inbound,
         summary:
             #"Instruction-override phrases: "ignore all previous instructions", "disregard the above", "forget prior rules"…"#,
-        pattern: #"(?i)\b(?:ignore|disregard|forget|override|bypass|skip)\s+(?:(?:all|any|every|the|your|my|of|these|those)\s+){0,3}"#
+        pattern:
+            #"(?i)\b(?:ignore|disregard|forget|override|bypass|skip)\s+(?:(?:all|any|every|the|your|my|of|these|those)\s+){0,3}"#
             + #"(?:previous|prior|above|earlier|preceding|foregoing|original|initial|system|developer|former)\s+"#
             + #"(?:[a-z-]+\s+){0,2}?"#
             + #"(?:instructions?|prompts?|directions|directives|commands|rules|guidelines|guardrails|context|messages|constraints)\b"#
@@ -25,7 +26,8 @@ extension DetectorCatalog {
                 "instruction", "prompt", "direction", "directive", "command", "rule", "guideline", "guardrail",
                 "context", "message", "constraint", "above", "everything",
             ],
-        ]
+        ],
+        anchorGroup: 0
     )
 
     private static let roleMarker = DetectorDefinition(
@@ -34,14 +36,19 @@ extension DetectorCatalog {
         direction: .inbound,
         summary:
             "Chat-template role markers: `<|im_start|>system`, `<|system|>`, `[INST]`, `<<SYS>>`, Llama 3 system headers, `### system:`",
-        pattern: #"(?im)<\|im_start\|>\s*(?:system|developer|assistant)\b|<\|(?:system|im_system)\|>|\[/?INST\]|<</?SYS>>"#
-            + #"|<\|start_header_id\|>\s*(?:system|developer)\s*<\|end_header_id\|>|^[ \t]*#{2,4} ?system[ \t]*:"#,
+        // Every alternative starts with one of the keywords; a markdown heading starts at its
+        // first `#`, at the start of a line (after optional indentation).
+        pattern:
+            #"(?i)<\|im_start\|>\s*(?:system|developer|assistant)\b|<\|(?:system|im_system)\|>|\[/?INST\]|<</?SYS>>"#
+            + #"|<\|start_header_id\|>\s*(?:system|developer)\s*<\|end_header_id\|>"#
+            + #"|(?<![^\n \t])(?<!\S[ \t])(?<!\S[ \t]{2})(?<!\S[ \t]{3})#{2,4} ?system[ \t]*:"#,
         keywords: [
             [
                 "<|im_start|>", "<|system|>", "<|im_system|>", "[inst]", "[/inst]", "<<sys>>", "<</sys>>",
-                "<|start_header_id|>", "# system", "#system",
+                "<|start_header_id|>", "##",
             ]
-        ]
+        ],
+        anchorGroup: 0
     )
 
     private static let roleNouns = "(?:assistant|ai|model|chatbot|bot|agent|persona|character|hacker|llm|gpt|dan)"
@@ -61,13 +68,23 @@ extension DetectorCatalog {
             + #"|are\s+(?:dan\b|an?\s+(?:[a-z-]+\s+){0,3}?"# + roleNouns + #"\b))"#
             + #"|\bpretend\s+(?:that\s+)?you\s+(?:are|have)\s+(?:no\s+(?:restrictions|rules|guidelines|filters|limits)\b"#
             + #"|an?\s+(?:unrestricted|unfiltered|jailbroken|evil)\b)"#,
-        keywords: [["you"], ["now", "pretend"]]
+        keywords: [["you", "from", "pretend"], ["now", "pretend"]],
+        anchorGroup: 0
     )
 
     private static let credentialObjects =
-        #"(?:api[\s_-]?keys?|secret[\s_-]?keys?|access[\s_-]?tokens?|auth(?:entication|orization)?[\s_-]?tokens?"#
-        + #"|bearer\s+tokens?|tokens|passwords?|passphrases?|credentials|secrets|env(?:ironment)?[\s_-]?var(?:iable)?s"#
-        + #"|\.env\b|private[\s_-]?keys?|ssh[\s_-]?keys?|system\s+prompt|session\s+cookies|cookies)\b"#
+        #"(?:api[\s_-]?keys?|secret[\s_-]?keys?|private[\s_-]?keys?|ssh[\s_-]?keys?"#
+        + #"|(?:api|access|auth|authentication|authorization|bearer|session|oauth|refresh|personal[\s_-]access|github|gitlab"#
+        + #"|npm|pypi|slack|openai|anthropic|aws|cloud)[\s_-]?tokens?"#
+        + #"|passwords?|passphrases?|credentials|secrets|env(?:ironment)?[\s_-]?var(?:iable)?s|\.env\b"#
+        + #"|system\s+prompt|session\s+cookies|cookies)\b"#
+
+    /// Not an imperative: the verb follows a subject, a modal or a negation ("you leak your
+    /// key", "could leak your key", "never share your password", "do not paste your API key").
+    private static let notImperative = [
+        "you", "we", "they", "it", "could", "would", "might", "will", "can", "may", "not", "never", "don't", "dont",
+        "doesn't", "won't", "shouldn't",
+    ].map { #"(?<!\b"# + $0 + " )" }.joined()
 
     private static let credentialRequest = DetectorDefinition(
         id: "prompt_injection_credential_request",
@@ -75,10 +92,9 @@ extension DetectorCatalog {
         direction: .inbound,
         summary:
             #"Requests to reveal or send secrets: "reveal your API key", "send all credentials to…", "print your environment variables""#,
-        pattern: #"(?i)\b(?:reveal|exfiltrate|leak|dump|disclose|expose|divulge)\s+(?:me\s+|us\s+|to\s+me\s+)?"#
-            + #"(?:(?:all|any|every|of|your|the|my|their|its|user'?s|stored|saved|current|full|complete|raw|entire|contents)\s+){1,4}"#
-            + #"(?:[a-z0-9_.-]+\s+){0,2}?"# + credentialObjects
-            + #"|\b(?:print|output|echo|display|show|send|post|upload|email|forward|transmit|share|paste|give|tell|provide|list|cat|repeat)\s+"#
+        pattern: "(?i)" + notImperative
+            + #"\b(?:reveal|exfiltrate|leak|dump|disclose|expose|divulge|print|output|echo|display|show|send|post|upload|email"#
+            + #"|forward|transmit|share|paste|give|tell|provide|list|cat|repeat)\s+"#
             + #"(?:me\s+|us\s+)?(?:(?:all|any|every|of|the|contents|full|complete|raw|entire)\s+){0,3}"#
             + #"(?:your|all|any|every|the\s+user'?s|my|stored|saved)\s+(?:[a-z0-9_.-]+\s+){0,2}?"# + credentialObjects,
         keywords: [
@@ -88,7 +104,8 @@ extension DetectorCatalog {
                 "tell", "provide", "list", "cat", "repeat",
             ],
             ["key", "token", "password", "passphrase", "credential", "secret", "env", "prompt", "cookie"],
-        ]
+        ],
+        anchorGroup: 0
     )
 
     private static let unicodeTags = DetectorDefinition(
@@ -99,7 +116,7 @@ extension DetectorCatalog {
         // A run of tags, starting at the run's first tag.
         pattern: #"(?<!\xF3\xA0[\x80\x81][\x80-\xBF])(?:\xF3\xA0[\x80\x81][\x80-\xBF])+"#,
         keywords: [[Keyword(bytes: [0xF3, 0xA0, 0x80]), Keyword(bytes: [0xF3, 0xA0, 0x81])]],
-        validators: [.notEmojiTagSequence]
+        validators: [.notEmojiTagSequence, .utf8Context]
     )
 
     private static let bidiOverride = DetectorDefinition(
@@ -111,7 +128,8 @@ extension DetectorCatalog {
         keywords: [
             [0xAA, 0xAB, 0xAC, 0xAD, 0xAE].map { Keyword(bytes: [0xE2, 0x80, $0]) }
                 + [0xA6, 0xA7, 0xA8, 0xA9].map { Keyword(bytes: [0xE2, 0x81, $0]) }
-        ]
+        ],
+        validators: [.utf8Context]
     )
 
     private static let zeroWidthRun = DetectorDefinition(
@@ -126,6 +144,7 @@ extension DetectorCatalog {
                 Keyword(bytes: [0xE2, 0x80, 0x8D]), Keyword(bytes: [0xE2, 0x81, 0xA0]),
                 Keyword(bytes: [0xEF, 0xBB, 0xBF]),
             ]
-        ]
+        ],
+        validators: [.utf8Context]
     )
 }

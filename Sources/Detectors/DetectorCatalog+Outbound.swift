@@ -12,19 +12,35 @@ extension DetectorCatalog {
 
     private static let github: [DetectorDefinition] = [
         githubChecksummed(
-            id: "github_token_classic", label: "GitHub token (classic)", prefix: "ghp_",
-            kind: "personal access token (classic)"
+            id: "github_token_classic",
+            label: "GitHub token (classic)",
+            prefix: "ghp_",
+            kind: "GitHub personal access token (classic)"
         ),
-        githubChecksummed(id: "github_oauth_token", label: "GitHub OAuth token", prefix: "gho_", kind: "OAuth access token"),
         githubChecksummed(
-            id: "github_user_to_server_token", label: "GitHub user-to-server token", prefix: "ghu_",
+            id: "github_oauth_token",
+            label: "GitHub OAuth token",
+            prefix: "gho_",
+            kind: "GitHub OAuth access token"
+        ),
+        githubChecksummed(
+            id: "github_user_to_server_token",
+            label: "GitHub user-to-server token",
+            prefix: "ghu_",
             kind: "GitHub App user-to-server token"
         ),
         githubChecksummed(
-            id: "github_server_to_server_token", label: "GitHub server-to-server token", prefix: "ghs_",
+            id: "github_server_to_server_token",
+            label: "GitHub server-to-server token",
+            prefix: "ghs_",
             kind: "GitHub App installation (server-to-server) token"
         ),
-        githubChecksummed(id: "github_refresh_token", label: "GitHub refresh token", prefix: "ghr_", kind: "refresh token"),
+        githubChecksummed(
+            id: "github_refresh_token",
+            label: "GitHub refresh token",
+            prefix: "ghr_",
+            kind: "GitHub App refresh token"
+        ),
         DetectorDefinition(
             id: "github_fine_grained_pat",
             label: "GitHub fine-grained token",
@@ -36,14 +52,15 @@ extension DetectorCatalog {
         ),
     ]
 
-    private static func githubChecksummed(id: String, label: String, prefix: String, kind: String) -> DetectorDefinition {
+    private static func githubChecksummed(id: String, label: String, prefix: String, kind: String) -> DetectorDefinition
+    {
         // No leading boundary: the CRC32 checksum is the false-positive control, and tokens do
         // turn up glued to other text (`%3Dghp_...`).
         DetectorDefinition(
             id: id,
             label: label,
             direction: .outbound,
-            summary: "GitHub \(kind): `\(prefix)` + 36 base62 characters whose last 6 are the CRC32 checksum",
+            summary: "\(kind): `\(prefix)` + 36 base62 characters whose last 6 are the CRC32 checksum",
             pattern: prefix + "[A-Za-z0-9]{36}" + PatternPart.trailing,
             keywords: [[Keyword(stringLiteral: prefix)]],
             validators: [.githubChecksum(prefixLength: prefix.utf8.count)]
@@ -54,7 +71,8 @@ extension DetectorCatalog {
         id: "gitlab_pat",
         label: "GitLab personal access token",
         direction: .outbound,
-        summary: "GitLab personal access token: `glpat-` + 20 characters, or the routable `glpat-….01.xxxxxxx` form",
+        summary:
+            "GitLab personal access token: `glpat-` + 20 characters, or the routable form `glpat-<payload>.01<7-character checksum>`",
         pattern: #"glpat-(?:[A-Za-z0-9_-]{27,300}\.[0-9a-z]{9}|[A-Za-z0-9_-]{20})"# + PatternPart.trailingDash,
         keywords: [["glpat-"]],
         validators: [.minimumEntropy(3.0)]
@@ -97,17 +115,26 @@ extension DetectorCatalog {
 
     private static let anthropic: [DetectorDefinition] = [
         anthropicKey(
-            id: "anthropic_api_key", label: "Anthropic API key", kinds: #"api\d{2}"#, keywords: ["sk-ant-api"],
+            id: "anthropic_api_key",
+            label: "Anthropic API key",
+            kinds: #"api\d{2}"#,
+            keywords: ["sk-ant-api"],
             summary: "Anthropic API key: `sk-ant-api03-` + ~93 characters, ending in `AA`"
         ),
         anthropicKey(
-            id: "anthropic_admin_key", label: "Anthropic admin key", kinds: #"admin\d{2}"#, keywords: ["sk-ant-admin"],
+            id: "anthropic_admin_key",
+            label: "Anthropic admin key",
+            kinds: #"admin\d{2}"#,
+            keywords: ["sk-ant-admin"],
             summary: "Anthropic admin API key: `sk-ant-admin01-` + ~93 characters, ending in `AA`"
         ),
         anthropicKey(
-            id: "anthropic_oauth_token", label: "Anthropic OAuth token", kinds: #"o(?:at|rt)\d{2}"#,
+            id: "anthropic_oauth_token",
+            label: "Anthropic OAuth token",
+            kinds: #"o(?:at|rt)\d{2}"#,
             keywords: ["sk-ant-oat", "sk-ant-ort"],
-            summary: "Anthropic OAuth access/refresh token: `sk-ant-oat01-`/`sk-ant-ort01-` + ~93 characters, ending in `AA`"
+            summary:
+                "Anthropic OAuth access/refresh token: `sk-ant-oat01-`/`sk-ant-ort01-` + ~93 characters, ending in `AA`"
         ),
     ]
 
@@ -134,7 +161,9 @@ extension DetectorCatalog {
     private static let openAI: [DetectorDefinition] = [
         openAIKey(id: "openai_project_key", label: "OpenAI project key", prefix: "sk-proj-", kind: "project API key"),
         openAIKey(
-            id: "openai_service_account_key", label: "OpenAI service account key", prefix: "sk-svcacct-",
+            id: "openai_service_account_key",
+            label: "OpenAI service account key",
+            prefix: "sk-svcacct-",
             kind: "service account key"
         ),
         openAIKey(id: "openai_admin_key", label: "OpenAI admin key", prefix: "sk-admin-", kind: "admin key"),
@@ -168,27 +197,38 @@ extension DetectorCatalog {
 
     private static let slack: [DetectorDefinition] = [
         slackToken(
-            id: "slack_bot_token", label: "Slack bot token", keywords: ["xoxb-"],
+            id: "slack_bot_token",
+            label: "Slack bot token",
+            keywords: ["xoxb-"],
             pattern: #"xoxb-[0-9]{8,14}-(?:[0-9]{8,14}-)?[A-Za-z0-9]{18,48}"#,
             summary: "Slack bot token: `xoxb-<team>-<bot>-<secret>`"
         ),
         slackToken(
-            id: "slack_user_token", label: "Slack user token", keywords: ["xoxp-", "xoxe-"],
+            id: "slack_user_token",
+            label: "Slack user token",
+            keywords: ["xoxp-", "xoxe-"],
             pattern: #"xox[pe](?:-[0-9]{8,14}){3}-[A-Za-z0-9]{28,34}"#,
             summary: "Slack user token: `xoxp-…` with three numeric parts and a 28–34 character secret"
         ),
         slackToken(
-            id: "slack_app_token", label: "Slack app token", keywords: ["xapp-"],
+            id: "slack_app_token",
+            label: "Slack app token",
+            keywords: ["xapp-"],
             pattern: #"xapp-[0-9]-[A-Z0-9]{6,16}-[0-9]{6,16}-[a-z0-9]{32,128}"#,
             summary: "Slack app-level token: `xapp-1-…`"
         ),
         slackToken(
-            id: "slack_legacy_token", label: "Slack legacy token", keywords: ["xoxa-", "xoxr-", "xoxo-", "xoxs-"],
-            pattern: #"(?:xox[os]-[0-9]{1,20}-[0-9]{1,20}-[0-9]{1,20}-[A-Fa-f0-9]{8,64}|xox[ar]-(?:[0-9]-)?[A-Za-z0-9]{8,48})"#,
+            id: "slack_legacy_token",
+            label: "Slack legacy token",
+            keywords: ["xoxa-", "xoxr-", "xoxo-", "xoxs-"],
+            pattern:
+                #"(?:xox[os]-[0-9]{1,20}-[0-9]{1,20}-[0-9]{1,20}-[A-Fa-f0-9]{8,64}|xox[ar]-(?:[0-9]-)?[A-Za-z0-9]{8,48})"#,
             summary: "Slack legacy and workspace tokens: `xoxa-`, `xoxr-`, `xoxo-`, `xoxs-`"
         ),
         slackToken(
-            id: "slack_config_token", label: "Slack configuration token", keywords: ["xoxe.xox", "xoxe-"],
+            id: "slack_config_token",
+            label: "Slack configuration token",
+            keywords: ["xoxe.xox", "xoxe-"],
             pattern: #"(?:xoxe\.xox[bp]-[0-9]-[A-Za-z0-9]{163,166}|xoxe-[0-9]-[A-Za-z0-9]{146})"#,
             summary: "Slack app configuration access/refresh token: `xoxe.xoxp-1-…`, `xoxe-1-…`"
         ),
@@ -333,7 +373,9 @@ extension DetectorCatalog {
     // MARK: Twilio, SendGrid
 
     private static let twilioKeywords: [Keyword] = ["twilio"]
-    private static let twilioTokenNames = ["auth_token", "authtoken", "auth-token", "api_secret", "apisecret", "api-secret"]
+    private static let twilioTokenNames = [
+        "auth_token", "authtoken", "auth-token", "api_secret", "apisecret", "api-secret",
+    ]
 
     private static let twilio: [DetectorDefinition] = [
         DetectorDefinition(
@@ -349,7 +391,8 @@ extension DetectorCatalog {
             id: "twilio_auth_token",
             label: "Twilio auth token",
             direction: .outbound,
-            summary: "Twilio auth token / API secret: 32 characters assigned to `auth_token` or `api_secret`, with `twilio` nearby",
+            summary:
+                "Twilio auth token / API secret: 32 characters assigned to `auth_token` or `api_secret`, with `twilio` nearby",
             pattern: PatternPart.assignment(twilioTokenNames, value: "[A-Za-z0-9]{32}", valueEnd: PatternPart.trailing),
             keywords: [twilioKeywords, twilioTokenNames.map(Keyword.init(stringLiteral:))],
             secretGroup: 1,
@@ -410,39 +453,66 @@ extension DetectorCatalog {
 
     private static let digitalOcean: [DetectorDefinition] = [
         prefixedHex(
-            id: "digitalocean_personal_access_token", label: "DigitalOcean personal access token", prefix: "dop_v1_",
-            length: 64, what: "DigitalOcean personal access token"
+            id: "digitalocean_personal_access_token",
+            label: "DigitalOcean personal access token",
+            prefix: "dop_v1_",
+            length: 64,
+            what: "DigitalOcean personal access token"
         ),
         prefixedHex(
-            id: "digitalocean_oauth_token", label: "DigitalOcean OAuth token", prefix: "doo_v1_", length: 64,
+            id: "digitalocean_oauth_token",
+            label: "DigitalOcean OAuth token",
+            prefix: "doo_v1_",
+            length: 64,
             what: "DigitalOcean OAuth access token"
         ),
         prefixedHex(
-            id: "digitalocean_refresh_token", label: "DigitalOcean refresh token", prefix: "dor_v1_", length: 64,
+            id: "digitalocean_refresh_token",
+            label: "DigitalOcean refresh token",
+            prefix: "dor_v1_",
+            length: 64,
             what: "DigitalOcean OAuth refresh token"
         ),
     ]
 
     private static let shopify: [DetectorDefinition] = [
         prefixedHex(
-            id: "shopify_access_token", label: "Shopify access token", prefix: "shpat_", length: 32,
+            id: "shopify_access_token",
+            label: "Shopify access token",
+            prefix: "shpat_",
+            length: 32,
             what: "Shopify Admin API access token"
         ),
         prefixedHex(
-            id: "shopify_custom_app_token", label: "Shopify custom app token", prefix: "shpca_", length: 32,
+            id: "shopify_custom_app_token",
+            label: "Shopify custom app token",
+            prefix: "shpca_",
+            length: 32,
             what: "Shopify custom app access token"
         ),
         prefixedHex(
-            id: "shopify_private_app_token", label: "Shopify private app token", prefix: "shppa_", length: 32,
+            id: "shopify_private_app_token",
+            label: "Shopify private app token",
+            prefix: "shppa_",
+            length: 32,
             what: "Shopify private app password"
         ),
         prefixedHex(
-            id: "shopify_shared_secret", label: "Shopify shared secret", prefix: "shpss_", length: 32,
+            id: "shopify_shared_secret",
+            label: "Shopify shared secret",
+            prefix: "shpss_",
+            length: 32,
             what: "Shopify app shared secret"
         ),
     ]
 
-    private static func prefixedHex(id: String, label: String, prefix: String, length: Int, what: String)
+    private static func prefixedHex(
+        id: String,
+        label: String,
+        prefix: String,
+        length: Int,
+        what: String
+    )
         -> DetectorDefinition
     {
         DetectorDefinition(
@@ -515,7 +585,8 @@ extension DetectorCatalog {
         label: "credentials in URL",
         direction: .outbound,
         summary: "Password in a URL's user-info (`scheme://user:password@host`) that is not a placeholder or template",
-        pattern: #"(?<=[A-Za-z0-9])://[^\s:/?#@"'<>\[\]{}|\\^`]{0,128}:([^\s/?#@"'<>\[\]{}|\\^`]{1,256})@(?=[A-Za-z0-9\[])"#,
+        pattern:
+            #"(?<=[A-Za-z0-9])://[^\s:/?#@"'<>\[\]{}|\\^`]{0,128}:([^\s:/?#@"'<>\[\]{}|\\^`]{1,256})@(?=[A-Za-z0-9\[])"#,
         keywords: [["://"], ["@"]],
         secretGroup: 1,
         validators: [.urlPassword],

@@ -44,7 +44,8 @@ enum PatternPart {
     /// assignment operator (or just whitespace), an opening quote, then `value` as group 1.
     static func assignment(_ keywords: [String], value: String, valueEnd: String) -> String {
         let names = keywords.map(escaped).joined(separator: "|")
-        return #"(?i:"# + names + #")[A-Za-z0-9_.\-]{0,20}?[\\"'\]]{0,3}[ \t]{0,4}(?:=>|:=|->|[=:,>])?[ \t]{0,4}(?:\\?["'`])?("#
+        return #"(?i:"# + names
+            + #")[A-Za-z0-9_.\-]{0,20}?[\\"'\]]{0,3}[ \t]{0,4}(?:=>|:=|->|[=:,>])?[ \t]{0,4}(?:\\?["'`])?("#
             + value + ")" + valueEnd
     }
 

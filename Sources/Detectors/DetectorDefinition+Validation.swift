@@ -32,20 +32,29 @@ extension Validator {
         case .nearbyKeyword(let keywords, let before, let after):
             let lower = max(0, secret.lowerBound - before)
             let upper = min(buffer.count, secret.upperBound + after)
-            return KeywordSearch.contains(keywords, in: UnsafeBufferPointer(rebasing: buffer[lower..<secret.lowerBound]))
-                || KeywordSearch.contains(keywords, in: UnsafeBufferPointer(rebasing: buffer[secret.upperBound..<upper]))
+            return KeywordSearch.contains(
+                keywords,
+                in: UnsafeBufferPointer(rebasing: buffer[lower..<secret.lowerBound])
+            )
+                || KeywordSearch.contains(
+                    keywords,
+                    in: UnsafeBufferPointer(rebasing: buffer[secret.upperBound..<upper])
+                )
         case .jwtHeader:
             return Structure.isJWT(bytes)
         case .pemBody:
             return Structure.isPEMBlockWithBody(bytes)
         case .urlPassword:
             return !Placeholder.isURLPasswordPlaceholder(bytes)
+                && !Structure.isDocumentationHost(after: secret.upperBound, in: buffer)
         case .bech32Checksum:
             return Bech32.isValid(bytes)
         case .notPublicValue(let values):
             return !values.contains(Array(bytes))
         case .notEmojiTagSequence:
             return !Structure.isEmojiTagSequence(secret: secret, in: buffer)
+        case .utf8Context:
+            return Structure.isUTF8Context(around: secret, in: buffer)
         }
     }
 }
@@ -253,5 +262,70 @@ enum Structure {
             }
         }
         return true
+    }
+
+    /// Whether the host after a URL's user-info (`@` at `at`) is a name reserved for
+    /// documentation (RFC 2606, RFC 6761): `example.com`/`.net`/`.org` and their subdomains,
+    /// `*.example`, `*.test`, `*.invalid`.
+    static func isDocumentationHost(after at: Int, in buffer: UnsafeBufferPointer<UInt8>) -> Bool {
+        var host: [UInt8] = []
+        var index = at + 1
+        while index < buffer.count, host.count < 256 {
+            let byte = buffer[index]
+            guard ASCII.isAlphanumeric(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-") else {
+                break
+            }
+            host.append(ASCII.lowercased(byte))
+            index += 1
+        }
+        while host.last == UInt8(ascii: ".") {
+            host.removeLast()
+        }
+        let reserved = ["example.com", "example.net", "example.org"]
+        for name in reserved {
+            let bytes = Array(name.utf8)
+            if host == bytes || host.ends(with: [UInt8(ascii: ".")] + bytes) {
+                return true
+            }
+        }
+        for suffix in [".example", ".test", ".invalid"] where host.ends(with: Array(suffix.utf8)) {
+            return true
+        }
+        return false
+    }
+
+    /// Whether `range` and up to 16 bytes on either side (widened to whole UTF-8 sequences)
+    /// decode as valid UTF-8.
+    static func isUTF8Context(around range: Range<Int>, in buffer: UnsafeBufferPointer<UInt8>) -> Bool {
+        var start = max(0, range.lowerBound - 16)
+        var steps = 0
+        while start > 0, buffer[start] & 0xC0 == 0x80, steps < 3 {
+            start -= 1
+            steps += 1
+        }
+        var end = min(buffer.count, range.upperBound + 16)
+        steps = 0
+        while end < buffer.count, buffer[end] & 0xC0 == 0x80, steps < 3 {
+            end += 1
+            steps += 1
+        }
+        var iterator = buffer[start..<end].makeIterator()
+        var decoder = UTF8()
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue:
+                continue
+            case .emptyInput:
+                return true
+            case .error:
+                return false
+            }
+        }
+    }
+}
+
+extension Array where Element == UInt8 {
+    fileprivate func ends(with suffix: [UInt8]) -> Bool {
+        count >= suffix.count && self[(count - suffix.count)...].elementsEqual(suffix)
     }
 }

@@ -25,6 +25,10 @@ public struct DetectorDefinition: Sendable {
     package let validators: [Validator]
     /// Reject hits whose secret looks like a placeholder (`EXAMPLE`, `${VAR}`, `xxxxxx`, ...).
     package let rejectsPlaceholders: Bool
+    /// If set, every match of `pattern` begins exactly where a keyword of this group begins.
+    /// The regex then runs anchored at those keyword positions only, instead of over the
+    /// whole buffer: the way to keep phrase detectors with common first words fast.
+    package let anchorGroup: Int?
 
     package init(
         id: String,
@@ -35,7 +39,8 @@ public struct DetectorDefinition: Sendable {
         keywords: [[Keyword]] = [],
         secretGroup: Int = 0,
         validators: [Validator] = [],
-        rejectsPlaceholders: Bool? = nil
+        rejectsPlaceholders: Bool? = nil,
+        anchorGroup: Int? = nil
     ) {
         self.id = id
         self.label = label
@@ -46,6 +51,7 @@ public struct DetectorDefinition: Sendable {
         self.secretGroup = secretGroup
         self.validators = validators
         self.rejectsPlaceholders = rejectsPlaceholders ?? (direction == .outbound)
+        self.anchorGroup = anchorGroup
     }
 }
 
@@ -80,7 +86,8 @@ package enum Validator: Sendable {
     /// The secret is a PEM private key block with a real body (at least 64 base64 characters,
     /// no `...` elision).
     case pemBody
-    /// The secret is the password of a URL's user-info and is not a template or placeholder.
+    /// The secret is the password of a URL's user-info, is not a template or placeholder, and
+    /// the host is not a reserved documentation domain (`example.com`, `*.test`, ...).
     case urlPassword
     /// The secret is a bech32 string with a valid checksum (age keys).
     case bech32Checksum
@@ -88,6 +95,9 @@ package enum Validator: Sendable {
     case notPublicValue(Set<[UInt8]>)
     /// Not an emoji subdivision flag (U+1F3F4 followed by tag letters and a cancel tag).
     case notEmojiTagSequence
+    /// The match and up to 16 bytes on either side are valid UTF-8: text, not binary data
+    /// that happens to contain the bytes of an invisible character.
+    case utf8Context
 }
 
 /// ASCII helpers shared by the prefilter and the validators.

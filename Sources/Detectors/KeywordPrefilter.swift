@@ -2,10 +2,24 @@
 /// Aho-Corasick DFA over all prefilter keywords of a set of detectors, with ASCII case folding.
 ///
 /// A detector is a candidate when each of its keyword groups had at least one keyword occur
-/// (detectors without keywords always are). The pass stops early once every detector is a
-/// candidate. Built once per distinct detector set and reused; not thread-safe (it keeps
-/// per-scan scratch state), like the engine that owns it.
+/// (detectors without keywords always are). For detectors with an anchor group, the pass also
+/// collects where each of that group's keywords starts. Unless some detector needs anchors,
+/// the pass stops early once every detector is a candidate.
+///
+/// A DFA step is one dependent load, so a single walk is bound by load latency; long buffers
+/// are cut into four lanes walked in the same loop (each lane starts early by the longest
+/// keyword's length minus one, so no occurrence is lost at a seam; duplicates are harmless).
+///
+/// Built once per distinct detector set and reused; not thread-safe (it keeps per-scan
+/// scratch state), like the engine that owns it.
 final class KeywordPrefilter {
+    /// A detector that can match, with the sorted start offsets of its anchor keywords when it
+    /// has an anchor group (32-bit: anchors are only collected for buffers under 4 GiB).
+    struct Candidate {
+        let detector: Int
+        let anchors: [UInt32]?
+    }
+
     /// Engine indices of the detectors this prefilter serves, in slot order.
     let detectors: [Int]
 
@@ -28,14 +42,32 @@ final class KeywordPrefilter {
     /// Per slot: the mask with one bit per keyword group; 0 for detectors without keywords.
     private let fullMask: [UInt64]
     private let slotsWithKeywords: Int
+    /// Per keyword: its length, and the slots it is an anchor keyword for.
+    private let keywordLength: [Int]
+    private let anchorSlots: [[Int]]
+    /// Per slot: whether it collects anchors.
+    private let anchored: [Bool]
+    private let hasAnchors: Bool
+    /// The longest keyword, for lane overlaps.
+    private let maximumKeywordLength: Int
 
     // Per-scan scratch, reset at the start of every scan.
     private var seenKeyword: [Bool]
     private var groupMask: [UInt64]
+    private var anchorStarts: [[UInt32]]
+    /// Whether this scan collects anchors.
+    private var collectsAnchors = false
 
-    /// - Parameter keywordGroups: for each detector (slot order), its keyword groups.
-    init(detectors: [Int], keywordGroups: [[[Keyword]]]) {
+    /// Buffers shorter than this are walked in one lane.
+    static let laneThreshold = 4096
+
+    /// - Parameters:
+    ///   - keywordGroups: for each detector (slot order), its keyword groups.
+    ///   - anchorGroups: for each detector, the index of its anchor group, if any.
+    init(detectors: [Int], keywordGroups: [[[Keyword]]], anchorGroups: [Int?]? = nil) {
         precondition(detectors.count == keywordGroups.count)
+        let anchorGroups = anchorGroups ?? Array(repeating: nil, count: detectors.count)
+        precondition(anchorGroups.count == detectors.count)
         self.detectors = detectors
 
         // Distinct keywords, and which (slot, group) each one feeds.
@@ -64,6 +96,17 @@ final class KeywordPrefilter {
         }
         self.fullMask = fullMask
         self.slotsWithKeywords = fullMask.count { $0 != 0 }
+        self.keywordLength = keywords.map(\.count)
+        self.maximumKeywordLength = keywords.map(\.count).max() ?? 1
+        var anchorSlots = [[Int]](repeating: [], count: keywords.count)
+        for (id, list) in keywordTargets.enumerated() {
+            for target in list where anchorGroups[target.slot] == target.group {
+                anchorSlots[id].append(target.slot)
+            }
+        }
+        self.anchorSlots = anchorSlots
+        self.anchored = anchorGroups.map { $0 != nil }
+        self.hasAnchors = anchorGroups.contains { $0 != nil }
 
         var targetStart = [0]
         var targets: [(slot: Int, group: Int)] = []
@@ -173,6 +216,7 @@ final class KeywordPrefilter {
 
         self.seenKeyword = [Bool](repeating: false, count: keywords.count)
         self.groupMask = [UInt64](repeating: 0, count: detectors.count)
+        self.anchorStarts = [[UInt32]](repeating: [], count: detectors.count)
     }
 
     deinit {
@@ -180,50 +224,116 @@ final class KeywordPrefilter {
         classOf.deallocate()
     }
 
-    /// Engine indices of the detectors whose keyword groups are all satisfied by `bytes`.
-    func candidates(in bytes: UnsafePointer<UInt8>, count: Int) -> [Int] {
+    /// The detectors whose keyword groups are all satisfied by `bytes`, in slot order. For a
+    /// buffer of 4 GiB or more no anchors are collected (`anchors` is nil throughout).
+    func candidates(in bytes: UnsafePointer<UInt8>, count: Int) -> [Candidate] {
+        collectsAnchors = hasAnchors && count < Int(UInt32.max)
         if slotsWithKeywords > 0 {
             for index in seenKeyword.indices {
                 seenKeyword[index] = false
             }
             for index in groupMask.indices {
                 groupMask[index] = 0
+                anchorStarts[index].removeAll(keepingCapacity: true)
             }
             scanKeywords(bytes, count: count)
         }
-        var result: [Int] = []
+        var result: [Candidate] = []
         for slot in detectors.indices where groupMask[slot] == fullMask[slot] {
-            result.append(detectors[slot])
+            if anchored[slot] && collectsAnchors {
+                // Lanes overlap and keywords end out of start order: sort, drop duplicates.
+                anchorStarts[slot].sort()
+                result.append(Candidate(detector: detectors[slot], anchors: anchorStarts[slot].uniquedSorted()))
+            } else {
+                result.append(Candidate(detector: detectors[slot], anchors: nil))
+            }
         }
         return result
     }
 
     private func scanKeywords(_ bytes: UnsafePointer<UInt8>, count: Int) {
+        let overlap = maximumKeywordLength - 1
+        guard count >= Self.laneThreshold, count / 4 > overlap else {
+            _ = walk(bytes, from: 0, to: count, state: 0, remaining: slotsWithKeywords)
+            return
+        }
         let table = self.table
         let classOf = self.classOf
         let threshold = firstOutputState
+        let quarter = count / 4
+        let steps = quarter + overlap
+        let base0 = 0
+        let base1 = quarter
+        let base2 = 2 * quarter - overlap
+        let base3 = 3 * quarter - overlap
+        var state0: UInt32 = 0
+        var state1: UInt32 = 0
+        var state2: UInt32 = 0
+        var state3: UInt32 = 0
         var remaining = slotsWithKeywords
-        var state: UInt32 = 0
-        var index = 0
-        while index < count {
+        var step = 0
+        while step < steps {
+            state0 = table[Int(state0) &+ Int(classOf[Int(bytes[base0 &+ step])])]
+            state1 = table[Int(state1) &+ Int(classOf[Int(bytes[base1 &+ step])])]
+            state2 = table[Int(state2) &+ Int(classOf[Int(bytes[base2 &+ step])])]
+            state3 = table[Int(state3) &+ Int(classOf[Int(bytes[base3 &+ step])])]
+            if state0 >= threshold || state1 >= threshold || state2 >= threshold || state3 >= threshold {
+                if state0 >= threshold {
+                    remaining = record(outputState: state0, end: base0 &+ step, remaining: remaining)
+                }
+                if state1 >= threshold {
+                    remaining = record(outputState: state1, end: base1 &+ step, remaining: remaining)
+                }
+                if state2 >= threshold {
+                    remaining = record(outputState: state2, end: base2 &+ step, remaining: remaining)
+                }
+                if state3 >= threshold {
+                    remaining = record(outputState: state3, end: base3 &+ step, remaining: remaining)
+                }
+                if remaining == 0 && !collectsAnchors {
+                    return
+                }
+            }
+            step &+= 1
+        }
+        // Lane 3 ends at 4 * quarter; it walks on through the remainder.
+        _ = walk(bytes, from: base3 + steps, to: count, state: state3, remaining: remaining)
+    }
+
+    /// One lane from `start` to `end`; returns the remaining count.
+    private func walk(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int, state: UInt32, remaining: Int) -> Int
+    {
+        let table = self.table
+        let classOf = self.classOf
+        let threshold = firstOutputState
+        var state = state
+        var remaining = remaining
+        var index = start
+        while index < end {
             state = table[Int(state) &+ Int(classOf[Int(bytes[index])])]
             if state >= threshold {
-                remaining = record(outputState: state, remaining: remaining)
-                if remaining == 0 {
-                    return
+                remaining = record(outputState: state, end: index, remaining: remaining)
+                if remaining == 0 && !collectsAnchors {
+                    return 0
                 }
             }
             index &+= 1
         }
+        return remaining
     }
 
-    /// Marks the keywords ending at an output state; returns how many detectors still lack
-    /// one of their keyword groups.
-    private func record(outputState state: UInt32, remaining: Int) -> Int {
+    /// Marks the keywords ending at an output state (last byte at `end`); returns how many
+    /// detectors still lack one of their keyword groups.
+    private func record(outputState state: UInt32, end: Int, remaining: Int) -> Int {
         var remaining = remaining
         let outputIndex = Int(state - firstOutputState) / classCount
         for position in outputStart[outputIndex]..<outputStart[outputIndex + 1] {
             let keyword = outputKeywords[position]
+            if collectsAnchors {
+                for slot in anchorSlots[keyword] {
+                    anchorStarts[slot].append(UInt32(truncatingIfNeeded: end + 1 - keywordLength[keyword]))
+                }
+            }
             if seenKeyword[keyword] {
                 continue
             }
@@ -242,5 +352,17 @@ final class KeywordPrefilter {
             }
         }
         return remaining
+    }
+}
+
+extension Array where Element: Equatable {
+    /// Drops adjacent duplicates (on a sorted array: all duplicates).
+    func uniquedSorted() -> [Element] {
+        var result: [Element] = []
+        result.reserveCapacity(count)
+        for element in self where result.last != element {
+            result.append(element)
+        }
+        return result
     }
 }

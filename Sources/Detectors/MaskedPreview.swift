@@ -4,11 +4,13 @@
 public enum MaskedPreview {
     /// Characters shown at each end at most.
     public static let maximumShownPerSide = 4
+    /// Secrets shorter than this are fully masked.
+    public static let minimumLengthShown = 12
 
     public static func of<C: Collection<UInt8>>(_ secret: C) -> String {
         let count = secret.count
         // Two sides of `shown` characters each stay within a third of the secret.
-        let shown = min(maximumShownPerSide, count / 6)
+        let shown = count < minimumLengthShown ? 0 : min(maximumShownPerSide, count / 6)
         guard shown > 0 else {
             return String(repeating: "*", count: min(max(count, 1), 8))
         }

@@ -53,12 +53,15 @@ final class PCRE2Pattern {
     /// PCRE2 writes this (`PCRE2_UNSET`, `~(PCRE2_SIZE)0`) into unset ovector slots.
     static let unset = Int(bitPattern: UInt.max)
 
-    init(source: String, detectorID: String) throws(DetectorCompileError) {
+    /// - Parameter anchored: compile with `PCRE2_ANCHORED`: a match may only start at the
+    ///   start offset (JIT does not support that option at match time).
+    init(source: String, detectorID: String, anchored: Bool = false) throws(DetectorCompileError) {
         var errorCode: Int32 = 0
         var errorOffset = 0
         let utf8 = Array(source.utf8)
+        let options: UInt32 = anchored ? UInt32(PCRE2_ANCHORED) : 0
         let compiled = utf8.withUnsafeBufferPointer { buffer in
-            pcre2_compile_8(buffer.baseAddress, buffer.count, 0, &errorCode, &errorOffset, nil)
+            pcre2_compile_8(buffer.baseAddress, buffer.count, options, &errorCode, &errorOffset, nil)
         }
         guard let compiled else {
             let message = Self.errorMessage(errorCode)

@@ -51,6 +51,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("scanner-path"), help: "The egress-scanner executable (default: next to egress).")
     var scannerPath: String?
 
+    @Flag(name: .customLong("fault-injection"), help: "Accept a test-only fault-injecting scanner (fault tests only).")
+    var faultInjection = false
+
     func run() async throws {
         let options = try makeOptions()
         let events = EventLog(level: options.level)
@@ -149,7 +152,8 @@ struct RunCommand: AsyncParsableCommand {
         return ScannerOptions(
             executable: executable,
             count: count,
-            scanTimeout: .nanoseconds(Int64(seconds * 1_000_000_000))
+            scanTimeout: .nanoseconds(Int64(seconds * 1_000_000_000)),
+            faultInjection: faultInjection
         )
     }
 

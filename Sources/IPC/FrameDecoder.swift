@@ -79,7 +79,9 @@ public struct FrameDecoder: Sendable {
         let bodyStart = readIndex + WireProtocol.lengthFieldSize
         let result = buffer.withUnsafeBytes { storage in
             Result { () throws(FrameError) -> WireMessage in
-                try WireMessage.decode(frameBody: UnsafeRawBufferPointer(rebasing: storage[bodyStart..<bodyStart + length]))
+                try WireMessage.decode(
+                    frameBody: UnsafeRawBufferPointer(rebasing: storage[bodyStart..<bodyStart + length])
+                )
             }
         }
         switch result {

@@ -62,7 +62,10 @@ extension ScanReply: WirePayload {
         }
         for finding in findings {
             guard finding.detectorID.utf8.count <= WireProtocol.maxStringLength else {
-                throw .countTooLarge(field: "finding detector id", count: UInt32(clamping: finding.detectorID.utf8.count))
+                throw .countTooLarge(
+                    field: "finding detector id",
+                    count: UInt32(clamping: finding.detectorID.utf8.count)
+                )
             }
             guard finding.start <= finding.end else { throw .invalidValue(field: "finding range") }
         }

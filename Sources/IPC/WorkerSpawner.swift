@@ -1,16 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 
-/// A worker process just spawned, and the parent's end of its socket.
-public struct SpawnedWorker: Sendable, Hashable {
-    /// The worker's process id. Reap it exactly once (``WorkerSpawner/reap(_:)`` or
-    /// ``WorkerSpawner/waitForExit(_:)``); never signal it after reaping, the id may be reused.
-    public let pid: Int32
-    /// The parent's end of the `AF_UNIX` `SOCK_STREAM` socketpair: blocking, close-on-exec. The caller
-    /// owns it and must close it (or hand it to NIO, e.g. `ClientBootstrap.withConnectedSocket`).
-    public let socket: Int32
-}
-
 /// The parent side of launching a scanner worker.
 ///
 /// The child gets exactly four descriptors: its end of a socketpair on fd 3
@@ -116,17 +106,27 @@ public enum WorkerSpawner {
         try check("posix_spawnattr_init", posix_spawnattr_init(&attributes))
         defer { posix_spawnattr_destroy(&attributes) }
 
-        try check("posix_spawn_file_actions_adddup2",
-                  posix_spawn_file_actions_adddup2(&actions, socket, WireProtocol.workerSocketDescriptor))
-        try check("posix_spawn_file_actions_addopen",
-                  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0))
-        try check("posix_spawn_file_actions_addopen",
-                  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0))
-        try check("posix_spawn_file_actions_addopen",
-                  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0))
+        try check(
+            "posix_spawn_file_actions_adddup2",
+            posix_spawn_file_actions_adddup2(&actions, socket, WireProtocol.workerSocketDescriptor)
+        )
+        try check(
+            "posix_spawn_file_actions_addopen",
+            posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0)
+        )
+        try check(
+            "posix_spawn_file_actions_addopen",
+            posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0)
+        )
+        try check(
+            "posix_spawn_file_actions_addopen",
+            posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0)
+        )
         if let addCloseFrom = Self.addCloseFrom {
-            try check("posix_spawn_file_actions_addclosefrom_np",
-                      addCloseFrom(&actions, WireProtocol.workerSocketDescriptor + 1))
+            try check(
+                "posix_spawn_file_actions_addclosefrom_np",
+                addCloseFrom(&actions, WireProtocol.workerSocketDescriptor + 1)
+            )
         }
 
         var emptySet = sigset_t()
@@ -135,8 +135,10 @@ public enum WorkerSpawner {
         sigfillset(&allSignals)
         try check("posix_spawnattr_setsigmask", posix_spawnattr_setsigmask(&attributes, &emptySet))
         try check("posix_spawnattr_setsigdefault", posix_spawnattr_setsigdefault(&attributes, &allSignals))
-        try check("posix_spawnattr_setflags",
-                  posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)))
+        try check(
+            "posix_spawnattr_setflags",
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        )
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = workerEnvironment.map { strdup($0) } + [nil]
@@ -152,7 +154,8 @@ public enum WorkerSpawner {
         return pid
     }
 
-    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    private typealias AddCloseFrom =
+        @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
 
     /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+). Its declaration is behind `_GNU_SOURCE`,
     /// which Swift's Glibc module does not define, so it is looked up at run time; without it the

@@ -1,1 +1,5 @@
-// Placeholder until the fault worker lands (owned by the IPC/worker helper).
+import ScannerWorkerCore
+
+// The test-only fault-injecting worker (see FaultInjector). It advertises `faultInjection: true` in
+// WorkerReady; a production frontend refuses such a worker.
+ScannerWorker.run(WorkerConfiguration(faultHook: FaultInjector.hook))

@@ -1,1 +1,4 @@
-// Placeholder until the worker lands (owned by the IPC/worker helper).
+import ScannerWorkerCore
+
+// egress-scanner: the DLP worker the frontend spawns (never run by hand). No fault hooks here.
+ScannerWorker.run()

@@ -66,7 +66,8 @@ import Testing
             }
             switch Self.feed(bytes, maxFrameSize: 1 << 16, using: &rng) {
             case .rejected: rejected += 1
-            case .messages(let messages, let consumed): try Self.expectCanonical(messages, of: bytes, consumed: consumed)
+            case .messages(let messages, let consumed):
+                try Self.expectCanonical(messages, of: bytes, consumed: consumed)
             }
         }
         #expect(rejected > 4000)
@@ -88,14 +89,19 @@ import Testing
             case 1:  // truncate: must never be accepted as a different message
                 mutated = Array(mutated[0..<Int.random(in: 0..<mutated.count, using: &rng)])
             case 2:  // corrupt the length field
-                let lengths: [UInt32] = [0, 1, 2, 0xffff_ffff, 0x8000_0000, UInt32(frame.count - 5), UInt32(frame.count - 3),
-                                         UInt32.random(in: 0...UInt32.max, using: &rng)]
+                let lengths: [UInt32] = [
+                    0, 1, 2, 0xffff_ffff, 0x8000_0000, UInt32(frame.count - 5), UInt32(frame.count - 3),
+                    UInt32.random(in: 0...UInt32.max, using: &rng),
+                ]
                 mutated.replaceSubrange(0..<4, with: bigEndian(lengths.randomElement(using: &rng)!))
             case 3:  // overwrite a byte inside the payload
                 let index = Int.random(in: 4..<mutated.count, using: &rng)
                 mutated[index] = UInt8.random(in: 0...255, using: &rng)
             case 4:  // insert a byte, keeping the length field
-                mutated.insert(UInt8.random(in: 0...255, using: &rng), at: Int.random(in: 6...mutated.count, using: &rng))
+                mutated.insert(
+                    UInt8.random(in: 0...255, using: &rng),
+                    at: Int.random(in: 6...mutated.count, using: &rng)
+                )
             case 5:  // delete a payload byte, fixing the length field
                 guard mutated.count > 6 else { continue }
                 mutated.remove(at: Int.random(in: 6..<mutated.count, using: &rng))
@@ -103,7 +109,10 @@ import Testing
             default:  // corrupt a count or length field inside the payload with a huge value
                 guard mutated.count >= 10 else { continue }
                 let index = Int.random(in: 6...(mutated.count - 4), using: &rng)
-                mutated.replaceSubrange(index..<index + 4, with: bigEndian(0xffff_fff0 | UInt32.random(in: 0...15, using: &rng)))
+                mutated.replaceSubrange(
+                    index..<index + 4,
+                    with: bigEndian(0xffff_fff0 | UInt32.random(in: 0...15, using: &rng))
+                )
             }
             switch Self.feed(mutated, maxFrameSize: WireProtocol.defaultMaxFrameSize, using: &rng) {
             case .rejected:

@@ -56,7 +56,10 @@ import Testing
         )
         expectRejected(
             bigEndian(UInt32(WireProtocol.defaultMaxFrameSize + 1)),
-            with: .frameTooLarge(length: UInt64(WireProtocol.defaultMaxFrameSize + 1), limit: WireProtocol.defaultMaxFrameSize)
+            with: .frameTooLarge(
+                length: UInt64(WireProtocol.defaultMaxFrameSize + 1),
+                limit: WireProtocol.defaultMaxFrameSize
+            )
         )
     }
 
@@ -216,7 +219,12 @@ import Testing
         expectRejected(request(direction: 2, redact: 0), with: .invalidValue(field: "direction"))
         expectRejected(request(direction: 0, redact: 2), with: .invalidValue(field: "redact"))
 
-        func reply(status: UInt8, message: String = "", findingRange: (UInt64, UInt64)? = nil, redacted: UInt8 = 0)
+        func reply(
+            status: UInt8,
+            message: String = "",
+            findingRange: (UInt64, UInt64)? = nil,
+            redacted: UInt8 = 0
+        )
             -> [UInt8]
         {
             var builder = FrameBuilder()

@@ -11,7 +11,9 @@ import Testing
             direction: 0,
             detectorIDs: ["github_token_classic", "aws_access_key_id", "é→✓", ""],
             redact: true,
-            segments: [Array("/repos/x?q=1".utf8), [], Array("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".utf8), [0, 255, 0]]
+            segments: [
+                Array("/repos/x?q=1".utf8), [], Array("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".utf8), [0, 255, 0],
+            ]
         ),
         ScanRequest(
             id: 42,
@@ -64,7 +66,11 @@ import Testing
 
     @Test func frameLayoutIsLengthVersionTypePayload() throws {
         let frame = try WorkerReady(detectorCount: 0x0102_0304, faultInjection: true, pid: -2).encodedFrame()
-        #expect(frame == [0, 0, 0, 12, WireProtocol.version, 2, WireProtocol.version, 1, 2, 3, 4, 1, 0xff, 0xff, 0xff, 0xfe])
+        #expect(
+            frame == [
+                0, 0, 0, 12, WireProtocol.version, 2, WireProtocol.version, 1, 2, 3, 4, 1, 0xff, 0xff, 0xff, 0xfe,
+            ]
+        )
     }
 
     @Test func largeSegmentsRoundTrip() throws {
@@ -91,7 +97,12 @@ import Testing
     @Test func manyFindingsRoundTrip() throws {
         let findings = (0..<100_000).map { (index: Int) -> WireFinding in
             let detectorID = index % 2 == 0 ? "github_token_classic" : "jwt"
-            return WireFinding(detectorID: detectorID, segment: UInt32(index % 7), start: UInt64(index), end: UInt64(index) * 2)
+            return WireFinding(
+                detectorID: detectorID,
+                segment: UInt32(index % 7),
+                start: UInt64(index),
+                end: UInt64(index) * 2
+            )
         }
         let reply = ScanReply(id: 77, status: .ok, findings: findings)
         #expect(try decodeAll(try reply.encodedFrame()) == [.scanReply(reply)])
@@ -118,7 +129,13 @@ import Testing
 
 @Suite struct EncoderLimitTests {
     @Test func encoderRefusesFramesOverTheMaximum() {
-        let request = ScanRequest(id: 1, direction: 0, detectorIDs: [], redact: false, segments: [[UInt8](repeating: 0, count: 100)])
+        let request = ScanRequest(
+            id: 1,
+            direction: 0,
+            detectorIDs: [],
+            redact: false,
+            segments: [[UInt8](repeating: 0, count: 100)]
+        )
         // 2 + 8 + 1 + 1 + 4 + 4 + 4 + 100 = 124
         #expect(throws: FrameError.frameTooLarge(length: 124, limit: 123)) {
             try request.encodedFrame(maxFrameSize: 123)
@@ -131,16 +148,33 @@ import Testing
             try ScanRequest(id: 1, direction: 2, detectorIDs: [], redact: false, segments: []).encodedFrame()
         }
         #expect(throws: FrameError.countTooLarge(field: "segments", count: UInt32(WireProtocol.maxSegments + 1))) {
-            try ScanRequest(id: 1, direction: 0, detectorIDs: [], redact: false,
-                            segments: Array(repeating: [], count: WireProtocol.maxSegments + 1)).encodedFrame()
+            try ScanRequest(
+                id: 1,
+                direction: 0,
+                detectorIDs: [],
+                redact: false,
+                segments: Array(repeating: [], count: WireProtocol.maxSegments + 1)
+            ).encodedFrame()
         }
-        #expect(throws: FrameError.countTooLarge(field: "detector ids", count: UInt32(WireProtocol.maxDetectorIDs + 1))) {
-            try ScanRequest(id: 1, direction: 0, detectorIDs: Array(repeating: "a", count: WireProtocol.maxDetectorIDs + 1),
-                            redact: false, segments: []).encodedFrame()
+        #expect(throws: FrameError.countTooLarge(field: "detector ids", count: UInt32(WireProtocol.maxDetectorIDs + 1)))
+        {
+            try ScanRequest(
+                id: 1,
+                direction: 0,
+                detectorIDs: Array(repeating: "a", count: WireProtocol.maxDetectorIDs + 1),
+                redact: false,
+                segments: []
+            ).encodedFrame()
         }
-        #expect(throws: FrameError.countTooLarge(field: "detector id", count: UInt32(WireProtocol.maxStringLength + 1))) {
-            try ScanRequest(id: 1, direction: 0, detectorIDs: [String(repeating: "a", count: WireProtocol.maxStringLength + 1)],
-                            redact: false, segments: []).encodedFrame()
+        #expect(throws: FrameError.countTooLarge(field: "detector id", count: UInt32(WireProtocol.maxStringLength + 1)))
+        {
+            try ScanRequest(
+                id: 1,
+                direction: 0,
+                detectorIDs: [String(repeating: "a", count: WireProtocol.maxStringLength + 1)],
+                redact: false,
+                segments: []
+            ).encodedFrame()
         }
         #expect(throws: FrameError.invalidValue(field: "message")) {
             try ScanReply(id: 1, status: .ok, message: "not empty").encodedFrame()
@@ -153,9 +187,14 @@ import Testing
                 .encodedFrame()
         }
         #expect(throws: FrameError.countTooLarge(field: "findings", count: UInt32(WireProtocol.maxFindings + 1))) {
-            try ScanReply(id: 1, status: .ok,
-                          findings: Array(repeating: WireFinding(detectorID: "", segment: 0, start: 0, end: 0),
-                                          count: WireProtocol.maxFindings + 1)).encodedFrame()
+            try ScanReply(
+                id: 1,
+                status: .ok,
+                findings: Array(
+                    repeating: WireFinding(detectorID: "", segment: 0, start: 0, end: 0),
+                    count: WireProtocol.maxFindings + 1
+                )
+            ).encodedFrame()
         }
     }
 }

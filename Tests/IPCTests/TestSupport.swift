@@ -54,7 +54,10 @@ func bigEndian(_ value: UInt32) -> [UInt8] {
 }
 
 /// Feeds `bytes` in one piece and returns every complete message.
-func decodeAll(_ bytes: [UInt8], maxFrameSize: Int = WireProtocol.defaultMaxFrameSize) throws(FrameError) -> [WireMessage] {
+func decodeAll(
+    _ bytes: [UInt8],
+    maxFrameSize: Int = WireProtocol.defaultMaxFrameSize
+) throws(FrameError) -> [WireMessage] {
     var decoder = FrameDecoder(maxFrameSize: maxFrameSize)
     decoder.append(bytes)
     var messages: [WireMessage] = []
@@ -66,7 +69,9 @@ func decodeAll(_ bytes: [UInt8], maxFrameSize: Int = WireProtocol.defaultMaxFram
 
 /// Random but valid messages for round-trip and fuzz tests.
 enum MessageGenerator {
-    static let detectorIDs = ["github_token_classic", "aws_access_key_id", "jwt", "prompt_injection_override", "", "é→✓"]
+    static let detectorIDs = [
+        "github_token_classic", "aws_access_key_id", "jwt", "prompt_injection_override", "", "é→✓",
+    ]
 
     static func bytes(_ count: Int, using rng: inout SplitMix64) -> [UInt8] {
         (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }

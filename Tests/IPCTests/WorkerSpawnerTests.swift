@@ -25,11 +25,14 @@ import Testing
         defer { closedir(directory) }
         var result: [Int32: String] = [:]
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             guard let fd = Int32(name) else { continue }
             var target = [CChar](repeating: 0, count: 256)
             let count = readlink("/proc/\(pid)/fd/\(name)", &target, target.count - 1)
-            result[fd] = count > 0 ? String(decoding: target[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+            result[fd] =
+                count > 0 ? String(decoding: target[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
         }
         return result
     }
@@ -57,7 +60,8 @@ import Testing
     }
 
     @Test func childGetsOnlyTheSocketAndDevNullAndAnEmptyEnvironment() throws {
-        setenv("EGRESS_TOKEN_0", "ghp_fake_secret_that_must_not_leak", 1)
+        setenv("EGRESS_TEST_SPAWNER_SECRET", "ghp_fake_secret_that_must_not_leak", 0)
+        #expect(getenv("EGRESS_TEST_SPAWNER_SECRET") != nil)
         var blocked = sigset_t()
         sigemptyset(&blocked)
         sigaddset(&blocked, SIGUSR2)
@@ -76,7 +80,8 @@ import Testing
 
         // posix_spawn returns once the child has switched to the new image, which can be before the
         // kernel has laid out its arguments and environment: wait until /proc shows them.
-        for _ in 0..<500 where Self.contents(of: "/proc/\(worker.pid)/cmdline") != Array("/bin/sleep\u{0}30\u{0}".utf8) {
+        for _ in 0..<500
+        where Self.contents(of: "/proc/\(worker.pid)/cmdline") != Array("/bin/sleep\u{0}30\u{0}".utf8) {
             usleep(10_000)
         }
         let fds = Self.descriptors(of: worker.pid)
@@ -114,13 +119,22 @@ import Testing
     }
 
     @Test func aMissingExecutableIsReported() {
-        #expect(throws: WorkerSpawnError(operation: "posix_spawn", errorNumber: ENOENT, executable: "/nonexistent/egress-scanner")) {
+        #expect(
+            throws: WorkerSpawnError(
+                operation: "posix_spawn",
+                errorNumber: ENOENT,
+                executable: "/nonexistent/egress-scanner"
+            )
+        ) {
             try WorkerSpawner.spawn(executable: "/nonexistent/egress-scanner")
         }
     }
 
     @Test func reapPollsWithoutBlocking() throws {
-        let worker = try WorkerSpawner.spawn(executable: "/bin/sh", arguments: ["-c", "read line <&3; kill -SEGV $$"])
+        let worker = try WorkerSpawner.spawn(
+            executable: "/bin/sh",
+            arguments: ["-c", "read line <&3; kill -SEGV $$"]
+        )
         defer { close(worker.socket) }
         #expect(try WorkerSpawner.reap(worker.pid) == nil)
         _ = write(worker.socket, "go\n", 3)

@@ -34,11 +34,14 @@ public struct ScannerOptions: Sendable {
     public var executable: String
     public var count: Int
     public var scanTimeout: TimeAmount
+    /// Accept a test-only worker that misbehaves on request; the boot line says so.
+    public var faultInjection: Bool
 
-    public init(executable: String, count: Int, scanTimeout: TimeAmount = .seconds(2)) {
+    public init(executable: String, count: Int, scanTimeout: TimeAmount = .seconds(2), faultInjection: Bool = false) {
         self.executable = executable
         self.count = count
         self.scanTimeout = scanTimeout
+        self.faultInjection = faultInjection
     }
 }
 
@@ -87,7 +90,8 @@ public final class ProxyServer: Sendable {
                     configuration: .init(
                         executable: scanners.executable,
                         workerCount: scanners.count,
-                        scanTimeout: scanners.scanTimeout
+                        scanTimeout: scanners.scanTimeout,
+                        acceptsFaultInjection: scanners.faultInjection
                     ),
                     loop: group.next(),
                     events: events,
@@ -138,7 +142,8 @@ public final class ProxyServer: Sendable {
                     listen: "\(options.listenHost.contains(":") ? "[\(options.listenHost)]" : options.listenHost):\(port)",
                     routes: options.routes.routes.count,
                     scanners: options.scanners?.count ?? 0,
-                    extra: scanner.map { [("fault_injection", .bool($0.faultInjection))] } ?? [("dlp", .string("off"))]
+                    extra: options.scanners.map { [("fault_injection", .bool($0.faultInjection))] }
+                        ?? [("dlp", .string("off"))]
                 )
             )
             return ProxyServer(

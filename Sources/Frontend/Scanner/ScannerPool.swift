@@ -15,6 +15,8 @@ final class ScannerPool: @unchecked Sendable {
         /// A worker that has not said "ready" by then is killed and respawned.
         var startTimeout: TimeAmount = .seconds(20)
         var maxFrameSize = WireProtocol.defaultMaxFrameSize
+        /// A worker announcing fault injection is refused unless this is set (tests only).
+        var acceptsFaultInjection = false
     }
 
     private struct LiveWorker {
@@ -43,7 +45,6 @@ final class ScannerPool: @unchecked Sendable {
     private var everStarted: Set<Int> = []
     private var readyWaiters: [EventLoopPromise<Void>] = []
     private var exitWaiters: [EventLoopPromise<Void>] = []
-    private(set) var faultInjection = false
 
     init(configuration: Configuration, loop: any EventLoop, events: EventLog, reaper: NIOThreadPool) {
         self.configuration = configuration
@@ -171,10 +172,14 @@ final class ScannerPool: @unchecked Sendable {
                 workerMisbehaved(id, status: "protocol_error", detail: "protocol version \(ready.protocolVersion)")
                 return
             }
+            guard !ready.faultInjection || configuration.acceptsFaultInjection else {
+                failReadyWaiters(ScannerStartError(detail: "the worker is a fault-injection build; pass --fault-injection to use it"))
+                workerMisbehaved(id, status: "protocol_error", detail: "fault-injection worker refused")
+                return
+            }
             workers[id.slot]?.timer?.cancel()
             workers[id.slot]?.timer = nil
             workers[id.slot]?.isReady = true
-            if ready.faultInjection { faultInjection = true }
             if everStarted.contains(id.slot) {
                 emitScannerEvent(slot: id.slot, pid: workers[id.slot]?.pid, status: "restarted", detail: nil)
             }

@@ -53,7 +53,10 @@ func curl(_ harness: ProxyHarness, _ arguments: [String]) async throws -> Proces
 }
 
 /// The `egress` executable built next to the test bundle.
-var egressExecutable: String {
+var egressExecutable: String { siblingExecutable("egress") }
+
+/// A program built next to the test bundle (`egress`, `egress-scanner`, `ScannerFaultsWorker`).
+func siblingExecutable(_ name: String) -> String {
     let bundle = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-    return bundle.appendingPathComponent("egress").path
+    return bundle.appendingPathComponent(name).path
 }

@@ -1,6 +1,7 @@
 import EgressRoutes
 import Foundation
 import NIOConcurrencyHelpers
+import NIOCore
 import NIOSSL
 
 @testable import Frontend
@@ -48,7 +49,11 @@ final class ProxyHarness: Sendable {
         connectTo: [(host: String, port: Int, upstreamPort: Int)] = [],
         trusting pki: TestPKI? = nil,
         allowPrivateUpstreams: Bool = true,
-        logLevel: LogLevel? = nil
+        logLevel: LogLevel? = nil,
+        scanners: Int? = nil,
+        scannerExecutable: String = siblingExecutable("egress-scanner"),
+        scanTimeout: TimeAmount = .seconds(5),
+        maxScanBytes: Int = ScannerOptions.defaultMaxScanBytes
     ) async throws -> ProxyHarness {
         let directory = try TemporaryDirectory()
         let config = try RoutesConfig.parse(yaml: yaml, file: "routes.yaml")
@@ -63,6 +68,15 @@ final class ProxyHarness: Sendable {
             ConnectToOverride(host: $0.host, port: $0.port, address: "127.0.0.1", addressPort: $0.upstreamPort)
         }
         if let pki { options.upstreamTrustRoots = [try pki.rootCertificate] }
+        if let scanners {
+            options.scanners = ScannerOptions(
+                executable: scannerExecutable,
+                count: scanners,
+                scanTimeout: scanTimeout,
+                faultInjection: scannerExecutable.hasSuffix("ScannerFaultsWorker")
+            )
+        }
+        options.maxScanBytes = maxScanBytes
         let capture = EventCapture()
         let events = EventLog(level: logLevel ?? config.log, sink: capture.sink)
         let server = try await ProxyServer.start(options: options, events: events)

@@ -18,6 +18,9 @@ struct Scenario {
         allowPrivateUpstreams: Bool = true,
         plainUpstream: Bool = false,
         upstreamPortInRoute: Int? = nil,
+        scanners: Int? = nil,
+        scannerExecutable: String = siblingExecutable("egress-scanner"),
+        maxScanBytes: Int = ScannerOptions.defaultMaxScanBytes,
         responder: @escaping UpstreamServer.Responder = UpstreamReply.echo,
         _ body: (Scenario) async throws -> Void
     ) async throws {
@@ -33,7 +36,10 @@ struct Scenario {
                 environment: environment,
                 connectTo: [(host, upstreamPortInRoute ?? (plainUpstream ? 80 : 443), upstream.port)],
                 trusting: trustUpstream ? pki : nil,
-                allowPrivateUpstreams: allowPrivateUpstreams
+                allowPrivateUpstreams: allowPrivateUpstreams,
+                scanners: scanners,
+                scannerExecutable: scannerExecutable,
+                maxScanBytes: maxScanBytes
             )
         } catch {
             await upstream.shutdown()

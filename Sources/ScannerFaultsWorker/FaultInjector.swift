@@ -1,0 +1,84 @@
+import Glibc
+import IPC
+import ScannerWorkerCore
+
+/// Misbehaves on request, for the frontend's supervision tests. Never shipped: this file exists only in
+/// the test-only `ScannerFaultsWorker` executable.
+///
+/// A request with a segment that starts with `EGRESS-FAULT:<kind>` triggers the fault (the kind ends at
+/// the first byte that is not a letter, digit or `:`). Any segment, so a request body (the last segment
+/// of an outbound scan) can trigger it as well as a response body:
+/// - `crash`: an invalid memory write (SIGSEGV; `raise` would be a forbidden `tgkill`).
+/// - `hang`: spins forever without replying.
+/// - `slow:<ms>`: busy-waits that long, then scans and replies normally.
+/// - `syscall`: `open("/etc/hostname")`, which the seccomp filter answers by killing the worker (SIGSYS).
+/// - `garbage`: writes bytes that are not a frame, then carries on.
+/// - `oom`: allocates and touches memory until `RLIMIT_AS` makes an allocation fail, which ends the
+///   worker as it would end the real one (the Swift runtime reports the failure on stderr, a write the
+///   filter forbids: SIGSYS).
+/// Any other kind gets an error reply.
+enum FaultInjector {
+    static let marker = Array("EGRESS-FAULT:".utf8)
+
+    static func hook(_ request: ScanRequest, _ socket: WorkerSocket) -> FaultHookOutcome {
+        guard let marked = request.segments.first(where: { $0.starts(with: marker) }) else { return .proceed }
+        let kindBytes = marked.dropFirst(marker.count).prefix { byte in
+            (0x30...0x3a).contains(byte) || (0x41...0x5a).contains(byte) || (0x61...0x7a).contains(byte)
+        }
+        let kind = String(decoding: kindBytes, as: UTF8.self)
+        switch kind {
+        case "crash":
+            crash(seed: request.id)
+        case "hang":
+            while true {
+                _ = monotonicMilliseconds()
+            }
+        case "syscall":
+            let descriptor = open("/etc/hostname", O_RDONLY)
+            // Only reached if the filter let it through: report that loudly.
+            if descriptor >= 0 { close(descriptor) }
+            reply(to: request, on: socket, message: "fault injection: open was allowed (fd \(descriptor))")
+            return .handled
+        case "garbage":
+            socket.writeAll(Array("\u{de}\u{ad}not a frame at all".utf8))
+            return .handled
+        case "oom":
+            exhaustMemory()
+        default:
+            if kind.hasPrefix("slow:"), let milliseconds = UInt64(kind.dropFirst("slow:".count)) {
+                let deadline = monotonicMilliseconds() + milliseconds
+                while monotonicMilliseconds() < deadline {}
+                return .proceed
+            }
+            reply(to: request, on: socket, message: "fault injection: unknown fault")
+            return .handled
+        }
+    }
+
+    private static func reply(to request: ScanRequest, on socket: WorkerSocket, message: String) {
+        if let frame = try? ScanReply(id: request.id, status: .error, message: message).encodedFrame() {
+            socket.writeAll(frame)
+        }
+    }
+
+    /// Writes to an unmapped address computed at run time (so the optimizer cannot see it coming).
+    private static func crash(seed: UInt64) -> Never {
+        let address = 0x10 + Int(truncatingIfNeeded: seed & 0)
+        UnsafeMutablePointer<UInt8>(bitPattern: address)!.pointee = 1
+        fatalError("unreachable: the write above faults")
+    }
+
+    /// Grows until an allocation fails; the Swift runtime then terminates the process.
+    private static func exhaustMemory() -> Never {
+        var hoard: [[UInt8]] = []
+        while true {
+            hoard.append([UInt8](repeating: 0xA5, count: 32 << 20))
+        }
+    }
+
+    private static func monotonicMilliseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1000 + UInt64(now.tv_nsec) / 1_000_000
+    }
+}

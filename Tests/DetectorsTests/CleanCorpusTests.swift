@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+
+@testable import Detectors
+
+/// Real files shipped on the machine must produce no findings, in either direction. A file
+/// that triggers a detector means the detector needs tightening, not an exclusion.
+@Suite("Clean corpus")
+struct CleanCorpusTests {
+    struct CorpusSource: Sendable, CustomStringConvertible {
+        let directory: String
+        let extensions: Set<String>
+        let byteBudget: Int
+        var description: String { directory }
+    }
+
+    static let sources = [
+        CorpusSource(
+            directory: "/work/main/.build/checkouts/swift-nio/Sources",
+            extensions: ["swift"],
+            byteBudget: 12 << 20
+        ),
+        CorpusSource(
+            directory: "/opt/swift/usr/lib/swift",
+            extensions: ["swift", "swiftinterface"],
+            byteBudget: 12 << 20
+        ),
+        CorpusSource(
+            directory: "/usr/share/doc",
+            extensions: ["", "txt", "md", "html", "rst", "json"],
+            byteBudget: 6 << 20
+        ),
+    ]
+
+    @Test("no findings in real text", arguments: sources)
+    func corpus(_ source: CorpusSource) throws {
+        let files = Self.files(in: source)
+        guard !files.isEmpty else {
+            withKnownIssue("corpus directory \(source.directory) is missing or empty on this machine") {
+                Issue.record("skipped: \(source.directory)")
+            }
+            return
+        }
+        let engine = try DetectionEngine()
+        let outbound = DetectorCatalog.defaultIDs(for: .outbound)
+        let inbound = DetectorCatalog.defaultIDs(for: .inbound)
+        var scannedBytes = 0
+        var problems: [String] = []
+        for path in files {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                continue
+            }
+            let bytes = [UInt8](data)
+            scannedBytes += bytes.count
+            for finding in try engine.scan(bytes, detectorIDs: outbound) + engine.scan(bytes, detectorIDs: inbound) {
+                let context = bytes[max(0, finding.start - 40)..<min(bytes.count, finding.end + 40)]
+                problems.append(
+                    "\(path) [\(finding.start)..<\(finding.end)] \(finding.detectorID): \(String(decoding: context, as: UTF8.self).debugDescription)"
+                )
+            }
+        }
+        #expect(scannedBytes > 100_000, "too little corpus under \(source.directory)")
+        #expect(problems.isEmpty, "\(problems.count) findings:\n\(problems.prefix(40).joined(separator: "\n"))")
+    }
+
+    /// Regular files with a wanted extension, sorted, up to the source's byte budget.
+    static func files(in source: CorpusSource) -> [String] {
+        guard let enumerator = FileManager.default.enumerator(atPath: source.directory) else {
+            return []
+        }
+        var candidates: [String] = []
+        while let relative = enumerator.nextObject() as? String {
+            let url = URL(fileURLWithPath: relative)
+            guard source.extensions.contains(url.pathExtension) else {
+                continue
+            }
+            candidates.append(source.directory + "/" + relative)
+        }
+        candidates.sort()
+        var files: [String] = []
+        var total = 0
+        for path in candidates {
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                attributes[.type] as? FileAttributeType == .typeRegular,
+                let size = attributes[.size] as? Int, size > 0, size < 2 << 20
+            else {
+                continue
+            }
+            if total + size > source.byteBudget {
+                break
+            }
+            total += size
+            files.append(path)
+        }
+        return files
+    }
+}

@@ -63,6 +63,8 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),
+        // Prints throughput and latency figures; run with scripts/bench.sh (release build).
+        .executableTarget(name: "EgressBenchmarks", dependencies: ["Detectors", "IPC"]),
         .executableTarget(
             name: "EgressCommand",
             dependencies: [

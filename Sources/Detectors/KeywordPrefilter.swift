@@ -263,7 +263,7 @@ final class KeywordPrefilter {
         let quarter = count / 4
         let steps = quarter + overlap
         let base0 = 0
-        let base1 = quarter
+        let base1 = quarter - overlap
         let base2 = 2 * quarter - overlap
         let base3 = 3 * quarter - overlap
         var state0: UInt32 = 0

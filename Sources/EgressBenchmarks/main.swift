@@ -1,0 +1,58 @@
+import Detectors
+import Foundation
+import IPC
+
+// Figures, not assertions: run in release (`scripts/bench.sh`) and compare within one run.
+
+func padded(_ label: String) -> String {
+    label.count >= 56 ? label + " " : label + String(repeating: " ", count: 56 - label.count)
+}
+
+func measure(_ label: String, bytes: Int, repetitions: Int, _ body: () throws -> Void) rethrows {
+    let clock = ContinuousClock()
+    try body()  // warm-up
+    let elapsed = try clock.measure {
+        for _ in 0..<repetitions { try body() }
+    }
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    let megabytes = Double(bytes * repetitions) / Double(1 << 20)
+    print(padded(label) + String(format: "%9.1f MB/s", megabytes / seconds))
+}
+
+let corpus = Corpus.make(megabytes: 16)
+print("corpus: \(corpus.count >> 20) MiB of source, JSON and prose with a few secrets")
+
+// 1. The detection engine alone, one thread: what one worker can do.
+let engine = try DetectionEngine()
+let outbound = DetectorCatalog.defaultIDs(for: .outbound)
+let inbound = DetectorCatalog.defaultIDs(for: .inbound)
+var findings = 0
+measure("engine, \(outbound.count) outbound detectors, 16 MiB", bytes: corpus.count, repetitions: 5) {
+    findings = try! engine.scan(corpus, detectorIDs: outbound).count
+}
+print("  (\(findings) findings per pass)")
+measure("engine, \(inbound.count) inbound detectors, 16 MiB", bytes: corpus.count, repetitions: 5) {
+    _ = try! engine.scan(corpus, detectorIDs: inbound)
+}
+
+// 2. A real sandboxed worker over its socketpair.
+let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    .deletingLastPathComponent().appendingPathComponent("egress-scanner").path
+var worker = try BenchWorker(executable: executable)
+let chunk = Array(corpus.prefix(1 << 20))
+measure("worker + IPC, 1 MiB requests, outbound catalog", bytes: chunk.count, repetitions: 50) {
+    worker.scan(chunk, detectors: outbound)
+}
+
+let small = Array(corpus.prefix(1024))
+let clock = ContinuousClock()
+var samples: [Duration] = []
+for _ in 0..<2000 {
+    samples.append(clock.measure { worker.scan(small, detectors: outbound) })
+}
+samples.sort()
+func micros(_ d: Duration) -> Double { Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12 }
+print(padded("worker round trip, 1 KiB body") + String(format: "p50 %6.1f µs  p99 %6.1f µs",
+    micros(samples[samples.count / 2]), micros(samples[samples.count * 99 / 100])))
+
+worker.stop()

@@ -103,7 +103,8 @@ extension DetectorCatalog {
             ),
             keywords: [awsSecretKeywords.map(Keyword.init(stringLiteral:))],
             secretGroup: 1,
-            validators: [.minimumEntropy(4.0)]
+            validators: [.minimumEntropy(4.0)],
+            anchorGroup: 0
         ),
     ]
 
@@ -396,7 +397,8 @@ extension DetectorCatalog {
             pattern: PatternPart.assignment(twilioTokenNames, value: "[A-Za-z0-9]{32}", valueEnd: PatternPart.trailing),
             keywords: [twilioKeywords, twilioTokenNames.map(Keyword.init(stringLiteral:))],
             secretGroup: 1,
-            validators: [.minimumEntropy(3.0), .nearbyKeyword(twilioKeywords, before: 256, after: 256)]
+            validators: [.minimumEntropy(3.0), .nearbyKeyword(twilioKeywords, before: 256, after: 256)],
+            anchorGroup: 1
         ),
     ]
 

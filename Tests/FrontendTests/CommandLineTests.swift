@@ -26,6 +26,17 @@ struct CommandLineTests {
         #expect(lines.first?.contains("log") == true)
     }
 
+    @Test("check knows the detector catalog")
+    func checkDetectorNames() async throws {
+        let directory = try TemporaryDirectory()
+        try "routes:\n  - host: api.test\n    dlp:\n      outbound_detectors: [github_token_classic, no_such_detector]\n"
+            .write(toFile: directory.file("routes.yaml"), atomically: true, encoding: .utf8)
+        let result = try await runProcess(egressExecutable, ["check", "--routes", directory.file("routes.yaml")])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("routes[0].dlp.outbound_detectors"))
+        #expect(result.stderr.contains("no_such_detector"))
+    }
+
     @Test("run refuses to start without a token, naming the variable and not printing values")
     func missingToken() async throws {
         let directory = try TemporaryDirectory()

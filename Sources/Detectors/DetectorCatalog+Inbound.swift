@@ -113,10 +113,12 @@ extension DetectorCatalog {
         label: "invisible Unicode tag characters",
         direction: .inbound,
         summary: "Unicode tag characters U+E0000–U+E007F (invisible ASCII smuggling), except emoji subdivision flags",
-        // A run of tags, starting at the run's first tag.
-        pattern: #"(?<!\xF3\xA0[\x80\x81][\x80-\xBF])(?:\xF3\xA0[\x80\x81][\x80-\xBF])+"#,
+        // A run of tags, starting at the run's first tag. Runs are reported in chunks of at most
+        // 256 characters so that a huge run cannot exhaust the JIT stack.
+        pattern: #"(?<!\xF3\xA0[\x80\x81][\x80-\xBF])(?:\xF3\xA0[\x80\x81][\x80-\xBF]){1,256}"#,
         keywords: [[Keyword(bytes: [0xF3, 0xA0, 0x80]), Keyword(bytes: [0xF3, 0xA0, 0x81])]],
-        validators: [.notEmojiTagSequence, .utf8Context]
+        validators: [.notEmojiTagSequence, .utf8Context],
+        anchorGroup: 0
     )
 
     private static let bidiOverride = DetectorDefinition(
@@ -124,12 +126,13 @@ extension DetectorCatalog {
         label: "bidirectional override characters",
         direction: .inbound,
         summary: "Bidirectional embedding/override/isolate controls U+202A–U+202E, U+2066–U+2069 (Trojan Source)",
-        pattern: #"(?:\xE2\x80[\xAA-\xAE]|\xE2\x81[\xA6-\xA9])+"#,
+        pattern: #"(?:\xE2\x80[\xAA-\xAE]|\xE2\x81[\xA6-\xA9]){1,256}"#,
         keywords: [
             [0xAA, 0xAB, 0xAC, 0xAD, 0xAE].map { Keyword(bytes: [0xE2, 0x80, $0]) }
                 + [0xA6, 0xA7, 0xA8, 0xA9].map { Keyword(bytes: [0xE2, 0x81, $0]) }
         ],
-        validators: [.utf8Context]
+        validators: [.utf8Context],
+        anchorGroup: 0
     )
 
     private static let zeroWidthRun = DetectorDefinition(
@@ -137,7 +140,7 @@ extension DetectorCatalog {
         label: "zero-width character run",
         direction: .inbound,
         summary: "Three or more consecutive zero-width characters (U+200B–U+200D, U+2060, U+FEFF)",
-        pattern: #"(?:\xE2\x80[\x8B-\x8D]|\xE2\x81\xA0|\xEF\xBB\xBF){3,}"#,
+        pattern: #"(?:\xE2\x80[\x8B-\x8D]|\xE2\x81\xA0|\xEF\xBB\xBF){3,256}"#,
         keywords: [
             [
                 Keyword(bytes: [0xE2, 0x80, 0x8B]), Keyword(bytes: [0xE2, 0x80, 0x8C]),
@@ -145,6 +148,7 @@ extension DetectorCatalog {
                 Keyword(bytes: [0xEF, 0xBB, 0xBF]),
             ]
         ],
-        validators: [.utf8Context]
+        validators: [.utf8Context],
+        anchorGroup: 0
     )
 }

@@ -48,7 +48,8 @@ extension DetectorCatalog {
             summary: "GitHub fine-grained personal access token: `github_pat_` + 82 characters",
             pattern: #"github_pat_[A-Za-z0-9_]{82}"# + PatternPart.trailing,
             keywords: [["github_pat_"]],
-            validators: [.minimumEntropy(3.5)]
+            validators: [.minimumEntropy(3.5)],
+            anchorGroup: 0
         ),
     ]
 
@@ -63,7 +64,8 @@ extension DetectorCatalog {
             summary: "\(kind): `\(prefix)` + 36 base62 characters whose last 6 are the CRC32 checksum",
             pattern: prefix + "[A-Za-z0-9]{36}" + PatternPart.trailing,
             keywords: [[Keyword(stringLiteral: prefix)]],
-            validators: [.githubChecksum(prefixLength: prefix.utf8.count)]
+            validators: [.githubChecksum(prefixLength: prefix.utf8.count)],
+            anchorGroup: 0
         )
     }
 
@@ -73,9 +75,11 @@ extension DetectorCatalog {
         direction: .outbound,
         summary:
             "GitLab personal access token: `glpat-` + 20 characters, or the routable form `glpat-<payload>.01<7-character checksum>`",
-        pattern: #"glpat-(?:[A-Za-z0-9_-]{27,300}\.[0-9a-z]{9}|[A-Za-z0-9_-]{20})"# + PatternPart.trailingDash,
+        pattern: PatternPart.leadingDash + #"glpat-(?:[A-Za-z0-9_-]{27,300}+\.[0-9a-z]{9}|[A-Za-z0-9_-]{20})"#
+            + PatternPart.trailingDash,
         keywords: [["glpat-"]],
-        validators: [.minimumEntropy(3.0)]
+        validators: [.minimumEntropy(3.0)],
+        anchorGroup: 0
     )
 
     // MARK: AWS
@@ -88,7 +92,8 @@ extension DetectorCatalog {
             summary: "AWS access key id: `AKIA`/`ASIA`/`ABIA`/`ACCA`/`A3T…` + 16 base32 characters",
             pattern: #"(?<![A-Za-z0-9])(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Za-z0-9])"#,
             keywords: [["a3t", "akia", "asia", "abia", "acca"]],
-            validators: [.minimumEntropy(3.0)]
+            validators: [.minimumEntropy(3.0)],
+            anchorGroup: 0
         ),
         DetectorDefinition(
             id: "aws_secret_access_key",
@@ -151,9 +156,12 @@ extension DetectorCatalog {
             label: label,
             direction: .outbound,
             summary: summary,
-            pattern: PatternPart.leading + "sk-ant-" + kinds + "-[A-Za-z0-9_-]{80,120}AA" + PatternPart.trailingDash,
+            // The run is possessive and must end in "AA": one pass per attempt, no backtracking.
+            pattern: PatternPart.leadingDash + "sk-ant-" + kinds + "-[A-Za-z0-9_-]{82,122}+(?<=AA)"
+                + PatternPart.trailingDash,
             keywords: [keywords],
-            validators: [.minimumEntropy(4.0)]
+            validators: [.minimumEntropy(4.0)],
+            anchorGroup: 0
         )
     }
 
@@ -173,7 +181,7 @@ extension DetectorCatalog {
             label: "OpenAI API key (legacy)",
             direction: .outbound,
             summary: "OpenAI legacy user key: `sk-` + 20 + `T3BlbkFJ` + 20 characters (and `sk-None-…T3BlbkFJ…`)",
-            pattern: PatternPart.leading
+            pattern: PatternPart.leadingDash
                 + #"sk-(?:None-[A-Za-z0-9_-]{20,200}T3BlbkFJ[A-Za-z0-9_-]{20,200}|[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20})"#
                 + PatternPart.trailingDash,
             keywords: [["t3blbkfj"]],
@@ -187,10 +195,11 @@ extension DetectorCatalog {
             label: label,
             direction: .outbound,
             summary: "OpenAI \(kind): `\(prefix)` + characters containing `T3BlbkFJ`",
-            pattern: PatternPart.leading + prefix + "[A-Za-z0-9_-]{20,200}T3BlbkFJ[A-Za-z0-9_-]{20,200}"
+            pattern: PatternPart.leadingDash + prefix + "[A-Za-z0-9_-]{20,200}T3BlbkFJ[A-Za-z0-9_-]{20,200}"
                 + PatternPart.trailingDash,
             keywords: [[Keyword(stringLiteral: prefix)], ["t3blbkfj"]],
-            validators: [.minimumEntropy(4.0)]
+            validators: [.minimumEntropy(4.0)],
+            anchorGroup: 0
         )
     }
 
@@ -237,11 +246,12 @@ extension DetectorCatalog {
             id: "slack_webhook_url",
             label: "Slack webhook URL",
             direction: .outbound,
-            summary: "Slack incoming webhook / workflow URL: `https://hooks.slack.com/services/T…/B…/…`",
-            pattern: #"(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{40,160}"#
+            summary: "Slack incoming webhook / workflow URL: `hooks.slack.com/services/T…/B…/…`",
+            pattern: #"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{40,160}"#
                 + "(?![A-Za-z0-9+/_-])",
             keywords: [["hooks.slack.com"]],
-            validators: [.minimumEntropy(3.5)]
+            validators: [.minimumEntropy(3.5)],
+            anchorGroup: 0
         ),
     ]
 
@@ -257,9 +267,10 @@ extension DetectorCatalog {
             label: label,
             direction: .outbound,
             summary: summary,
-            pattern: PatternPart.leading + pattern + "(?![A-Za-z0-9_-])",
+            pattern: PatternPart.leadingDash + pattern + PatternPart.trailingDash,
             keywords: [keywords],
-            validators: [.minimumEntropy(3.0)]
+            validators: [.minimumEntropy(3.0)],
+            anchorGroup: 0
         )
     }
 
@@ -273,7 +284,8 @@ extension DetectorCatalog {
             summary: "Stripe live secret key: `sk_live_` + 20–247 characters",
             pattern: PatternPart.leading + "sk_live_[A-Za-z0-9]{20,247}" + PatternPart.trailing,
             keywords: [["sk_live_"]],
-            validators: [.minimumEntropy(3.5)]
+            validators: [.minimumEntropy(3.5)],
+            anchorGroup: 0
         ),
         DetectorDefinition(
             id: "stripe_restricted_key",
@@ -282,7 +294,8 @@ extension DetectorCatalog {
             summary: "Stripe live restricted key: `rk_live_` + 20–247 characters",
             pattern: PatternPart.leading + "rk_live_[A-Za-z0-9]{20,247}" + PatternPart.trailing,
             keywords: [["rk_live_"]],
-            validators: [.minimumEntropy(3.5)]
+            validators: [.minimumEntropy(3.5)],
+            anchorGroup: 0
         ),
     ]
 
@@ -296,7 +309,8 @@ extension DetectorCatalog {
             summary: "Google API key: `AIza` + 35 characters (39 in all)",
             pattern: "(?<![A-Za-z0-9_-])AIza[A-Za-z0-9_-]{35}" + PatternPart.trailingDash,
             keywords: [["aiza"]],
-            validators: [.minimumEntropy(3.5)]
+            validators: [.minimumEntropy(3.5)],
+            anchorGroup: 0
         ),
         DetectorDefinition(
             id: "gcp_service_account_key",
@@ -308,7 +322,8 @@ extension DetectorCatalog {
             keywords: [["\"private_key\""], ["service_account"]],
             secretGroup: 1,
             validators: [.pemBody, .nearbyKeyword(["\"service_account\""], before: 8192, after: 8192)],
-            rejectsPlaceholders: false
+            rejectsPlaceholders: false,
+            anchorGroup: 0
         ),
     ]
 
@@ -325,7 +340,8 @@ extension DetectorCatalog {
             + #"(?:-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----)?"#,
         keywords: [["-----begin"], ["private key"]],
         validators: [.pemBody],
-        rejectsPlaceholders: false
+        rejectsPlaceholders: false,
+        anchorGroup: 0
     )
 
     private static let jsonWebToken = DetectorDefinition(
@@ -337,7 +353,8 @@ extension DetectorCatalog {
             + PatternPart.trailingDash,
         keywords: [["eyj"]],
         validators: [.jwtHeader],
-        rejectsPlaceholders: false
+        rejectsPlaceholders: false,
+        anchorGroup: 0
     )
 
     private static let npmAccessToken = DetectorDefinition(
@@ -347,7 +364,8 @@ extension DetectorCatalog {
         summary: "npm access token: `npm_` + 36 characters",
         pattern: PatternPart.leading + "npm_[A-Za-z0-9]{36}" + PatternPart.trailing,
         keywords: [["npm_"]],
-        validators: [.minimumEntropy(3.5)]
+        validators: [.minimumEntropy(3.5)],
+        anchorGroup: 0
     )
 
     private static let pypiUploadToken = DetectorDefinition(
@@ -355,10 +373,11 @@ extension DetectorCatalog {
         label: "PyPI upload token",
         direction: .outbound,
         summary: "PyPI API token: `pypi-AgEIcHlwaS5vcmc` (a macaroon for pypi.org) + 50 or more characters",
-        pattern: "pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,1000}+" + PatternPart.trailingDash,
+        pattern: PatternPart.leadingDash + "pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,1000}+" + PatternPart.trailingDash,
         keywords: [["pypi-ageichlwas5vcmc"]],
         validators: [.minimumEntropy(4.0)],
-        rejectsPlaceholders: false
+        rejectsPlaceholders: false,
+        anchorGroup: 0
     )
 
     private static let huggingFaceToken = DetectorDefinition(
@@ -368,7 +387,8 @@ extension DetectorCatalog {
         summary: "Hugging Face access token: `hf_` (or legacy `api_org_`) + 34 letters",
         pattern: PatternPart.leading + "(?:hf_|api_org_)[A-Za-z]{34}" + PatternPart.trailing,
         keywords: [["hf_", "api_org_"]],
-        validators: [.minimumEntropy(3.5)]
+        validators: [.minimumEntropy(3.5)],
+        anchorGroup: 0
     )
 
     // MARK: Twilio, SendGrid
@@ -386,7 +406,8 @@ extension DetectorCatalog {
             summary: "Twilio API key SID: `SK` + 32 hex characters, with `twilio` nearby",
             pattern: PatternPart.leading + "SK[0-9a-fA-F]{32}" + PatternPart.trailing,
             keywords: [twilioKeywords, ["sk"]],
-            validators: [.minimumEntropy(3.0), .nearbyKeyword(twilioKeywords, before: 256, after: 256)]
+            validators: [.minimumEntropy(3.0), .nearbyKeyword(twilioKeywords, before: 256, after: 256)],
+            anchorGroup: 1
         ),
         DetectorDefinition(
             id: "twilio_auth_token",
@@ -407,9 +428,10 @@ extension DetectorCatalog {
         label: "SendGrid API key",
         direction: .outbound,
         summary: "SendGrid API key: `SG.` + 22 + `.` + 43 characters",
-        pattern: PatternPart.leading + #"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}"# + PatternPart.trailingDash,
+        pattern: PatternPart.leadingDash + #"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}"# + PatternPart.trailingDash,
         keywords: [["sg."]],
-        validators: [.minimumEntropy(4.0)]
+        validators: [.minimumEntropy(4.0)],
+        anchorGroup: 0
     )
 
     // MARK: Azure
@@ -433,7 +455,8 @@ extension DetectorCatalog {
                 .minimumEntropy(4.0),
                 .nearbyKeyword(["defaultendpointsprotocol", "accountname"], before: 512, after: 512),
                 .notPublicValue([azuriteKey]),
-            ]
+            ],
+            anchorGroup: 0
         ),
         DetectorDefinition(
             id: "azure_shared_access_key",
@@ -447,7 +470,8 @@ extension DetectorCatalog {
             validators: [
                 .minimumEntropy(4.0),
                 .nearbyKeyword(["sharedaccesskeyname", "endpoint="], before: 512, after: 512),
-            ]
+            ],
+            anchorGroup: 0
         ),
     ]
 
@@ -524,7 +548,8 @@ extension DetectorCatalog {
             summary: "\(what): `\(prefix)` + \(length) hex characters",
             pattern: PatternPart.leading + prefix + "[a-fA-F0-9]{\(length)}" + PatternPart.trailing,
             keywords: [[Keyword(stringLiteral: prefix)]],
-            validators: [.minimumEntropy(3.0)]
+            validators: [.minimumEntropy(3.0)],
+            anchorGroup: 0
         )
     }
 
@@ -535,7 +560,8 @@ extension DetectorCatalog {
         summary: "Databricks personal access token: `dapi` + 32 hex characters (optionally `-N`)",
         pattern: PatternPart.leading + "dapi[a-f0-9]{32}(?:-[0-9])?" + PatternPart.trailingDash,
         keywords: [["dapi"]],
-        validators: [.minimumEntropy(3.0)]
+        validators: [.minimumEntropy(3.0)],
+        anchorGroup: 0
     )
 
     // MARK: HashiCorp Vault
@@ -552,9 +578,10 @@ extension DetectorCatalog {
             label: label,
             direction: .outbound,
             summary: "HashiCorp Vault \(kind): `\(prefix).` + 24 or more characters",
-            pattern: PatternPart.leading + prefix + #"\.[A-Za-z0-9_-]{24,300}"# + PatternPart.trailingDash,
+            pattern: PatternPart.leadingDash + prefix + #"\.[A-Za-z0-9_-]{24,300}+"# + PatternPart.trailingDash,
             keywords: [[Keyword(stringLiteral: prefix + ".")]],
-            validators: [.minimumEntropy(3.5)]
+            validators: [.minimumEntropy(3.5)],
+            anchorGroup: 0
         )
     }
 
@@ -579,7 +606,8 @@ extension DetectorCatalog {
         summary: "age encryption secret key: `AGE-SECRET-KEY-1` + 58 bech32 characters with a valid checksum",
         pattern: "AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}(?![A-Za-z0-9])",
         keywords: [["age-secret-key-1"]],
-        validators: [.bech32Checksum]
+        validators: [.bech32Checksum],
+        anchorGroup: 0
     )
 
     private static let urlCredentials = DetectorDefinition(
@@ -592,6 +620,7 @@ extension DetectorCatalog {
         keywords: [["://"], ["@"]],
         secretGroup: 1,
         validators: [.urlPassword],
-        rejectsPlaceholders: false
+        rejectsPlaceholders: false,
+        anchorGroup: 0
     )
 }

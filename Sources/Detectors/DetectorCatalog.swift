@@ -34,6 +34,9 @@ public enum DetectorCatalog {
 enum PatternPart {
     /// Not preceded by a token character: the match does not start inside a longer token.
     static let leading = "(?<![A-Za-z0-9_])"
+    /// Not preceded by a token character, `-` included (base64url alphabets). Besides false
+    /// positives, this keeps repeated prefixes (`glpat-glpat-…`) from costing a long attempt each.
+    static let leadingDash = "(?<![A-Za-z0-9_-])"
     /// Not followed by a token character.
     static let trailing = "(?![A-Za-z0-9_])"
     /// Not followed by a token character, `-` included (base64url alphabets).

@@ -54,12 +54,14 @@ final class PCRE2Pattern {
     static let unset = Int(bitPattern: UInt.max)
 
     /// - Parameter anchored: compile with `PCRE2_ANCHORED`: a match may only start at the
-    ///   start offset (JIT does not support that option at match time).
+    ///   start offset (JIT does not support that option at match time). Start-of-match
+    ///   optimizations are off too: their forward search for a required character would scan
+    ///   ahead of every anchor, quadratic on inputs with many anchors.
     init(source: String, detectorID: String, anchored: Bool = false) throws(DetectorCompileError) {
         var errorCode: Int32 = 0
         var errorOffset = 0
         let utf8 = Array(source.utf8)
-        let options: UInt32 = anchored ? UInt32(PCRE2_ANCHORED) : 0
+        let options: UInt32 = anchored ? UInt32(PCRE2_ANCHORED) | UInt32(PCRE2_NO_START_OPTIMIZE) : 0
         let compiled = utf8.withUnsafeBufferPointer { buffer in
             pcre2_compile_8(buffer.baseAddress, buffer.count, options, &errorCode, &errorOffset, nil)
         }

@@ -248,10 +248,10 @@ enum DetectorCases {
         pos(
             "slack_webhook_url",
             "a webhook URL",
-            "https://hooks.slack.com/services/T" + f.random(Alphabet.upper + Alphabet.digits, 8) + "/B"
+            "hooks.slack.com/services/T" + f.random(Alphabet.upper + Alphabet.digits, 8) + "/B"
                 + f.random(Alphabet.upper + Alphabet.digits, 10) + "/"
                 + f.random(Alphabet.alphanumeric, 24),
-            "curl -X POST {} -d @msg.json"
+            "curl -X POST https://{} -d @msg.json"
         )
         neg(
             "slack_webhook_url",

@@ -82,4 +82,41 @@ struct MatchLimitTests {
         #expect(limits.matchLimit > 0 && limits.matchLimit <= 10_000_000)
         #expect(limits.depthLimit > 0 && limits.heapLimitKiB > 0 && limits.jitStackKiB > 0)
     }
+
+    @Test("huge invisible-character runs are reported in chunks, without hitting a limit")
+    func longInvisibleRuns() throws {
+        let engine = try DetectionEngine()
+        for (id, scalar) in [("zero_width_run", "\u{200B}"), ("bidi_override", "\u{202E}"), ("invisible_unicode_tags", "\u{E0041}")] {
+            let run = Array(String(repeating: scalar, count: 100_000).utf8)
+            let text = Array("start ".utf8) + run + Array(" end".utf8)
+            let findings = try engine.scan(text, detectorIDs: [id])
+            #expect(!findings.isEmpty, "\(id)")
+            #expect(findings.first?.start == 6, "\(id)")
+            #expect(findings.allSatisfy { $0.end <= 6 + run.count }, "\(id)")
+        }
+    }
+
+    @Test("inputs made of repeated keywords finish without limits, and without secrets")
+    func repeatedKeywords() throws {
+        let engine = try DetectionEngine()
+        var keywords: Set<[UInt8]> = []
+        for definition in DetectorCatalog.all {
+            for group in definition.keywordGroups {
+                for keyword in group {
+                    keywords.insert(keyword.bytes)
+                }
+            }
+        }
+        for keyword in keywords.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            var text: [UInt8] = []
+            while text.count < 64 << 10 {
+                text += keyword
+            }
+            // Some inbound keywords are whole matches themselves (`<<SYS>>`, invisible characters);
+            // repeated secret prefixes never make a secret.
+            _ = try engine.scan(text, detectorIDs: DetectorCatalog.defaultIDs(for: .inbound))
+            let findings = try engine.scan(text, detectorIDs: DetectorCatalog.defaultIDs(for: .outbound))
+            #expect(findings.isEmpty, "\(String(decoding: keyword, as: UTF8.self)): \(findings.count) findings")
+        }
+    }
 }

@@ -27,8 +27,8 @@ struct FaultInjectionThroughProxyTests {
     /// workers and a short scan deadline.
     static func withFaultyProxy(_ body: (ProxyHarness) async throws -> Void) async throws {
         let pki = try TestPKI()
-        let scanned = try await UpstreamServer.start(tls: try pki.serverContext(for: ["api.test"]), responder: responder)
-        let open = try await UpstreamServer.start(tls: try pki.serverContext(for: ["open.test"]), responder: responder)
+        let scanned = try await UpstreamServer.start(tls: try pki.serverContext(for: "api.test"), responder: responder)
+        let open = try await UpstreamServer.start(tls: try pki.serverContext(for: "open.test"), responder: responder)
         do {
             let proxy = try await ProxyHarness.start(
                 routes: routes,

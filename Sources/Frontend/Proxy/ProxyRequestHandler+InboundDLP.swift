@@ -5,16 +5,14 @@ import NIOHTTP1
 /// it; `warn` streams it untouched and scans a copy alongside, so it adds no latency (SPEC §6).
 extension ProxyRequestHandler {
     func holdResponseBody(_ buffer: ByteBuffer, exchange: Exchange, context: ChannelHandlerContext) {
-        guard var held = exchange.heldResponseBody else { return }
-        guard held.readableBytes + buffer.readableBytes <= services.maxScanBytes else {
-            exchange.heldResponseBody = nil
+        // Taken out while appending, so the buffer is uniquely referenced and grows in place.
+        guard var held = exchange.heldResponseBody.take() else { return }
+        guard held.append(buffer, within: services.maxScanBytes) else {
             exchange.upstreamReusable = false
             blockResponse(exchange, reason: BodyDecoding.Failure.tooLarge(limit: services.maxScanBytes).reason,
                           status: .forbidden, context: context)
             return
         }
-        var chunk = buffer
-        held.writeBuffer(&chunk)
         exchange.heldResponseBody = held
     }
 
@@ -66,14 +64,11 @@ extension ProxyRequestHandler {
 
     /// Keeps a bounded copy of a streamed response for the `warn` scan.
     func copyForInboundWarn(_ buffer: ByteBuffer, exchange: Exchange) {
-        guard var copy = exchange.inboundCopy else { return }
-        guard copy.readableBytes + buffer.readableBytes <= services.maxScanBytes else {
-            exchange.inboundCopy = nil
+        guard var copy = exchange.inboundCopy.take() else { return }
+        guard copy.append(buffer, within: services.maxScanBytes) else {
             exchange.inboundCopyOverflowed = true
             return
         }
-        var chunk = buffer
-        copy.writeBuffer(&chunk)
         exchange.inboundCopy = copy
     }
 

@@ -7,15 +7,13 @@ import NIOHTTP1
 /// blocked, redacted, forwarded with a warning, or forwarded clean (SPEC §6).
 extension ProxyRequestHandler {
     func holdRequestBody(_ buffer: ByteBuffer, exchange: Exchange, context: ChannelHandlerContext) {
-        guard var held = exchange.heldRequestBody else { return }
-        guard held.readableBytes + buffer.readableBytes <= services.maxScanBytes else {
-            exchange.heldRequestBody = nil
+        // Taken out while appending, so the buffer is uniquely referenced and grows in place.
+        guard var held = exchange.heldRequestBody.take() else { return }
+        guard held.append(buffer, within: services.maxScanBytes) else {
             failExchange(exchange, status: .forbidden,
                          reason: BodyDecoding.Failure.tooLarge(limit: services.maxScanBytes).reason, context: context)
             return
         }
-        var chunk = buffer
-        held.writeBuffer(&chunk)
         exchange.heldRequestBody = held
     }
 

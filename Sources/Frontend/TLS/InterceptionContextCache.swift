@@ -1,6 +1,4 @@
 import Foundation
-import SwiftASN1
-import X509
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -89,17 +87,6 @@ public final class InterceptionContextCache: Sendable {
     }
 
     static func makeContext(authority: CertificateAuthority, host: String, now: Date) throws -> NIOSSLContext {
-        let leaf = try authority.issueLeaf(for: host, now: now)
-        var serializer = DER.Serializer()
-        try serializer.serialize(leaf.certificate)
-        let certificate = try NIOSSLCertificate(bytes: serializer.serializedBytes, format: .der)
-        let key = try NIOSSLPrivateKey(bytes: leaf.privateKeyDER, format: .der)
-        var configuration = TLSConfiguration.makeServerConfiguration(
-            certificateChain: [.certificate(certificate)],
-            privateKey: .privateKey(key)
-        )
-        // Only HTTP/1.1 is intercepted; offering nothing else keeps clients from trying h2.
-        configuration.applicationProtocols = ["http/1.1"]
-        return try NIOSSLContext(configuration: configuration)
+        try authority.issueLeaf(for: host, now: now).makeServerContext()
     }
 }

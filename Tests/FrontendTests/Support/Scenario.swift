@@ -26,7 +26,7 @@ struct Scenario {
     ) async throws {
         let pki = try TestPKI()
         let upstream = try await UpstreamServer.start(
-            tls: plainUpstream ? nil : try pki.serverContext(for: [host]),
+            tls: plainUpstream ? nil : try pki.serverContext(for: host),
             responder: responder
         )
         let proxy: ProxyHarness

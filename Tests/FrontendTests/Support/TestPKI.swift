@@ -1,7 +1,5 @@
 import Foundation
 import NIOSSL
-import SwiftASN1
-import X509
 
 @testable import Frontend
 
@@ -14,18 +12,8 @@ struct TestPKI {
         authority = try CertificateAuthority.generate(now: Date())
     }
 
-    func serverContext(for hosts: [String]) throws -> NIOSSLContext {
-        let leaf = try authority.issueLeaf(for: hosts[0])
-        var serializer = DER.Serializer()
-        try serializer.serialize(leaf.certificate)
-        let certificate = try NIOSSLCertificate(bytes: serializer.serializedBytes, format: .der)
-        let key = try NIOSSLPrivateKey(bytes: leaf.privateKeyDER, format: .der)
-        var configuration = TLSConfiguration.makeServerConfiguration(
-            certificateChain: [.certificate(certificate)],
-            privateKey: .privateKey(key)
-        )
-        configuration.applicationProtocols = ["http/1.1"]
-        return try NIOSSLContext(configuration: configuration)
+    func serverContext(for host: String) throws -> NIOSSLContext {
+        try authority.issueLeaf(for: host).makeServerContext()
     }
 
     var rootCertificate: NIOSSLCertificate {

@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "ScannerWorkerCore", dependencies: ["IPC", "Detectors", "CSeccomp"]),
         .executableTarget(name: "ScannerWorker", dependencies: ["ScannerWorkerCore"]),
         // Never shipped: a worker that crashes, hangs or misbehaves on request, for fault tests.
-        .executableTarget(name: "ScannerFaultsWorker", dependencies: ["ScannerWorkerCore"]),
+        .executableTarget(name: "ScannerFaultsWorker", dependencies: ["ScannerWorkerCore", "Detectors"]),
         // routes.yaml: model, parsing, rendering and request matching. Pure logic shared by the
         // sidecar and the host-side planner.
         .target(

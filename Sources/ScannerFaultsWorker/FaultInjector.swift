@@ -1,3 +1,4 @@
+import Detectors
 import Glibc
 import IPC
 import ScannerWorkerCore
@@ -19,6 +20,16 @@ import ScannerWorkerCore
 /// Any other kind gets an error reply.
 enum FaultInjector {
     static let marker = Array("EGRESS-FAULT:".utf8)
+
+    /// A detector with exponential backtracking, so a route that names it shows what the real PCRE2
+    /// limits do with a pathological input: a long run of `a` with no match at the end.
+    static let catastrophicBacktracking = DetectorDefinition(
+        id: "fault_catastrophic_backtracking",
+        label: "catastrophic backtracking (fault injection)",
+        direction: .outbound,
+        summary: "test-only: (?:a|a)+$ backtracks exponentially",
+        pattern: "(?:a|a)+$"
+    )
 
     static func hook(_ request: ScanRequest, _ socket: WorkerSocket) -> FaultHookOutcome {
         guard let marked = request.segments.first(where: { $0.starts(with: marker) }) else { return .proceed }

@@ -26,7 +26,7 @@ public enum ScannerWorker {
         }
         let engine: DetectionEngine
         do throws(DetectorCompileError) {
-            engine = try DetectionEngine()
+            engine = try DetectionEngine(definitions: configuration.definitions)
         } catch {
             startupFailed("cannot compile the detectors: \(error)")
         }

@@ -127,6 +127,92 @@ struct FaultInjectionThroughProxyTests {
         }
     }
 
+    @Test("a pathological input hits the real PCRE2 limits: refused, and the worker lives on")
+    func regexLimit() async throws {
+        let routes = """
+            log: 1
+            routes:
+              - host: "api.test"
+                dlp: {outbound_detectors: [fault_catastrophic_backtracking], outbound_on_match: block, inbound_detectors: false}
+            """
+        try await Scenario.run(routes: routes, scanners: 1, scannerExecutable: siblingExecutable("ScannerFaultsWorker")) { s in
+            let body = String(repeating: "a", count: 64) + "!"
+            let refused = try await curl(s.proxy, ["-w", "\n%{http_code}", "-d", body, "https://api.test/x"])
+            #expect(refused.stdout.hasSuffix("403"))
+            #expect(refused.stdout.contains("egress DLP: scan limit exceeded on this body"))
+            #expect(s.upstream.requests.isEmpty)
+            #expect(s.proxy.events.events("egress_scanner").isEmpty)
+            let fine = try await curl(s.proxy, ["-d", "b", "https://api.test/x"])
+            #expect(Scenario.echoed(fine)?["body"] as? String == "b")
+        }
+    }
+
+    @Test("after crashes and restarts the proxy holds no extra descriptors and leaves no zombies")
+    func noLeaks() async throws {
+        let upstream = try await UpstreamServer.start(responder: Self.responder)
+        let directory = try TemporaryDirectory()
+        try """
+            routes:
+              - host: "api.test:\(upstream.port)"
+                dlp: {outbound_detectors: false, inbound_on_match: block}
+            """.write(toFile: directory.file("routes.yaml"), atomically: true, encoding: .utf8)
+        let running = try RunningEgress(
+            arguments: [
+                "run", "--routes", directory.file("routes.yaml"), "--listen", "127.0.0.1:0",
+                "--state-dir", directory.file("state"), "--scanners", "2", "--fault-injection",
+                "--scanner-path", siblingExecutable("ScannerFaultsWorker"), "--allow-private-upstreams",
+                "--connect-to", "api.test:\(upstream.port):127.0.0.1:\(upstream.port)",
+            ],
+            directory: directory
+        )
+        let boot = try await running.bootEvent()
+        #expect(boot["fault_injection"] as? Bool == true)
+        let port = try #require((boot["listen"] as? String)?.split(separator: ":").last.flatMap { Int($0) })
+        let pid = running.process.processIdentifier
+        let get = { (path: String) in
+            try await runProcess("/usr/bin/curl", ["-sS", "-x", "http://127.0.0.1:\(port)", "http://api.test:\(upstream.port)\(path)"])
+        }
+        #expect(try await get("/warm").stdout == "clean /warm")
+        let descriptorsBefore = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count
+        for round in 0..<3 {
+            _ = try await get("/fault/crash")
+            // Both workers died on that body; wait for them to come back.
+            var back = false
+            for _ in 0..<100 {
+                if try await get("/ok\(round)").stdout == "clean /ok\(round)" { back = true; break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(back)
+        }
+        let descriptorsAfter = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count
+        #expect(descriptorsAfter <= descriptorsBefore + 2, "descriptors grew from \(descriptorsBefore) to \(descriptorsAfter)")
+        // The second worker may still be in its backoff; give it time to come back.
+        var children = try Self.children(of: pid)
+        for _ in 0..<100 where children.count < 2 {
+            try await Task.sleep(for: .milliseconds(100))
+            children = try Self.children(of: pid)
+        }
+        #expect(children.count == 2, "children: \(children)")
+        #expect(children.allSatisfy { $0.state != "Z" }, "zombies: \(children)")
+        _ = await running.terminate()
+        await upstream.shutdown()
+    }
+
+    /// Direct children of `pid` with their process state letter, from /proc.
+    static func children(of pid: Int32) throws -> [(pid: Int32, state: String)] {
+        var result: [(Int32, String)] = []
+        for tid in try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") {
+            let list = (try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/children", encoding: .utf8)) ?? ""
+            for child in list.split(separator: " ").compactMap({ Int32($0) }) {
+                let stat = (try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8)) ?? ""
+                // The state letter follows the ")" that closes the command name.
+                let state = stat.split(separator: ")").last?.split(separator: " ").first.map(String.init) ?? "?"
+                result.append((child, state))
+            }
+        }
+        return result
+    }
+
     @Test("a slow scan inside the deadline is not a failure")
     func slowButInTime() async throws {
         try await Self.withFaultyProxy { proxy in

@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 swift build -c release --product egress
+swift build -c release --product egress-scanner
 exec .build/release/egress run --routes examples/routes.yaml --listen 127.0.0.1:8080 --state-dir .egress "$@"

@@ -202,8 +202,10 @@ final class ScannerPool: @unchecked Sendable {
     private var pendingReplies: [ScannerPoolStateMachine.JobID: ScanReply] = [:]
 
     private func send(_ jobID: ScannerPoolStateMachine.JobID, to id: ScannerPoolStateMachine.WorkerID) {
-        guard let pending = jobs[jobID], let channel = workers[id.slot]?.channel else {
-            // The channel is not attached yet; it will be within this loop tick.
+        // A job or worker that is gone by now was already settled by the state machine.
+        guard let pending = jobs[jobID], let worker = workers[id.slot], worker.id == id else { return }
+        guard let channel = worker.channel else {
+            // The socket is being attached to the loop; that completes within this loop tick.
             loop.execute { self.send(jobID, to: id) }
             return
         }

@@ -39,6 +39,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("log"), help: "Override the routes file's log level: 0 off, 1 blocks, 2 full.")
     var logOverride: String?
 
+    @Option(name: .customLong("upstream-timeout"), help: "Seconds an upstream may take to start its response (default 600).")
+    var upstreamTimeout = "600"
+
     @Option(name: .customLong("scanners"), help: "DLP worker processes (default: the number of CPU cores).")
     var scanners: String?
 
@@ -119,6 +122,11 @@ struct RunCommand: AsyncParsableCommand {
                 "--max-scan-bytes \(maxScanBytes): expected a whole number from 1 to \(ScannerOptions.maximumMaxScanBytes)"
             )
         }
+        guard let upstreamSeconds = Double(upstreamTimeout), upstreamSeconds.isFinite, upstreamSeconds > 0,
+            upstreamSeconds <= 86_400
+        else {
+            throw CommandFailure("--upstream-timeout \(upstreamTimeout): expected a number of seconds above 0 and at most 86400")
+        }
         let (authority, _) = try loadOrCreateAuthority(stateDirectory: state.resolved)
 
         var options = ProxyOptions(routes: routes, tokens: tokens, authority: authority)
@@ -128,6 +136,7 @@ struct RunCommand: AsyncParsableCommand {
         options.upstreamTrustRoots = trustRoots
         options.allowPrivateUpstreams = allowPrivateUpstreams
         options.scanners = scannerOptions
+        options.upstreamResponseTimeout = .nanoseconds(Int64(upstreamSeconds * 1_000_000_000))
         options.maxScanBytes = maxScan
         return (options, level ?? routes.log)
     }

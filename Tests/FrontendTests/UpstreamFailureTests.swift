@@ -45,6 +45,26 @@ struct UpstreamFailureTests {
         #expect(result.stdout.contains("egress: upstream connection failed: api.test:\(port)"))
     }
 
+    @Test("an upstream that never starts its response is a 504 after --upstream-timeout")
+    func responseTimeout() async throws {
+        let upstream = try await UpstreamServer.start { request in
+            request.head.uri == "/silent" ? .silent : UpstreamReply.echo(request)
+        }
+        let proxy = try await ProxyHarness.start(
+            routes: "log: 1\nroutes:\n  - host: \"api.test:\(upstream.port)\"\n\(dlpOff)\n",
+            connectTo: [("api.test", upstream.port, upstream.port)],
+            upstreamResponseTimeout: .milliseconds(500)
+        )
+        let timedOut = try await curl(proxy, ["-w", "\n%{http_code}", "http://api.test:\(upstream.port)/silent"])
+        let fine = try await curl(proxy, ["http://api.test:\(upstream.port)/fine"])
+        await proxy.shutdown()
+        await upstream.shutdown()
+        #expect(timedOut.stdout.hasSuffix("504"))
+        #expect(timedOut.stdout.contains("egress: upstream response timeout: api.test:\(upstream.port)"))
+        #expect(Scenario.echoed(fine)?["uri"] as? String == "/fine")
+        #expect(proxy.events.events("egress_block").count == 1)
+    }
+
     @Test("an upstream that hangs up before answering is a 502, and the proxy keeps serving")
     func hangUp() async throws {
         try await Scenario.run(routes: Self.routes, responder: { request in

@@ -22,6 +22,8 @@ final class Exchange {
     var upstreamReusable = true
     var closeClientAfter: Bool
     var upstreamResponseHead: HTTPResponseHead?
+    /// Fires when the upstream has not started its response in time after the request was sent.
+    var responseTimer: Scheduled<Void>?
     /// The response body, held whole while inbound `block` DLP decides.
     var heldResponseBody: ByteBuffer?
     /// A bounded copy of a streamed response for inbound `warn` DLP; `nil` once it outgrew the bound.

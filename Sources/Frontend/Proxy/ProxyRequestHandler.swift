@@ -116,6 +116,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if case .exchanging(let exchange) = state { exchange.responseTimer?.cancel() }
         if case .exchanging(let exchange) = state, let connection = exchange.connection {
             // The agent went away mid-exchange: the upstream connection is in an unknown state.
             services.pool(on: context.eventLoop).release(connection, reusable: false)
@@ -319,12 +320,27 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func finishUpstreamRequest(_ exchange: Exchange, connection: UpstreamConnection) {
         connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        if exchange.upstreamResponseHead == nil, let context {
+            exchange.responseTimer = context.eventLoop.assumeIsolated().scheduleTask(
+                in: services.upstreamSettings.responseTimeout
+            ) {
+                self.upstreamResponseTimedOut(exchange)
+            }
+        }
         if let body = exchange.requestBody {
             services.events.emit(
                 .request(context: exchange.context, headers: exchange.upstreamHead.headers, body: body),
                 minimum: .full
             )
         }
+    }
+
+    private func upstreamResponseTimedOut(_ exchange: Exchange) {
+        guard case .exchanging(let current) = state, current === exchange, exchange.upstreamResponseHead == nil,
+            let context
+        else { return }
+        let failure = UpstreamFailure.responseTimeout(target: exchange.target.description)
+        failExchange(exchange, status: .gatewayTimeout, reason: failure.reason, context: context)
     }
 
     // MARK: CONNECT
@@ -428,6 +444,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         eventContext: RequestContext? = nil,
         context: ChannelHandlerContext
     ) {
+        exchange.responseTimer?.cancel()
         if let connection = exchange.connection {
             connection.handler.receiver = nil
             services.pool(on: context.eventLoop).release(connection, reusable: false)
@@ -512,6 +529,7 @@ extension ProxyRequestHandler: UpstreamResponseReceiver {
         guard case .exchanging(let exchange) = state, let context else { return }
         switch part {
         case .head(let upstreamHead):
+            exchange.responseTimer?.cancel()
             exchange.upstreamResponseHead = upstreamHead
             if !upstreamHead.isKeepAlive { exchange.upstreamReusable = false }
             if exchange.dlp.scansResponse(upstreamHead, requestMethod: exchange.method) {

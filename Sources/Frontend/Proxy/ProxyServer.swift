@@ -13,6 +13,8 @@ public struct ProxyOptions: Sendable {
     public var upstreamTrustRoots: [NIOSSLCertificate] = []
     public var connectTo: [ConnectToOverride] = []
     public var allowPrivateUpstreams = false
+    /// `--upstream-timeout`: the most an upstream may take to start answering.
+    public var upstreamResponseTimeout: TimeAmount = .seconds(600)
     public var eventLoopThreads = System.coreCount
     /// DLP workers; `nil` runs without DLP, refusing every route that needs it.
     public var scanners: ScannerOptions?
@@ -78,12 +80,13 @@ public final class ProxyServer: Sendable {
                 tls.additionalTrustRoots = [.certificates(options.upstreamTrustRoots)]
             }
             tls.applicationProtocols = ["http/1.1"]
-            let settings = UpstreamSettings(
+            var settings = UpstreamSettings(
                 tlsContext: try NIOSSLContext(configuration: tls),
                 connectTo: options.connectTo,
                 allowPrivateUpstreams: options.allowPrivateUpstreams,
                 resolverPool: threadPool
             )
+            settings.responseTimeout = options.upstreamResponseTimeout
             var scanner: ScannerPool?
             if let scanners = options.scanners {
                 let pool = ScannerPool(

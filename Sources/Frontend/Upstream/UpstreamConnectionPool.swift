@@ -17,6 +17,9 @@ struct UpstreamSettings: Sendable {
     var connectTo: [ConnectToOverride]
     var allowPrivateUpstreams: Bool
     var connectTimeout: TimeAmount = .seconds(10)
+    /// How long an upstream may take to start its response once the request is sent. Streaming
+    /// bodies may then take as long as they like.
+    var responseTimeout: TimeAmount = .seconds(600)
     /// Below common server keep-alive timeouts (nginx 75 s), so a pooled connection is rarely
     /// closed by the server just as it is reused.
     var idleTimeout: TimeAmount = .seconds(30)

@@ -53,7 +53,8 @@ final class ProxyHarness: Sendable {
         scanners: Int? = nil,
         scannerExecutable: String = siblingExecutable("egress-scanner"),
         scanTimeout: TimeAmount = .seconds(5),
-        maxScanBytes: Int = ScannerOptions.defaultMaxScanBytes
+        maxScanBytes: Int = ScannerOptions.defaultMaxScanBytes,
+        upstreamResponseTimeout: TimeAmount = .seconds(600)
     ) async throws -> ProxyHarness {
         let directory = try TemporaryDirectory()
         let config = try RoutesConfig.parse(yaml: yaml, file: "routes.yaml")
@@ -77,6 +78,7 @@ final class ProxyHarness: Sendable {
             )
         }
         options.maxScanBytes = maxScanBytes
+        options.upstreamResponseTimeout = upstreamResponseTimeout
         let capture = EventCapture()
         let events = EventLog(level: logLevel ?? config.log, sink: capture.sink)
         let server = try await ProxyServer.start(options: options, events: events)

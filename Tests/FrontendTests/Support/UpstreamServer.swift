@@ -47,6 +47,8 @@ enum UpstreamReply: Sendable {
     case flood(chunkSize: Int, total: Int)
     /// Closes the connection without answering.
     case hangUp
+    /// Keeps the connection open and never answers.
+    case silent
     /// Answers through `git http-backend` (CGI) for repositories under `root`.
     case git(root: String)
 
@@ -205,6 +207,8 @@ private final class UpstreamServerHandler: ChannelInboundHandler {
             pumpFlood(context: context)
         case .hangUp:
             context.close(promise: nil)
+        case .silent:
+            break
         case .git(let root):
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             DispatchQueue.global().async {

@@ -14,7 +14,13 @@ struct BenchWorker {
 
     mutating func scan(_ segment: [UInt8], detectors: [String]) {
         requestID += 1
-        let request = ScanRequest(id: requestID, direction: 0, detectorIDs: detectors, redact: false, segments: [segment])
+        let request = ScanRequest(
+            id: requestID,
+            direction: 0,
+            detectorIDs: detectors,
+            redact: false,
+            segments: [segment]
+        )
         send(try! request.encodedFrame())
         guard case .scanReply(let reply) = nextMessage(), reply.status == .ok else { fatalError("scan failed") }
     }

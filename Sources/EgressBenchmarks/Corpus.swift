@@ -30,7 +30,9 @@ enum Corpus {
         for root in ["/opt/swift/usr/lib/swift", ".build/checkouts/swift-nio/Sources"] {
             guard let walker = FileManager.default.enumerator(atPath: root) else { continue }
             while let path = walker.nextObject() as? String, files.count < 400 {
-                guard path.hasSuffix(".swift") || path.hasSuffix(".h") || path.hasSuffix(".swiftinterface") else { continue }
+                guard path.hasSuffix(".swift") || path.hasSuffix(".h") || path.hasSuffix(".swiftinterface") else {
+                    continue
+                }
                 if let data = FileManager.default.contents(atPath: root + "/" + path), data.count < 200_000 {
                     files.append(Array(data))
                 }

@@ -52,7 +52,13 @@ for _ in 0..<2000 {
 }
 samples.sort()
 func micros(_ d: Duration) -> Double { Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12 }
-print(padded("worker round trip, 1 KiB body") + String(format: "p50 %6.1f µs  p99 %6.1f µs",
-    micros(samples[samples.count / 2]), micros(samples[samples.count * 99 / 100])))
+print(
+    padded("worker round trip, 1 KiB body")
+        + String(
+            format: "p50 %6.1f µs  p99 %6.1f µs",
+            micros(samples[samples.count / 2]),
+            micros(samples[samples.count * 99 / 100])
+        )
+)
 
 worker.stop()

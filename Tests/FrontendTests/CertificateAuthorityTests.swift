@@ -1,8 +1,8 @@
 import Foundation
+import NIOPosix
 import SwiftASN1
 import Testing
 import X509
-import NIOPosix
 
 @testable import Frontend
 
@@ -36,7 +36,10 @@ struct CertificateAuthorityTests {
         #expect(!FileManager.default.fileExists(atPath: directory.file("ca-key.pem")))
     }
 
-    @Test("leaves are P-256, signed by the CA, for the host as DNS or IP name", arguments: ["api.test", "127.0.0.1", "::1"])
+    @Test(
+        "leaves are P-256, signed by the CA, for the host as DNS or IP name",
+        arguments: ["api.test", "127.0.0.1", "::1"]
+    )
     func leaves(host: String) throws {
         let authority = try CertificateAuthority.generate(now: Date())
         let leaf = try authority.issueLeaf(for: host)

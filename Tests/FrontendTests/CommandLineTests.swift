@@ -1,11 +1,11 @@
 import Foundation
 import Testing
 
+@testable import Frontend
+
 #if canImport(Glibc)
 import Glibc
 #endif
-
-@testable import Frontend
 
 /// The real `egress` executable, as an operator runs it.
 @Suite("egress command line", .timeLimit(.minutes(2)))
@@ -13,7 +13,11 @@ struct CommandLineTests {
     @Test("check prints a summary for a valid file and one error line for a bad one")
     func check() async throws {
         let directory = try TemporaryDirectory()
-        try "log: 1\nroutes:\n  - host: api.test\n".write(toFile: directory.file("good.yaml"), atomically: true, encoding: .utf8)
+        try "log: 1\nroutes:\n  - host: api.test\n".write(
+            toFile: directory.file("good.yaml"),
+            atomically: true,
+            encoding: .utf8
+        )
         try "log: true\nroutes: []\n".write(toFile: directory.file("bad.yaml"), atomically: true, encoding: .utf8)
         let good = try await runProcess(egressExecutable, ["check", "--routes", directory.file("good.yaml")])
         #expect(good.status == 0)
@@ -29,7 +33,8 @@ struct CommandLineTests {
     @Test("check knows the detector catalog")
     func checkDetectorNames() async throws {
         let directory = try TemporaryDirectory()
-        try "routes:\n  - host: api.test\n    dlp:\n      outbound_detectors: [github_token_classic, no_such_detector]\n"
+        try
+            "routes:\n  - host: api.test\n    dlp:\n      outbound_detectors: [github_token_classic, no_such_detector]\n"
             .write(toFile: directory.file("routes.yaml"), atomically: true, encoding: .utf8)
         let result = try await runProcess(egressExecutable, ["check", "--routes", directory.file("routes.yaml")])
         #expect(result.status == 1)
@@ -53,9 +58,12 @@ struct CommandLineTests {
         #expect(!result.stderr.contains("do-not-print"))
     }
 
-    @Test("bad flags are one clear error line and exit status 1", arguments: [
-        ["--log", "3"], ["--log", "true"], ["--listen", "nonsense"], ["--connect-to", "a:1:b"], ["--bogus"],
-    ])
+    @Test(
+        "bad flags are one clear error line and exit status 1",
+        arguments: [
+            ["--log", "3"], ["--log", "true"], ["--listen", "nonsense"], ["--connect-to", "a:1:b"], ["--bogus"],
+        ]
+    )
     func badFlags(flags: [String]) async throws {
         let directory = try TemporaryDirectory()
         try "routes: []\n".write(toFile: directory.file("routes.yaml"), atomically: true, encoding: .utf8)
@@ -71,17 +79,26 @@ struct CommandLineTests {
     @Test("at level 0 stderr carries only the boot line; SIGTERM exits 0")
     func levelZeroIsQuiet() async throws {
         let directory = try TemporaryDirectory()
-        try "routes:\n  - host: api.test\n".write(toFile: directory.file("routes.yaml"), atomically: true, encoding: .utf8)
+        try "routes:\n  - host: api.test\n".write(
+            toFile: directory.file("routes.yaml"),
+            atomically: true,
+            encoding: .utf8
+        )
         let running = try RunningEgress(
-            arguments: ["run", "--routes", directory.file("routes.yaml"), "--listen", "127.0.0.1:0",
-                        "--state-dir", directory.file("state")],
+            arguments: [
+                "run", "--routes", directory.file("routes.yaml"), "--listen", "127.0.0.1:0",
+                "--state-dir", directory.file("state"),
+            ],
             directory: directory
         )
         let boot = try await running.bootEvent()
         #expect(boot["log"] as? String == "off")
         #expect(boot["routes"] as? Int == 1)
         let port = try #require((boot["listen"] as? String)?.split(separator: ":").last.flatMap { Int($0) })
-        let refused = try await runProcess("/usr/bin/curl", ["-sS", "-x", "http://127.0.0.1:\(port)", "-w", "%{http_code}", "-o", "/dev/null", "http://evil.test/"])
+        let refused = try await runProcess(
+            "/usr/bin/curl",
+            ["-sS", "-x", "http://127.0.0.1:\(port)", "-w", "%{http_code}", "-o", "/dev/null", "http://evil.test/"]
+        )
         #expect(refused.stdout == "403")
         let status = await running.terminate()
         #expect(status == 0)
@@ -93,14 +110,19 @@ struct CommandLineTests {
         let directory = try TemporaryDirectory()
         try "routes: []\n".write(toFile: directory.file("routes.yaml"), atomically: true, encoding: .utf8)
         let running = try RunningEgress(
-            arguments: ["run", "--routes", directory.file("routes.yaml"), "--listen", "127.0.0.1:0", "--log", "1",
-                        "--state-dir", directory.file("state")],
+            arguments: [
+                "run", "--routes", directory.file("routes.yaml"), "--listen", "127.0.0.1:0", "--log", "1",
+                "--state-dir", directory.file("state"),
+            ],
             directory: directory
         )
         let boot = try await running.bootEvent()
         #expect(boot["log"] as? String == "blocks")
         let port = try #require((boot["listen"] as? String)?.split(separator: ":").last.flatMap { Int($0) })
-        _ = try await runProcess("/usr/bin/curl", ["-sS", "-x", "http://127.0.0.1:\(port)", "-o", "/dev/null", "http://evil.test/"])
+        _ = try await runProcess(
+            "/usr/bin/curl",
+            ["-sS", "-x", "http://127.0.0.1:\(port)", "-o", "/dev/null", "http://evil.test/"]
+        )
         for _ in 0..<50 where running.stderrLines.count < 2 { try await Task.sleep(for: .milliseconds(100)) }
         _ = await running.terminate()
         #expect(running.stderrLines.count == 2)

@@ -16,7 +16,9 @@ struct CredentialInjectionTests {
         ]
     )
     func schemes(scheme: AuthScheme, header: String, value: String) {
-        var headers = HTTPHeaders([("Authorization", "Bearer agent-fake"), ("X-Api-Key", "agent-key"), ("Accept", "*/*")])
+        var headers = HTTPHeaders([
+            ("Authorization", "Bearer agent-fake"), ("X-Api-Key", "agent-key"), ("Accept", "*/*"),
+        ])
         Credential(scheme: scheme, token: "real").inject(into: &headers)
         #expect(headers[header] == [value])
         #expect(!headers.contains { $0.value.contains("agent-fake") })
@@ -52,9 +54,12 @@ struct CredentialInjectionTests {
             \(dlpOff)
             """
         try await Scenario.run(routes: routes, environment: ["EGRESS_TOKEN_0": "operator-secret"]) { s in
-            let result = try await curl(s.proxy, [
-                "-H", "Authorization: Bearer agent-fake", "-H", "Host: other.test", "https://api.test/user",
-            ])
+            let result = try await curl(
+                s.proxy,
+                [
+                    "-H", "Authorization: Bearer agent-fake", "-H", "Host: other.test", "https://api.test/user",
+                ]
+            )
             #expect(result.status == 0, "\(result.stderr)")
             let headers = try #require(Scenario.echoed(result)?["headers"] as? [String: String])
             #expect(headers["authorization"] == "token operator-secret")

@@ -62,8 +62,10 @@ struct EventLogTests {
                 group.addTask {
                     for index in 0..<200 {
                         log.emit(
-                            .block(reason: String(repeating: "\(writer)", count: 500),
-                                   context: RequestContext(host: "h\(writer)", method: "GET", path: "/\(index)")),
+                            .block(
+                                reason: String(repeating: "\(writer)", count: 500),
+                                context: RequestContext(host: "h\(writer)", method: "GET", path: "/\(index)")
+                            ),
                             minimum: .blocks
                         )
                     }
@@ -86,9 +88,12 @@ struct EventLogTests {
             \(dlpOff)
             """
         try await Scenario.run(routes: routes, environment: ["EGRESS_TOKEN_0": "operator-token"]) { s in
-            let result = try await curl(s.proxy, [
-                "-H", "Authorization: Bearer agent-fake", "-d", #"{"q":1}"#, "https://api.test/v1/messages?beta=1",
-            ])
+            let result = try await curl(
+                s.proxy,
+                [
+                    "-H", "Authorization: Bearer agent-fake", "-d", #"{"q":1}"#, "https://api.test/v1/messages?beta=1",
+                ]
+            )
             #expect(result.status == 0)
             let request = try #require(s.proxy.events.events("egress_request").first)
             #expect(request["host"] as? String == "api.test")

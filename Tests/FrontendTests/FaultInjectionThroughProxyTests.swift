@@ -73,8 +73,10 @@ struct FaultInjectionThroughProxyTests {
 
     @Test(
         "a body that kills two workers is refused, the proxy keeps serving, and the workers come back",
-        arguments: [("crash", "crashed", "SIGSEGV"), ("syscall", "crashed", "SIGSYS"), ("hang", "hung", nil),
-                    ("garbage", "protocol_error", nil), ("oom", nil, nil)]
+        arguments: [
+            ("crash", "crashed", "SIGSEGV"), ("syscall", "crashed", "SIGSYS"), ("hang", "hung", nil),
+            ("garbage", "protocol_error", nil), ("oom", nil, nil),
+        ]
     )
     func poisonBody(kind: String, status: String?, signal: String?) async throws {
         try await Self.withFaultyProxy { proxy in
@@ -102,7 +104,10 @@ struct FaultInjectionThroughProxyTests {
     @Test("a request body that kills two workers is refused and never reaches the upstream")
     func outboundPoisonBody() async throws {
         try await Self.withFaultyProxy { proxy in
-            let refused = try await curl(proxy, ["-w", "\n%{http_code}", "-d", "EGRESS-FAULT:crash", "https://api.test/upload"])
+            let refused = try await curl(
+                proxy,
+                ["-w", "\n%{http_code}", "-d", "EGRESS-FAULT:crash", "https://api.test/upload"]
+            )
             #expect(refused.stdout.hasSuffix("503"))
             #expect(refused.stdout.contains("egress DLP: scanner failed on this body"))
             #expect(proxy.events.events("egress_request").isEmpty)
@@ -135,7 +140,8 @@ struct FaultInjectionThroughProxyTests {
               - host: "api.test"
                 dlp: {outbound_detectors: [fault_catastrophic_backtracking], outbound_on_match: block, inbound_detectors: false}
             """
-        try await Scenario.run(routes: routes, scanners: 1, scannerExecutable: siblingExecutable("ScannerFaultsWorker")) { s in
+        try await Scenario.run(routes: routes, scanners: 1, scannerExecutable: siblingExecutable("ScannerFaultsWorker"))
+        { s in
             let body = String(repeating: "a", count: 64) + "!"
             let refused = try await curl(s.proxy, ["-w", "\n%{http_code}", "-d", body, "https://api.test/x"])
             #expect(refused.stdout.hasSuffix("403"))
@@ -152,10 +158,10 @@ struct FaultInjectionThroughProxyTests {
         let upstream = try await UpstreamServer.start(responder: Self.responder)
         let directory = try TemporaryDirectory()
         try """
-            routes:
-              - host: "api.test:\(upstream.port)"
-                dlp: {outbound_detectors: false, inbound_on_match: block}
-            """.write(toFile: directory.file("routes.yaml"), atomically: true, encoding: .utf8)
+        routes:
+          - host: "api.test:\(upstream.port)"
+            dlp: {outbound_detectors: false, inbound_on_match: block}
+        """.write(toFile: directory.file("routes.yaml"), atomically: true, encoding: .utf8)
         let running = try RunningEgress(
             arguments: [
                 "run", "--routes", directory.file("routes.yaml"), "--listen", "127.0.0.1:0",
@@ -170,7 +176,10 @@ struct FaultInjectionThroughProxyTests {
         let port = try #require((boot["listen"] as? String)?.split(separator: ":").last.flatMap { Int($0) })
         let pid = running.process.processIdentifier
         let get = { (path: String) in
-            try await runProcess("/usr/bin/curl", ["-sS", "-x", "http://127.0.0.1:\(port)", "http://api.test:\(upstream.port)\(path)"])
+            try await runProcess(
+                "/usr/bin/curl",
+                ["-sS", "-x", "http://127.0.0.1:\(port)", "http://api.test:\(upstream.port)\(path)"]
+            )
         }
         #expect(try await get("/warm").stdout == "clean /warm")
         let descriptorsBefore = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count
@@ -179,13 +188,19 @@ struct FaultInjectionThroughProxyTests {
             // Both workers died on that body; wait for them to come back.
             var back = false
             for _ in 0..<100 {
-                if try await get("/ok\(round)").stdout == "clean /ok\(round)" { back = true; break }
+                if try await get("/ok\(round)").stdout == "clean /ok\(round)" {
+                    back = true
+                    break
+                }
                 try await Task.sleep(for: .milliseconds(100))
             }
             #expect(back)
         }
         let descriptorsAfter = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count
-        #expect(descriptorsAfter <= descriptorsBefore + 2, "descriptors grew from \(descriptorsBefore) to \(descriptorsAfter)")
+        #expect(
+            descriptorsAfter <= descriptorsBefore + 2,
+            "descriptors grew from \(descriptorsBefore) to \(descriptorsAfter)"
+        )
         // The second worker may still be in its backoff; give it time to come back.
         var children = try Self.children(of: pid)
         for _ in 0..<100 where children.count < 2 {
@@ -226,11 +241,14 @@ struct FaultInjectionThroughProxyTests {
     func faultWorkerRefusedWithoutFlag() async throws {
         let directory = try TemporaryDirectory()
         try "routes: []\n".write(toFile: directory.file("routes.yaml"), atomically: true, encoding: .utf8)
-        let result = try await runProcess(egressExecutable, [
-            "run", "--routes", directory.file("routes.yaml"), "--listen", "127.0.0.1:0",
-            "--state-dir", directory.file("state"), "--scanners", "1",
-            "--scanner-path", siblingExecutable("ScannerFaultsWorker"),
-        ])
+        let result = try await runProcess(
+            egressExecutable,
+            [
+                "run", "--routes", directory.file("routes.yaml"), "--listen", "127.0.0.1:0",
+                "--state-dir", directory.file("state"), "--scanners", "1",
+                "--scanner-path", siblingExecutable("ScannerFaultsWorker"),
+            ]
+        )
         #expect(result.status == 1)
         #expect(result.stderr.contains("fault-injection"))
     }
@@ -239,10 +257,13 @@ struct FaultInjectionThroughProxyTests {
     func brokenWorker() async throws {
         let directory = try TemporaryDirectory()
         try "routes: []\n".write(toFile: directory.file("routes.yaml"), atomically: true, encoding: .utf8)
-        let result = try await runProcess(egressExecutable, [
-            "run", "--routes", directory.file("routes.yaml"), "--listen", "127.0.0.1:0",
-            "--state-dir", directory.file("state"), "--scanners", "1", "--scanner-path", "/bin/false",
-        ])
+        let result = try await runProcess(
+            egressExecutable,
+            [
+                "run", "--routes", directory.file("routes.yaml"), "--listen", "127.0.0.1:0",
+                "--state-dir", directory.file("state"), "--scanners", "1", "--scanner-path", "/bin/false",
+            ]
+        )
         #expect(result.status == 1)
         #expect(result.stderr.hasPrefix("egress: "))
         #expect(result.stderr.contains("scanner workers did not start"))

@@ -49,8 +49,12 @@ struct GitThroughProxyTests {
                   fetch: true
             \(dlpOff)
             """
-        try await Scenario.run(host: "git.test", routes: routes, environment: ["GIT_TOKEN": "ghs_operator"],
-                               responder: { _ in .git(root: root) }) { s in
+        try await Scenario.run(
+            host: "git.test",
+            routes: routes,
+            environment: ["GIT_TOKEN": "ghs_operator"],
+            responder: { _ in .git(root: root) }
+        ) { s in
             let proxyConfig = [
                 "-c", "http.proxy=\(s.proxy.proxyURL)", "-c", "http.sslCAInfo=\(s.proxy.caPath)",
             ]
@@ -67,8 +71,12 @@ struct GitThroughProxyTests {
             #expect(authorizations == ["Basic eC1hY2Nlc3MtdG9rZW46Z2hzX29wZXJhdG9y"])
 
             try "change\n".write(toFile: directory.file("clone") + "/README", atomically: true, encoding: .utf8)
-            _ = try await runProcess("/usr/bin/git", ["commit", "-qam", "second"], environment: Self.gitEnvironment,
-                                     currentDirectory: directory.file("clone"))
+            _ = try await runProcess(
+                "/usr/bin/git",
+                ["commit", "-qam", "second"],
+                environment: Self.gitEnvironment,
+                currentDirectory: directory.file("clone")
+            )
             let push = try await runProcess(
                 "/usr/bin/git",
                 proxyConfig + ["push", "-q", "origin", "main"],

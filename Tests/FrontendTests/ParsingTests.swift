@@ -13,11 +13,21 @@ struct ParsingTests {
         let (tls, root) = try RequestTargetParser.parseAbsoluteForm("https://[::1]?x").get()
         #expect(tls == UpstreamTarget(host: "::1", port: 443, isTLS: true))
         #expect(root == "/?x")
-        #expect(throws: RequestTargetParser.Failure.userinfo) { try RequestTargetParser.parseAbsoluteForm("http://u:p@h/").get() }
-        #expect(throws: RequestTargetParser.Failure.unsupportedScheme) { try RequestTargetParser.parseAbsoluteForm("ftp://h/").get() }
-        #expect(throws: RequestTargetParser.Failure.malformed) { try RequestTargetParser.parseAbsoluteForm("/relative").get() }
-        #expect(throws: RequestTargetParser.Failure.malformed) { try RequestTargetParser.parseAbsoluteForm("http://h:99999/").get() }
-        #expect(throws: RequestTargetParser.Failure.malformed) { try RequestTargetParser.parseAbsoluteForm("http://a b/").get() }
+        #expect(throws: RequestTargetParser.Failure.userinfo) {
+            try RequestTargetParser.parseAbsoluteForm("http://u:p@h/").get()
+        }
+        #expect(throws: RequestTargetParser.Failure.unsupportedScheme) {
+            try RequestTargetParser.parseAbsoluteForm("ftp://h/").get()
+        }
+        #expect(throws: RequestTargetParser.Failure.malformed) {
+            try RequestTargetParser.parseAbsoluteForm("/relative").get()
+        }
+        #expect(throws: RequestTargetParser.Failure.malformed) {
+            try RequestTargetParser.parseAbsoluteForm("http://h:99999/").get()
+        }
+        #expect(throws: RequestTargetParser.Failure.malformed) {
+            try RequestTargetParser.parseAbsoluteForm("http://a b/").get()
+        }
     }
 
     @Test func authorities() {
@@ -79,11 +89,17 @@ struct ParsingTests {
     @Test("upstream request head: origin-form, routed Host first, chunked kept, Expect answered locally")
     func upstreamHead() {
         let client = HTTPRequestHead(
-            version: .http1_1, method: .POST, uri: "http://api.test/x",
-            headers: HTTPHeaders([("Host", "evil.test"), ("Transfer-Encoding", "chunked"), ("Expect", "100-continue"), ("A", "b")])
+            version: .http1_1,
+            method: .POST,
+            uri: "http://api.test/x",
+            headers: HTTPHeaders([
+                ("Host", "evil.test"), ("Transfer-Encoding", "chunked"), ("Expect", "100-continue"), ("A", "b"),
+            ])
         )
         let head = UpstreamRequestBuilder.head(
-            from: client, originForm: "/x", target: UpstreamTarget(host: "api.test", port: 8443, isTLS: true),
+            from: client,
+            originForm: "/x",
+            target: UpstreamTarget(host: "api.test", port: 8443, isTLS: true),
             credential: nil
         )
         #expect(head.uri == "/x")
@@ -94,14 +110,30 @@ struct ParsingTests {
 
     @Test("response framing follows the request method and the client's version")
     func framing() {
-        let chunkedUpstream = HTTPResponseHead(version: .http1_1, status: .ok, headers: HTTPHeaders([("Transfer-Encoding", "chunked")]))
-        let (toModern, close1) = ResponseFraming.clientHead(from: chunkedUpstream, requestMethod: .GET, clientVersion: .http1_1)
+        let chunkedUpstream = HTTPResponseHead(
+            version: .http1_1,
+            status: .ok,
+            headers: HTTPHeaders([("Transfer-Encoding", "chunked")])
+        )
+        let (toModern, close1) = ResponseFraming.clientHead(
+            from: chunkedUpstream,
+            requestMethod: .GET,
+            clientVersion: .http1_1
+        )
         #expect(toModern.headers["transfer-encoding"] == ["chunked"])
         #expect(!close1)
-        let (toOld, close2) = ResponseFraming.clientHead(from: chunkedUpstream, requestMethod: .GET, clientVersion: .http1_0)
+        let (toOld, close2) = ResponseFraming.clientHead(
+            from: chunkedUpstream,
+            requestMethod: .GET,
+            clientVersion: .http1_0
+        )
         #expect(toOld.headers["transfer-encoding"].isEmpty)
         #expect(close2)
-        let (toHead, _) = ResponseFraming.clientHead(from: chunkedUpstream, requestMethod: .HEAD, clientVersion: .http1_1)
+        let (toHead, _) = ResponseFraming.clientHead(
+            from: chunkedUpstream,
+            requestMethod: .HEAD,
+            clientVersion: .http1_1
+        )
         #expect(toHead.headers["transfer-encoding"].isEmpty)
         let sized = HTTPResponseHead(version: .http1_1, status: .ok, headers: HTTPHeaders([("Content-Length", "5")]))
         let (kept, _) = ResponseFraming.clientHead(from: sized, requestMethod: .GET, clientVersion: .http1_1)

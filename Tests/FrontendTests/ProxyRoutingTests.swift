@@ -21,7 +21,10 @@ struct ProxyRoutingTests {
             #expect(allowed.status == 0, "\(allowed.stderr)")
             #expect(Scenario.echoed(allowed)?["uri"] as? String == "/repos/a/b?x=1")
 
-            let wrongMethod = try await curl(s.proxy, ["-X", "POST", "-d", "{}", "-w", "\n%{http_code}", "https://api.test/repos/a"])
+            let wrongMethod = try await curl(
+                s.proxy,
+                ["-X", "POST", "-d", "{}", "-w", "\n%{http_code}", "https://api.test/repos/a"]
+            )
             #expect(wrongMethod.stdout.hasSuffix("403"))
             #expect(wrongMethod.stdout.contains(#""reason":"egress: no route match for POST /repos/a on api.test""#))
 
@@ -66,7 +69,10 @@ struct ProxyRoutingTests {
     @Test("plain http absolute-form requests are forwarded on an allowed route")
     func plainHTTPForwarded() async throws {
         try await Scenario.run(routes: "routes:\n  - host: \"api.test\"\n\(dlpOff)\n", plainUpstream: true) { s in
-            let result = try await curl(s.proxy, ["-H", "Proxy-Authorization: Basic c2VjcmV0", "http://api.test/plain?q=1"])
+            let result = try await curl(
+                s.proxy,
+                ["-H", "Proxy-Authorization: Basic c2VjcmV0", "http://api.test/plain?q=1"]
+            )
             #expect(result.status == 0, "\(result.stderr)")
             let echoed = try #require(Scenario.echoed(result))
             #expect(echoed["uri"] as? String == "/plain?q=1")
@@ -86,7 +92,8 @@ struct ProxyRoutingTests {
                 token_env: EGRESS_TOKEN_0
             \(dlpOff)
             """
-        try await Scenario.run(routes: routes, environment: ["EGRESS_TOKEN_0": "real-token"], plainUpstream: true) { s in
+        try await Scenario.run(routes: routes, environment: ["EGRESS_TOKEN_0": "real-token"], plainUpstream: true) {
+            s in
             let result = try await curl(s.proxy, ["-w", "\n%{http_code}", "http://api.test/x"])
             #expect(result.stdout.hasSuffix("403"))
             #expect(result.stdout.contains("egress: refusing to send credentials over plain http"))
@@ -107,7 +114,10 @@ struct ProxyRoutingTests {
     @Test("a malformed request gets 400 with a JSON reason")
     func malformedRequest() async throws {
         try await Scenario.run(routes: "routes: []\n") { s in
-            let reply = try await RawClient.exchange(port: s.proxy.port, send: "GET http://api.test/ HTTP/1.1\r\nHost api.test\r\n\r\n")
+            let reply = try await RawClient.exchange(
+                port: s.proxy.port,
+                send: "GET http://api.test/ HTTP/1.1\r\nHost api.test\r\n\r\n"
+            )
             #expect(reply.hasPrefix("HTTP/1.1 400"))
             #expect(reply.contains("egress: malformed HTTP request"))
         }
@@ -116,7 +126,10 @@ struct ProxyRoutingTests {
     @Test("origin-form requests and requests aimed at the proxy itself are refused")
     func notAProxyRequest() async throws {
         try await Scenario.run(routes: "routes:\n  - host: \"127.0.0.1\"\n\(dlpOff)\n") { s in
-            let direct = try await RawClient.exchange(port: s.proxy.port, send: "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            let direct = try await RawClient.exchange(
+                port: s.proxy.port,
+                send: "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            )
             #expect(direct.hasPrefix("HTTP/1.1 400"))
             #expect(direct.contains("not a proxy request"))
             let loop = try await curl(s.proxy, ["-w", "\n%{http_code}", "http://127.0.0.1:\(s.proxy.port)/"])

@@ -75,7 +75,9 @@ struct ScannerPoolStateMachineTests {
 
     @Test("backoff doubles per consecutive failure and is capped; a finished scan resets it")
     func backoff() {
-        var machine = Machine(configuration: .init(workerCount: 1, initialBackoff: .milliseconds(100), maximumBackoff: .milliseconds(350)))
+        var machine = Machine(
+            configuration: .init(workerCount: 1, initialBackoff: .milliseconds(100), maximumBackoff: .milliseconds(350))
+        )
         var delays: [Duration] = []
         var id: ID
         guard case .spawn(let first)? = machine.start().first else { return }

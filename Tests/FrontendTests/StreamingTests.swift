@@ -21,17 +21,23 @@ struct StreamingTests {
     @Test("server-sent events reach the client before the stream ends")
     func sseChunksArriveEarly() async throws {
         let gate = Gate()
-        try await Scenario.run(routes: Self.routes, responder: { _ in
-            .gatedStream(
-                headers: [("content-type", "text/event-stream")],
-                first: "data: first\n\n",
-                gate: gate,
-                rest: ["data: second\n\n", "data: [DONE]\n\n"]
-            )
-        }) { s in
+        try await Scenario.run(
+            routes: Self.routes,
+            responder: { _ in
+                .gatedStream(
+                    headers: [("content-type", "text/event-stream")],
+                    first: "data: first\n\n",
+                    gate: gate,
+                    rest: ["data: second\n\n", "data: [DONE]\n\n"]
+                )
+            }
+        ) { s in
             let client = try Self.client(for: s.proxy)
             do {
-                let response = try await client.execute(HTTPClientRequest(url: "https://api.test/v1/stream"), timeout: .seconds(20))
+                let response = try await client.execute(
+                    HTTPClientRequest(url: "https://api.test/v1/stream"),
+                    timeout: .seconds(20)
+                )
                 #expect(response.status == .ok)
                 var iterator = response.body.makeAsyncIterator()
                 // The upstream holds the rest of the stream until the first event has been seen
@@ -57,7 +63,10 @@ struct StreamingTests {
         try await Scenario.run(routes: Self.routes) { s in
             let client = try Self.client(for: s.proxy)
             for index in 0..<5 {
-                let response = try await client.execute(HTTPClientRequest(url: "https://api.test/n/\(index)"), timeout: .seconds(20))
+                let response = try await client.execute(
+                    HTTPClientRequest(url: "https://api.test/n/\(index)"),
+                    timeout: .seconds(20)
+                )
                 _ = try await response.body.collect(upTo: 1 << 20)
                 #expect(response.status == .ok)
             }
@@ -109,9 +118,13 @@ struct StreamingTests {
     @Test("a reader that stops reading makes the proxy stop reading the upstream")
     func backpressureFromSlowReader() async throws {
         let total = 256 << 20
-        try await Scenario.run(routes: Self.routes, plainUpstream: true, responder: { _ in
-            .flood(chunkSize: 64 << 10, total: total)
-        }) { s in
+        try await Scenario.run(
+            routes: Self.routes,
+            plainUpstream: true,
+            responder: { _ in
+                .flood(chunkSize: 64 << 10, total: total)
+            }
+        ) { s in
             let client = try await RawClient.connect(port: s.proxy.port, autoRead: false, receiveBuffer: 64 << 10)
             try await client.send("GET http://api.test/big HTTP/1.1\r\nHost: api.test\r\n\r\n")
             // Let the pipes fill: kernel buffers on both legs plus NIO's high-water marks.
@@ -153,9 +166,12 @@ struct StreamingTests {
             let file = try TemporaryDirectory()
             let body = String(repeating: "z", count: 2 << 20)
             try body.write(toFile: file.file("body"), atomically: true, encoding: .utf8)
-            let result = try await curl(s.proxy, [
-                "-H", "Expect: 100-continue", "--data-binary", "@\(file.file("body"))", "https://api.test/upload",
-            ])
+            let result = try await curl(
+                s.proxy,
+                [
+                    "-H", "Expect: 100-continue", "--data-binary", "@\(file.file("body"))", "https://api.test/upload",
+                ]
+            )
             #expect(result.status == 0, "\(result.stderr)")
             #expect(s.upstream.requests.first?.body.count == body.utf8.count)
             #expect(s.upstream.requests.first?.header("expect") == nil)

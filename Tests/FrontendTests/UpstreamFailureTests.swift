@@ -67,9 +67,12 @@ struct UpstreamFailureTests {
 
     @Test("an upstream that hangs up before answering is a 502, and the proxy keeps serving")
     func hangUp() async throws {
-        try await Scenario.run(routes: Self.routes, responder: { request in
-            request.head.uri == "/hang" ? .hangUp : UpstreamReply.echo(request)
-        }) { s in
+        try await Scenario.run(
+            routes: Self.routes,
+            responder: { request in
+                request.head.uri == "/hang" ? .hangUp : UpstreamReply.echo(request)
+            }
+        ) { s in
             let failed = try await curl(s.proxy, ["-w", "\n%{http_code}", "https://api.test/hang"])
             #expect(failed.stdout.hasSuffix("502"))
             #expect(failed.stdout.contains("egress: upstream closed the connection: api.test"))

@@ -37,8 +37,10 @@ struct ExchangeDLP: Sendable {
             return true
         }
         if type.hasPrefix("text/") { return true }
-        return ["json", "xml", "javascript", "ecmascript", "event-stream", "x-www-form-urlencoded", "yaml",
-                "markdown", "graphql"].contains { type.contains($0) }
+        return [
+            "json", "xml", "javascript", "ecmascript", "event-stream", "x-www-form-urlencoded", "yaml",
+            "markdown", "graphql",
+        ].contains { type.contains($0) }
     }
 }
 

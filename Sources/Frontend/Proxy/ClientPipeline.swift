@@ -31,6 +31,8 @@ enum ClientPipeline {
         try sync.addHandler(encoder)
         try sync.addHandler(decoder)
         try sync.addHandler(pipelining)
-        try sync.addHandler(ProxyRequestHandler(mode: mode, services: services, siblings: [encoder, decoder, pipelining]))
+        try sync.addHandler(
+            ProxyRequestHandler(mode: mode, services: services, siblings: [encoder, decoder, pipelining])
+        )
     }
 }

@@ -9,8 +9,12 @@ extension ProxyRequestHandler {
         guard var held = exchange.heldResponseBody.take() else { return }
         guard held.append(buffer, within: services.maxScanBytes) else {
             exchange.upstreamReusable = false
-            blockResponse(exchange, reason: BodyDecoding.Failure.tooLarge(limit: services.maxScanBytes).reason,
-                          status: .forbidden, context: context)
+            blockResponse(
+                exchange,
+                reason: BodyDecoding.Failure.tooLarge(limit: services.maxScanBytes).reason,
+                status: .forbidden,
+                context: context
+            )
             return
         }
         exchange.heldResponseBody = held
@@ -22,12 +26,21 @@ extension ProxyRequestHandler {
         exchange.heldResponseBody = nil
         releaseUpstream(exchange, context: context)
         guard let scanner = services.scanner else {
-            blockResponse(exchange, reason: ScanFailure.unavailable.reason, status: .serviceUnavailable, context: context)
+            blockResponse(
+                exchange,
+                reason: ScanFailure.unavailable.reason,
+                status: .serviceUnavailable,
+                context: context
+            )
             return
         }
         let decoded: ByteBuffer
         do {
-            decoded = try BodyDecoding.decode(held, codings: BodyDecoding.codings(head.headers), limit: services.maxScanBytes)
+            decoded = try BodyDecoding.decode(
+                held,
+                codings: BodyDecoding.codings(head.headers),
+                limit: services.maxScanBytes
+            )
         } catch {
             blockResponse(exchange, reason: error.reason, status: .forbidden, context: context)
             return
@@ -45,8 +58,12 @@ extension ProxyRequestHandler {
             switch result {
             case .failure(let error):
                 let failure = error as? ScanFailure ?? .workerError
-                self.blockResponse(exchange, reason: failure.reason,
-                                   status: HTTPResponseStatus(statusCode: failure.status), context: context)
+                self.blockResponse(
+                    exchange,
+                    reason: failure.reason,
+                    status: HTTPResponseStatus(statusCode: failure.status),
+                    context: context
+                )
             case .success(let outcome) where !outcome.isClean:
                 self.blockResponse(exchange, reason: DLPReason.inbound, status: .forbidden, context: context)
             case .success:
@@ -94,18 +111,27 @@ extension ProxyRequestHandler {
         }
         let decoded: ByteBuffer
         do {
-            decoded = try BodyDecoding.decode(copy, codings: BodyDecoding.codings(head.headers), limit: services.maxScanBytes)
+            decoded = try BodyDecoding.decode(
+                copy,
+                codings: BodyDecoding.codings(head.headers),
+                limit: services.maxScanBytes
+            )
         } catch {
             warn("egress DLP: response not scanned: \(error.reason)")
             return
         }
-        let job = ScanJob(direction: .inbound, detectorIDs: exchange.dlp.inboundDetectors, redact: false,
-                          segments: [Array(decoded.readableBytesView)])
+        let job = ScanJob(
+            direction: .inbound,
+            detectorIDs: exchange.dlp.inboundDetectors,
+            redact: false,
+            segments: [Array(decoded.readableBytesView)]
+        )
         scanner.scan(job).whenComplete { result in
             switch result {
             case .success(let outcome) where !outcome.isClean: warn(DLPReason.inbound)
             case .success: break
-            case .failure(let error): warn("egress DLP: response not scanned: \((error as? ScanFailure ?? .workerError).reason)")
+            case .failure(let error):
+                warn("egress DLP: response not scanned: \((error as? ScanFailure ?? .workerError).reason)")
             }
         }
     }

@@ -10,8 +10,12 @@ extension ProxyRequestHandler {
         // Taken out while appending, so the buffer is uniquely referenced and grows in place.
         guard var held = exchange.heldRequestBody.take() else { return }
         guard held.append(buffer, within: services.maxScanBytes) else {
-            failExchange(exchange, status: .forbidden,
-                         reason: BodyDecoding.Failure.tooLarge(limit: services.maxScanBytes).reason, context: context)
+            failExchange(
+                exchange,
+                status: .forbidden,
+                reason: BodyDecoding.Failure.tooLarge(limit: services.maxScanBytes).reason,
+                context: context
+            )
             return
         }
         exchange.heldRequestBody = held
@@ -60,8 +64,12 @@ extension ProxyRequestHandler {
         switch result {
         case .failure(let error):
             let failure = error as? ScanFailure ?? .workerError
-            failExchange(exchange, status: HTTPResponseStatus(statusCode: failure.status), reason: failure.reason,
-                         context: context)
+            failExchange(
+                exchange,
+                status: HTTPResponseStatus(statusCode: failure.status),
+                reason: failure.reason,
+                context: context
+            )
             return
         case .success(let success):
             outcome = success
@@ -71,22 +79,35 @@ extension ProxyRequestHandler {
             return
         }
         let reason = DLPReason.outbound(first.detectorID)
-        let eventContext = Self.contextWithoutSecrets(exchange.context, target: plan.segments[0], findings: outcome.findings)
+        let eventContext = Self.contextWithoutSecrets(
+            exchange.context,
+            target: plan.segments[0],
+            findings: outcome.findings
+        )
         switch exchange.dlp.outboundAction {
         case .block:
             failExchange(exchange, status: .forbidden, reason: reason, eventContext: eventContext, context: context)
         case .supervise:
             // Holding requests for an operator needs the control plane, which is not built yet:
             // until then supervise fails closed.
-            failExchange(exchange, status: .forbidden, reason: "\(reason) (held for supervision, which is not available)",
-                         eventContext: eventContext, context: context)
+            failExchange(
+                exchange,
+                status: .forbidden,
+                reason: "\(reason) (held for supervision, which is not available)",
+                eventContext: eventContext,
+                context: context
+            )
         case .warn:
             services.events.emit(.warn(reason: reason, context: eventContext), minimum: .blocks)
             forward(exchange, body: heldBody, context: context)
         case .redact:
             guard let redacted = outcome.redactedSegments, redacted.count == plan.segments.count else {
-                failExchange(exchange, status: .serviceUnavailable, reason: ScanFailure.workerError.reason,
-                             context: context)
+                failExchange(
+                    exchange,
+                    status: .serviceUnavailable,
+                    reason: ScanFailure.workerError.reason,
+                    context: context
+                )
                 return
             }
             var head = exchange.upstreamHead

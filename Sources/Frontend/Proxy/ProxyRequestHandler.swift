@@ -205,8 +205,14 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let path = String(originForm.prefix { $0 != "?" })
         let hostName = target.description
         if services.isOwnAddress(target) {
-            refuse(head, status: .forbidden, reason: "egress: requests to the proxy itself are not allowed",
-                   host: hostName, path: path, context: context)
+            refuse(
+                head,
+                status: .forbidden,
+                reason: "egress: requests to the proxy itself are not allowed",
+                host: hostName,
+                path: path,
+                context: context
+            )
             return
         }
 
@@ -224,22 +230,41 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             route = services.routes.routes[index]
         }
         if route.auth != nil && !target.isTLS {
-            refuse(head, status: .forbidden, reason: "egress: refusing to send credentials over plain http",
-                   host: hostName, path: path, context: context)
+            refuse(
+                head,
+                status: .forbidden,
+                reason: "egress: refusing to send credentials over plain http",
+                host: hostName,
+                path: path,
+                context: context
+            )
             return
         }
         let dlp = ExchangeDLP(route: route)
-        let needsScanner = !dlp.outboundDetectors.isEmpty || (!dlp.inboundDetectors.isEmpty && dlp.inboundAction == .block)
+        let needsScanner =
+            !dlp.outboundDetectors.isEmpty || (!dlp.inboundDetectors.isEmpty && dlp.inboundAction == .block)
         if needsScanner && services.scanner == nil {
-            refuse(head, status: .serviceUnavailable, reason: ScanFailure.unavailable.reason,
-                   host: hostName, path: path, context: context)
+            refuse(
+                head,
+                status: .serviceUnavailable,
+                reason: ScanFailure.unavailable.reason,
+                host: hostName,
+                path: path,
+                context: context
+            )
             return
         }
         if !dlp.outboundDetectors.isEmpty, let length = head.headers.first(name: "content-length").flatMap(Int.init),
             length > services.maxScanBytes
         {
-            refuse(head, status: .forbidden, reason: BodyDecoding.Failure.tooLarge(limit: services.maxScanBytes).reason,
-                   host: hostName, path: path, context: context)
+            refuse(
+                head,
+                status: .forbidden,
+                reason: BodyDecoding.Failure.tooLarge(limit: services.maxScanBytes).reason,
+                host: hostName,
+                path: path,
+                context: context
+            )
             return
         }
 
@@ -261,8 +286,10 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         )
         state = .exchanging(exchange)
         if UpstreamRequestBuilder.expectsContinue(head) {
-            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
-                                  promise: nil)
+            context.writeAndFlush(
+                wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
+                promise: nil
+            )
         }
         if exchange.holdsRequest {
             // Outbound DLP decides on the whole request before anything goes upstream.
@@ -289,8 +316,12 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         switch result {
         case .failure(let failure):
-            failExchange(exchange, status: HTTPResponseStatus(statusCode: failure.status), reason: failure.reason,
-                         context: context)
+            failExchange(
+                exchange,
+                status: HTTPResponseStatus(statusCode: failure.status),
+                reason: failure.reason,
+                context: context
+            )
         case .success(let connection):
             exchange.connection = connection
             connection.handler.receiver = self
@@ -347,20 +378,41 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func handleConnect(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         guard let (host, port) = RequestTargetParser.parseAuthority(head.uri[...], defaultPort: 443) else {
-            refuse(head, status: .badRequest, reason: "egress: malformed CONNECT target", host: "",
-                   path: head.uri, closeAfter: true, context: context)
+            refuse(
+                head,
+                status: .badRequest,
+                reason: "egress: malformed CONNECT target",
+                host: "",
+                path: head.uri,
+                closeAfter: true,
+                context: context
+            )
             return
         }
         let target = UpstreamTarget(host: host, port: port, isTLS: true)
         if services.isOwnAddress(target) {
-            refuse(head, status: .forbidden, reason: "egress: requests to the proxy itself are not allowed",
-                   host: target.description, path: head.uri, closeAfter: true, context: context)
+            refuse(
+                head,
+                status: .forbidden,
+                reason: "egress: requests to the proxy itself are not allowed",
+                host: target.description,
+                path: head.uri,
+                closeAfter: true,
+                context: context
+            )
             return
         }
         guard services.routeTable.route(forHost: host, port: port, isTLS: true) != nil else {
             // Refused before any certificate is minted.
-            refuse(head, status: .forbidden, reason: "egress: host not allowed: \(target)",
-                   host: target.description, path: head.uri, closeAfter: true, context: context)
+            refuse(
+                head,
+                status: .forbidden,
+                reason: "egress: host not allowed: \(target)",
+                host: target.description,
+                path: head.uri,
+                closeAfter: true,
+                context: context
+            )
             return
         }
         state = .openingTunnel(TunnelSetup(target: target, version: head.version))
@@ -374,8 +426,14 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 self.completeTunnelIfReady(context: context)
             case .failure:
                 self.state = .idle
-                self.respond(status: .internalServerError, reason: "egress: cannot issue a certificate for \(host)",
-                             version: head.version, event: nil, closeAfter: true, context: context)
+                self.respond(
+                    status: .internalServerError,
+                    reason: "egress: cannot issue a certificate for \(host)",
+                    version: head.version,
+                    event: nil,
+                    closeAfter: true,
+                    context: context
+                )
             }
         }
     }
@@ -429,8 +487,15 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context: RequestContext(host: host, method: head.method.rawValue, path: path)
         )
         let close = closeAfter || !head.isKeepAlive
-        let written = respond(status: status, reason: reason, version: head.version, event: event,
-                              closeAfter: close, context: context, closeNow: false)
+        let written = respond(
+            status: status,
+            reason: reason,
+            version: head.version,
+            event: event,
+            closeAfter: close,
+            context: context,
+            closeNow: false
+        )
         state = .discarding(closeAfter: close ? written : nil)
     }
 
@@ -458,11 +523,24 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         )
         if exchange.requestEnded {
             state = .idle
-            respond(status: status, reason: reason, version: exchange.clientVersion, event: event,
-                    closeAfter: closeAfter, context: context)
+            respond(
+                status: status,
+                reason: reason,
+                version: exchange.clientVersion,
+                event: event,
+                closeAfter: closeAfter,
+                context: context
+            )
         } else {
-            let written = respond(status: status, reason: reason, version: exchange.clientVersion, event: event,
-                                  closeAfter: closeAfter, context: context, closeNow: false)
+            let written = respond(
+                status: status,
+                reason: reason,
+                version: exchange.clientVersion,
+                event: event,
+                closeAfter: closeAfter,
+                context: context,
+                closeNow: false
+            )
             state = .discarding(closeAfter: closeAfter ? written : nil)
         }
         resumeReads()
@@ -556,8 +634,12 @@ extension ProxyRequestHandler: UpstreamResponseReceiver {
             exchange.responseEnded = true
             if let body = exchange.responseBody, let head = exchange.upstreamResponseHead {
                 services.events.emit(
-                    .response(host: exchange.context.host, status: Int(head.status.code), headers: head.headers,
-                              body: body),
+                    .response(
+                        host: exchange.context.host,
+                        status: Int(head.status.code),
+                        headers: head.headers,
+                        body: body
+                    ),
                     minimum: .full
                 )
             }

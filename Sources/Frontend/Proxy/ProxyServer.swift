@@ -142,7 +142,8 @@ public final class ProxyServer: Sendable {
             events.emitBoot(
                 .boot(
                     level: events.level.label,
-                    listen: "\(options.listenHost.contains(":") ? "[\(options.listenHost)]" : options.listenHost):\(port)",
+                    listen:
+                        "\(options.listenHost.contains(":") ? "[\(options.listenHost)]" : options.listenHost):\(port)",
                     routes: options.routes.routes.count,
                     scanners: options.scanners?.count ?? 0,
                     extra: options.scanners.map { [("fault_injection", .bool($0.faultInjection))] }

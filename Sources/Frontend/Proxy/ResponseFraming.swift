@@ -14,7 +14,8 @@ enum ResponseFraming {
         let upstreamLength = headers.first(name: "content-length")
         HopByHopHeaders.strip(&headers)
         let version: HTTPVersion = clientVersion.minor == 0 ? .http1_0 : .http1_1
-        let hasNoBody = requestMethod == .HEAD || upstream.status.code / 100 == 1 || upstream.status.code == 204
+        let hasNoBody =
+            requestMethod == .HEAD || upstream.status.code / 100 == 1 || upstream.status.code == 204
             || upstream.status.code == 304
         var closeAfter = false
         if hasNoBody {

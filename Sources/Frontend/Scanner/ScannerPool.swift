@@ -113,7 +113,7 @@ final class ScannerPool: @unchecked Sendable {
             }
         }
         if machine.liveWorkers == configuration.workerCount, !readyWaiters.isEmpty {
-            readyWaiters.forEach { $0.succeed() }
+            for waiter in readyWaiters { waiter.succeed() }
             readyWaiters.removeAll()
         }
     }
@@ -141,7 +141,9 @@ final class ScannerPool: @unchecked Sendable {
                         WorkerChannelHandler(
                             maxFrameSize: maxFrameSize,
                             onMessage: { self.received($0, from: id) },
-                            onViolation: { self.workerMisbehaved(id, status: "protocol_error", detail: "invalid frame") },
+                            onViolation: {
+                                self.workerMisbehaved(id, status: "protocol_error", detail: "invalid frame")
+                            },
                             onClose: { self.socketClosed(id) }
                         )
                     )
@@ -173,7 +175,9 @@ final class ScannerPool: @unchecked Sendable {
                 return
             }
             guard !ready.faultInjection || configuration.acceptsFaultInjection else {
-                failReadyWaiters(ScannerStartError(detail: "the worker is a fault-injection build; pass --fault-injection to use it"))
+                failReadyWaiters(
+                    ScannerStartError(detail: "the worker is a fault-injection build; pass --fault-injection to use it")
+                )
                 workerMisbehaved(id, status: "protocol_error", detail: "fault-injection worker refused")
                 return
             }
@@ -221,13 +225,23 @@ final class ScannerPool: @unchecked Sendable {
             frame = try request.encodedFrame(maxFrameSize: configuration.maxFrameSize)
         } catch {
             // Too large for one frame: refused, and the worker is free again at once.
-            pendingReplies[jobID] = ScanReply(id: jobID, status: .limitExceeded, message: "", findings: [], redactedSegments: nil)
+            pendingReplies[jobID] = ScanReply(
+                id: jobID,
+                status: .limitExceeded,
+                message: "",
+                findings: [],
+                redactedSegments: nil
+            )
             perform(machine.replyReceived(id, job: jobID))
             return
         }
         workers[id.slot]?.timer = loop.scheduleTask(in: configuration.scanTimeout) {
-            self.emitScannerEvent(slot: id.slot, pid: self.workers[id.slot]?.pid, status: "hung",
-                                  detail: "scan deadline passed")
+            self.emitScannerEvent(
+                slot: id.slot,
+                pid: self.workers[id.slot]?.pid,
+                status: "hung",
+                detail: "scan deadline passed"
+            )
             self.workers[id.slot]?.killedBecause = "hung"
             self.perform(self.machine.deadlinePassed(id, job: jobID))
         }
@@ -286,7 +300,7 @@ final class ScannerPool: @unchecked Sendable {
             if self.workers[id.slot]?.id == id { self.workers[id.slot] = nil }
             self.perform(self.machine.workerExited(id))
             if self.workers.isEmpty, !self.exitWaiters.isEmpty {
-                self.exitWaiters.forEach { $0.succeed() }
+                for waiter in self.exitWaiters { waiter.succeed() }
                 self.exitWaiters.removeAll()
             }
         }
@@ -298,7 +312,7 @@ final class ScannerPool: @unchecked Sendable {
     }
 
     private func failReadyWaiters(_ error: any Error) {
-        readyWaiters.forEach { $0.fail(error) }
+        for waiter in readyWaiters { waiter.fail(error) }
         readyWaiters.removeAll()
     }
 

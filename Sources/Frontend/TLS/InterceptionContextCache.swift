@@ -37,7 +37,11 @@ public final class InterceptionContextCache: Sendable {
     public func context(for host: String, on eventLoop: any EventLoop) -> EventLoopFuture<NIOSSLContext> {
         let key = host.lowercased()
         let now = Date()
-        enum Next { case hit(NIOSSLContext), wait(EventLoopFuture<NIOSSLContext>), mint(EventLoopPromise<NIOSSLContext>) }
+        enum Next {
+            case hit(NIOSSLContext)
+            case wait(EventLoopFuture<NIOSSLContext>)
+            case mint(EventLoopPromise<NIOSSLContext>)
+        }
         let next: Next = state.withLockedValue { state in
             state.clock &+= 1
             if var entry = state.entries[key], now.timeIntervalSince(entry.issued) < LeafCertificate.lifetime / 2 {

@@ -125,8 +125,14 @@ final class UpstreamConnectionPool {
             }
             let chosen = allowPrivate ? addresses.first : addresses.first { !AddressGuard.isForbidden($0) }
             guard let address = chosen else {
-                completion(.failure(.forbiddenAddress(host: target.description,
-                                                      address: addresses[0].ipAddress ?? dialHost)))
+                completion(
+                    .failure(
+                        .forbiddenAddress(
+                            host: target.description,
+                            address: addresses[0].ipAddress ?? dialHost
+                        )
+                    )
+                )
                 return
             }
             self.open(target, at: address, completion: completion)

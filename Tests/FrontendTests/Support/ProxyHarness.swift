@@ -34,8 +34,13 @@ final class ProxyHarness: Sendable {
     var port: Int { server.port }
     var proxyURL: String { "http://127.0.0.1:\(port)" }
 
-    private init(server: ProxyServer, directory: TemporaryDirectory, caPath: String, authority: CertificateAuthority,
-                 events: EventCapture) {
+    private init(
+        server: ProxyServer,
+        directory: TemporaryDirectory,
+        caPath: String,
+        authority: CertificateAuthority,
+        events: EventCapture
+    ) {
         self.server = server
         self.directory = directory
         self.caPath = caPath

@@ -25,9 +25,11 @@ final class RawClient: Sendable {
             .channelOption(.autoRead, value: autoRead)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(Collector { bytes in
-                        box.withLockedValue { $0 }?.received.withLockedValue { $0.append(contentsOf: bytes) }
-                    })
+                    try channel.pipeline.syncOperations.addHandler(
+                        Collector { bytes in
+                            box.withLockedValue { $0 }?.received.withLockedValue { $0.append(contentsOf: bytes) }
+                        }
+                    )
                 }
             }
         if let receiveBuffer {

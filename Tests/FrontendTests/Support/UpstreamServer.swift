@@ -100,14 +100,16 @@ final class UpstreamServer: Sendable {
                     let sync = channel.pipeline.syncOperations
                     if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
                     try sync.configureHTTPServerPipeline(withErrorHandling: true)
-                    try sync.addHandler(UpstreamServerHandler(responder: responder) { event in
-                        guard let server = box.withLockedValue({ $0 }) else { return }
-                        switch event {
-                        case .request(let request): server.recorded.withLockedValue { $0.append(request) }
-                        case .flooded(let bytes): server.flooded.withLockedValue { $0 += bytes }
-                        case .connection: server.connectionCount.withLockedValue { $0 += 1 }
+                    try sync.addHandler(
+                        UpstreamServerHandler(responder: responder) { event in
+                            guard let server = box.withLockedValue({ $0 }) else { return }
+                            switch event {
+                            case .request(let request): server.recorded.withLockedValue { $0.append(request) }
+                            case .flooded(let bytes): server.flooded.withLockedValue { $0 += bytes }
+                            case .connection: server.connectionCount.withLockedValue { $0 += 1 }
+                            }
                         }
-                    })
+                    )
                 }
             }
             .bind(host: "127.0.0.1", port: 0)
@@ -177,25 +179,40 @@ private final class UpstreamServerHandler: ChannelInboundHandler {
     private func reply(_ reply: UpstreamReply, to request: RecordedRequest, context: ChannelHandlerContext) {
         switch reply {
         case .full(let status, let headers, let body):
-            var head = HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: HTTPHeaders(headers))
+            var head = HTTPResponseHead(
+                version: .http1_1,
+                status: .init(statusCode: status),
+                headers: HTTPHeaders(headers)
+            )
             if !head.headers.contains(name: "content-length") {
                 head.headers.add(name: "content-length", value: String(body.count))
             }
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             if request.head.method != .HEAD {
-                context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
+                context.write(
+                    wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))),
+                    promise: nil
+                )
             }
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         case .gatedStream(let headers, let first, let gate, let rest):
             let head = HTTPResponseHead(version: .http1_1, status: .ok, headers: HTTPHeaders(headers))
             context.write(wrapOutboundOut(.head(head)), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: first)))), promise: nil)
+            context.writeAndFlush(
+                wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: first)))),
+                promise: nil
+            )
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             gate.whenOpen {
                 bound.eventLoop.execute {
                     let (handler, context) = bound.value
                     for chunk in rest {
-                        context.write(handler.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: chunk)))), promise: nil)
+                        context.write(
+                            handler.wrapOutboundOut(
+                                .body(.byteBuffer(context.channel.allocator.buffer(string: chunk)))
+                            ),
+                            promise: nil
+                        )
                     }
                     context.writeAndFlush(handler.wrapOutboundOut(.end(nil)), promise: nil)
                 }
@@ -215,10 +232,18 @@ private final class UpstreamServerHandler: ChannelInboundHandler {
                 let output = GitCGI.run(root: root, request: request)
                 bound.eventLoop.execute {
                     let (handler, context) = bound.value
-                    let head = HTTPResponseHead(version: .http1_1, status: .init(statusCode: output.status),
-                                                headers: HTTPHeaders(output.headers + [("content-length", String(output.body.count))]))
+                    let head = HTTPResponseHead(
+                        version: .http1_1,
+                        status: .init(statusCode: output.status),
+                        headers: HTTPHeaders(output.headers + [("content-length", String(output.body.count))])
+                    )
                     context.write(handler.wrapOutboundOut(.head(head)), promise: nil)
-                    context.write(handler.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: output.body)))), promise: nil)
+                    context.write(
+                        handler.wrapOutboundOut(
+                            .body(.byteBuffer(context.channel.allocator.buffer(bytes: output.body)))
+                        ),
+                        promise: nil
+                    )
                     context.writeAndFlush(handler.wrapOutboundOut(.end(nil)), promise: nil)
                 }
             }

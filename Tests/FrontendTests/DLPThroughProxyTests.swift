@@ -71,10 +71,9 @@ struct DLPThroughProxyTests {
         }
     }
 
-    @Test("warn forwards unchanged and logs; supervise fails closed until the control plane exists")
-    func warnAndSupervise() async throws {
-        try await Scenario.run(routes: Self.routes("outbound_on_match: warn, inbound_detectors: false"), scanners: 1) {
-            s in
+    @Test("warn forwards unchanged and logs")
+    func warn() async throws {
+        try await Scenario.run(routes: Self.routes("outbound_on_match: warn, inbound_detectors: false"), scanners: 1) { s in
             let result = try await curl(s.proxy, ["-d", Self.token, "https://api.test/w"])
             #expect(Scenario.echoed(result)?["body"] as? String == Self.token)
             #expect(
@@ -82,10 +81,56 @@ struct DLPThroughProxyTests {
                     == "egress DLP: GitHub token (classic) found in request"
             )
         }
+    }
+
+    /// Waits until the proxy holds `count` requests for the operator.
+    static func held(_ proxy: ProxyHarness, count: Int) async throws -> [SupervisionQueue.HeldRequest] {
+        for _ in 0..<200 where proxy.supervision.pending().count < count {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return proxy.supervision.pending()
+    }
+
+    @Test("supervise (the default) holds the request until the operator approves or denies it")
+    func superviseApproveAndDeny() async throws {
         try await Scenario.run(routes: Self.routes("inbound_detectors: false"), scanners: 1) { s in
-            let result = try await curl(s.proxy, ["-w", "\n%{http_code}", "-d", Self.token, "https://api.test/s"])
+            async let approved = curl(s.proxy, ["-d", "token=\(Self.token)", "https://api.test/approve-me"])
+            let first = try #require(try await Self.held(s.proxy, count: 1).first)
+            #expect(first.path == "/approve-me")
+            #expect(first.labels == ["GitHub token (classic)"])
+            #expect(first.previews.count == 1)
+            #expect(!first.previews[0].contains(Self.token))
+            #expect(s.upstream.requests.isEmpty)
+            try s.proxy.supervision.approve(first.id)
+            // Approved requests go upstream unchanged.
+            #expect(Scenario.echoed(try await approved)?["body"] as? String == "token=\(Self.token)")
+
+            async let denied = curl(s.proxy, ["-w", "\n%{http_code}", "-d", Self.token, "https://api.test/deny-me"])
+            let second = try #require(try await Self.held(s.proxy, count: 1).first)
+            try s.proxy.supervision.deny(second.id)
+            let deniedResult = try await denied
+            #expect(deniedResult.stdout.hasSuffix("403"))
+            #expect(deniedResult.stdout.contains("denied by the operator"))
+            #expect(throws: SupervisionQueue.SettleError.unknown(second.id)) { try s.proxy.supervision.approve(second.id) }
+            let statuses = s.proxy.events.events("egress_supervise").compactMap { $0["status"] as? String }
+            #expect(statuses == ["held", "approved", "held", "denied"])
+            #expect(!s.proxy.events.lines.joined().contains(Self.token))
+            #expect(s.upstream.requests.count == 1)
+        }
+    }
+
+    @Test("a held request nobody decides on is denied as expired")
+    func superviseExpires() async throws {
+        try await Scenario.run(
+            routes: Self.routes("inbound_detectors: false"),
+            scanners: 1,
+            superviseTimeout: .milliseconds(300)
+        ) { s in
+            let result = try await curl(s.proxy, ["-w", "\n%{http_code}", "-d", Self.token, "https://api.test/late"])
             #expect(result.stdout.hasSuffix("403"))
-            #expect(result.stdout.contains("supervision"))
+            #expect(result.stdout.contains("no operator decision in time"))
+            #expect(s.proxy.supervision.pending().isEmpty)
+            #expect(s.proxy.events.events("egress_supervise").last?["status"] as? String == "expired")
             #expect(s.upstream.requests.isEmpty)
         }
     }

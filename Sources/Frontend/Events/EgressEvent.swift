@@ -75,6 +75,26 @@ extension EgressEvent {
         )
     }
 
+    /// A request held for the operator (`status` `held`), and its outcome (`approved`, `denied`,
+    /// `expired`, `abandoned`).
+    public static func supervise(
+        status: String,
+        id: String,
+        reason: String,
+        context: RequestContext,
+        detectors: [String],
+        previews: [String]
+    ) -> EgressEvent {
+        EgressEvent(
+            name: "egress_supervise",
+            fields: [("status", .string(status)), ("id", .string(id)), ("reason", .string(reason))] + context.fields
+                + [
+                    ("detectors", .array(detectors.map { .string($0) })),
+                    ("previews", .array(previews.map { .string($0) })),
+                ]
+        )
+    }
+
     public static func request(context: RequestContext, headers: HTTPHeaders, body: LoggedBody) -> EgressEvent {
         EgressEvent(
             name: "egress_request",

@@ -22,6 +22,8 @@ final class Exchange {
     var upstreamReusable = true
     var closeClientAfter: Bool
     var upstreamResponseHead: HTTPResponseHead?
+    /// The supervision id while the request waits for an operator.
+    var supervisionID: String?
     /// Fires when the upstream has not started its response in time after the request was sent.
     var responseTimer: Scheduled<Void>?
     /// The response body, held whole while inbound `block` DLP decides.

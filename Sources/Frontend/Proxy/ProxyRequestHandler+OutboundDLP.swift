@@ -88,12 +88,12 @@ extension ProxyRequestHandler {
         case .block:
             failExchange(exchange, status: .forbidden, reason: reason, eventContext: eventContext, context: context)
         case .supervise:
-            // Holding requests for an operator needs the control plane, which is not built yet:
-            // until then supervise fails closed.
-            failExchange(
+            holdForOperator(
                 exchange,
-                status: .forbidden,
-                reason: "\(reason) (held for supervision, which is not available)",
+                outcome: outcome,
+                plan: plan,
+                heldBody: heldBody,
+                reason: reason,
                 eventContext: eventContext,
                 context: context
             )
@@ -119,6 +119,79 @@ extension ProxyRequestHandler {
             }
             services.events.emit(.redact(reason: reason, context: eventContext, detectors: detectors), minimum: .blocks)
             forward(exchange, body: body ?? heldBody, context: context)
+        }
+    }
+
+    /// Parks the request in the supervision queue; the agent's connection stays open until the
+    /// operator approves (forwarded unchanged), denies, or the timeout denies it as expired.
+    private func holdForOperator(
+        _ exchange: Exchange,
+        outcome: ScanOutcome,
+        plan: OutboundScanPlan,
+        heldBody: ByteBuffer,
+        reason: String,
+        eventContext: RequestContext,
+        context: ChannelHandlerContext
+    ) {
+        var detectors: [String] = []
+        for finding in outcome.findings where !detectors.contains(finding.detectorID) {
+            detectors.append(finding.detectorID)
+        }
+        let previews = outcome.findings.map { finding in
+            MaskedPreview.of(plan.segments[Int(finding.segment)][Int(finding.start)..<Int(finding.end)])
+        }
+        let (held, decision) = services.supervision.hold(
+            host: eventContext.host,
+            method: eventContext.method,
+            path: eventContext.path,
+            detectors: detectors,
+            labels: detectors.map(DLPReason.label),
+            previews: previews,
+            timeout: services.superviseTimeout,
+            on: context.eventLoop
+        )
+        exchange.supervisionID = held.id
+        let events = services.events
+        let emit: (SupervisionQueue.Decision?) -> Void = { decision in
+            events.emit(
+                .supervise(
+                    status: decision?.rawValue ?? "held",
+                    id: held.id,
+                    reason: reason,
+                    context: eventContext,
+                    detectors: detectors,
+                    previews: previews
+                ),
+                minimum: .blocks
+            )
+        }
+        emit(nil)
+        decision.assumeIsolated().whenSuccess { decision in
+            emit(decision)
+            exchange.supervisionID = nil
+            guard case .exchanging(let current) = self.state, current === exchange, let context = self.context else {
+                return
+            }
+            switch decision {
+            case .approved:
+                self.forward(exchange, body: heldBody, context: context)
+            case .denied, .abandoned:
+                self.failExchange(
+                    exchange,
+                    status: .forbidden,
+                    reason: "\(reason) (denied by the operator)",
+                    eventContext: eventContext,
+                    context: context
+                )
+            case .expired:
+                self.failExchange(
+                    exchange,
+                    status: .forbidden,
+                    reason: "\(reason) (no operator decision in time)",
+                    eventContext: eventContext,
+                    context: context
+                )
+            }
         }
     }
 

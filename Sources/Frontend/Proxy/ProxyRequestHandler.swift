@@ -116,7 +116,11 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if case .exchanging(let exchange) = state { exchange.responseTimer?.cancel() }
+        if case .exchanging(let exchange) = state {
+            exchange.responseTimer?.cancel()
+            // An agent that gave up no longer waits for the operator.
+            if let id = exchange.supervisionID { services.supervision.abandon(id) }
+        }
         if case .exchanging(let exchange) = state, let connection = exchange.connection {
             // The agent went away mid-exchange: the upstream connection is in an unknown state.
             services.pool(on: context.eventLoop).release(connection, reusable: false)

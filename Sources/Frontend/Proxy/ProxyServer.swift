@@ -13,6 +13,8 @@ public struct ProxyOptions: Sendable {
     public var upstreamTrustRoots: [NIOSSLCertificate] = []
     public var connectTo: [ConnectToOverride] = []
     public var allowPrivateUpstreams = false
+    /// `--supervise-timeout`: how long a held request waits for the operator before it is denied.
+    public var superviseTimeout: TimeAmount = .seconds(300)
     /// `--upstream-timeout`: the most an upstream may take to start answering.
     public var upstreamResponseTimeout: TimeAmount = .seconds(600)
     public var eventLoopThreads = System.coreCount
@@ -70,7 +72,12 @@ public final class ProxyServer: Sendable {
     }
 
     /// Binds the listener and writes the boot event.
-    public static func start(options: ProxyOptions, events: EventLog) async throws -> ProxyServer {
+    public static func start(
+        options: ProxyOptions,
+        events: EventLog,
+        supervision: SupervisionQueue = SupervisionQueue(),
+        bootFields: [(String, JSONValue)] = []
+    ) async throws -> ProxyServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, options.eventLoopThreads))
         let threadPool = NIOThreadPool(numberOfThreads: 2)
         threadPool.start()
@@ -116,6 +123,8 @@ public final class ProxyServer: Sendable {
                 upstreamSettings: settings,
                 scanner: scanner,
                 maxScanBytes: options.maxScanBytes,
+                supervision: supervision,
+                superviseTimeout: options.superviseTimeout,
                 eventLoops: Array(group.makeIterator())
             )
             let channel = try await ServerBootstrap(group: group)
@@ -146,8 +155,8 @@ public final class ProxyServer: Sendable {
                         "\(options.listenHost.contains(":") ? "[\(options.listenHost)]" : options.listenHost):\(port)",
                     routes: options.routes.routes.count,
                     scanners: options.scanners?.count ?? 0,
-                    extra: options.scanners.map { [("fault_injection", .bool($0.faultInjection))] }
-                        ?? [("dlp", .string("off"))]
+                    extra: (options.scanners.map { [("fault_injection", .bool($0.faultInjection))] }
+                        ?? [("dlp", .string("off"))]) + bootFields
                 )
             )
             return ProxyServer(
@@ -161,6 +170,13 @@ public final class ProxyServer: Sendable {
             try? await group.shutdownGracefully()
             try? await threadPool.shutdownGracefully()
             throw error
+        }
+    }
+
+    /// Refuses proxy requests addressed to another of our listeners (the control listener on TCP).
+    public func refuseProxying(toHost host: String, port: Int) {
+        services.ownAddresses.withLockedValue {
+            $0.append(UpstreamTarget(host: host.lowercased(), port: port, isTLS: false))
         }
     }
 

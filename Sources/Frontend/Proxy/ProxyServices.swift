@@ -16,6 +16,9 @@ final class ProxyServices: Sendable {
     let scanner: ScannerPool?
     /// Bodies larger than this (after decoding) are refused on routes that scan them.
     let maxScanBytes: Int
+    /// Requests held for the operator under the `supervise` policy.
+    let supervision: SupervisionQueue
+    let superviseTimeout: TimeAmount
     /// The proxy's own listening addresses: requests aimed at them are refused.
     let ownAddresses: NIOLockedValueBox<[UpstreamTarget]> = NIOLockedValueBox([])
 
@@ -29,6 +32,8 @@ final class ProxyServices: Sendable {
         upstreamSettings: UpstreamSettings,
         scanner: ScannerPool?,
         maxScanBytes: Int,
+        supervision: SupervisionQueue,
+        superviseTimeout: TimeAmount,
         eventLoops: [any EventLoop]
     ) {
         self.routes = routes
@@ -39,6 +44,8 @@ final class ProxyServices: Sendable {
         self.upstreamSettings = upstreamSettings
         self.scanner = scanner
         self.maxScanBytes = maxScanBytes
+        self.supervision = supervision
+        self.superviseTimeout = superviseTimeout
         var pools: [ObjectIdentifier: NIOLoopBoundBox<UpstreamConnectionPool>] = [:]
         for loop in eventLoops {
             // Built here, off the loop, and sent to it: the pool is touched only on `loop` afterwards.

@@ -30,6 +30,8 @@ final class ProxyHarness: Sendable {
     /// The proxy's CA certificate, for clients to trust.
     let caPath: String
     let authority: CertificateAuthority
+    /// Requests the proxy holds for an operator under the `supervise` policy.
+    let supervision: SupervisionQueue
 
     var port: Int { server.port }
     var proxyURL: String { "http://127.0.0.1:\(port)" }
@@ -39,13 +41,15 @@ final class ProxyHarness: Sendable {
         directory: TemporaryDirectory,
         caPath: String,
         authority: CertificateAuthority,
-        events: EventCapture
+        events: EventCapture,
+        supervision: SupervisionQueue
     ) {
         self.server = server
         self.directory = directory
         self.caPath = caPath
         self.authority = authority
         self.events = events
+        self.supervision = supervision
     }
 
     static func start(
@@ -59,7 +63,8 @@ final class ProxyHarness: Sendable {
         scannerExecutable: String = siblingExecutable("egress-scanner"),
         scanTimeout: TimeAmount = .seconds(5),
         maxScanBytes: Int = ScannerOptions.defaultMaxScanBytes,
-        upstreamResponseTimeout: TimeAmount = .seconds(600)
+        upstreamResponseTimeout: TimeAmount = .seconds(600),
+        superviseTimeout: TimeAmount = .seconds(300)
     ) async throws -> ProxyHarness {
         let directory = try TemporaryDirectory()
         let config = try RoutesConfig.parse(yaml: yaml, file: "routes.yaml")
@@ -84,15 +89,18 @@ final class ProxyHarness: Sendable {
         }
         options.maxScanBytes = maxScanBytes
         options.upstreamResponseTimeout = upstreamResponseTimeout
+        options.superviseTimeout = superviseTimeout
         let capture = EventCapture()
         let events = EventLog(level: logLevel ?? config.log, sink: capture.sink)
-        let server = try await ProxyServer.start(options: options, events: events)
+        let supervision = SupervisionQueue()
+        let server = try await ProxyServer.start(options: options, events: events, supervision: supervision)
         let harness = ProxyHarness(
             server: server,
             directory: directory,
             caPath: CertificateAuthority.certificatePath(stateDirectory: directory.path),
             authority: authority,
-            events: capture
+            events: capture,
+            supervision: supervision
         )
         return harness
     }

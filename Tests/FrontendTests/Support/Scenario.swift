@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 @testable import Frontend
 
@@ -21,6 +22,7 @@ struct Scenario {
         scanners: Int? = nil,
         scannerExecutable: String = siblingExecutable("egress-scanner"),
         maxScanBytes: Int = ScannerOptions.defaultMaxScanBytes,
+        superviseTimeout: TimeAmount = .seconds(300),
         responder: @escaping UpstreamServer.Responder = UpstreamReply.echo,
         _ body: (Scenario) async throws -> Void
     ) async throws {
@@ -39,7 +41,8 @@ struct Scenario {
                 allowPrivateUpstreams: allowPrivateUpstreams,
                 scanners: scanners,
                 scannerExecutable: scannerExecutable,
-                maxScanBytes: maxScanBytes
+                maxScanBytes: maxScanBytes,
+                superviseTimeout: superviseTimeout
             )
         } catch {
             await upstream.shutdown()

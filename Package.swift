@@ -63,6 +63,12 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),
+        // The host-side planner (`egress plan`): a bottle manifest's `egress:` section and the built-in
+        // providers → routes.yaml, token slots and the sidecar's env file. Pure logic plus a small file writer.
+        .target(
+            name: "Planner",
+            dependencies: ["EgressRoutes", "Detectors", .product(name: "Yams", package: "Yams")]
+        ),
         // Prints throughput and latency figures; run with scripts/bench.sh (release build).
         .executableTarget(name: "EgressBenchmarks", dependencies: ["Detectors", "IPC"]),
         .executableTarget(
@@ -71,6 +77,7 @@ let package = Package(
                 "EgressRoutes",
                 "Frontend",
                 "Detectors",
+                "Planner",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -81,6 +88,7 @@ let package = Package(
             dependencies: ["EgressRoutes"]
         ),
         .testTarget(name: "DetectorsTests", dependencies: ["Detectors"]),
+        .testTarget(name: "PlannerTests", dependencies: ["Planner", "EgressRoutes", "Detectors"]),
         .testTarget(name: "IPCTests", dependencies: ["IPC"]),
         .testTarget(
             name: "ScannerWorkerTests",

@@ -57,18 +57,96 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .customLong("fault-injection"), help: "Accept a test-only fault-injecting scanner (fault tests only).")
     var faultInjection = false
 
+    @Option(
+        name: .customLong("control"),
+        help: "The operator's control listener: unix:PATH or HOST:PORT (default: unix:<state-dir>/control.sock)."
+    )
+    var control: String?
+
+    @Option(
+        name: .customLong("control-token-file"),
+        help: "File holding the control API token; required when --control is HOST:PORT."
+    )
+    var controlTokenFile: String?
+
+    @Option(
+        name: .customLong("supervise-timeout"),
+        help: "Seconds a held request waits for the operator before it is denied (default 300)."
+    )
+    var superviseTimeout = "300"
+
     func run() async throws {
         let options = try makeOptions()
+        let (controlAddress, controlToken) = try makeControl(proxyListener: options.proxy)
         let events = EventLog(level: options.level)
+        let supervision = SupervisionQueue()
         let server: ProxyServer
         do {
-            server = try await ProxyServer.start(options: options.proxy, events: events)
+            server = try await ProxyServer.start(
+                options: options.proxy,
+                events: events,
+                supervision: supervision,
+                bootFields: [("control", .string(controlAddress.description))]
+            )
         } catch {
             throw CommandFailure("cannot listen on \(listen): \(error)")
         }
-        let signals = Self.installSignalHandlers { await server.shutdown() }
+        let controlServer: ControlServer
+        do {
+            controlServer = try await ControlServer.start(
+                address: controlAddress,
+                token: controlToken,
+                supervision: supervision
+            )
+        } catch {
+            await server.shutdown()
+            throw CommandFailure("--control \(controlAddress): cannot listen: \(error)")
+        }
+        if case .tcp(let bound) = controlServer.address {
+            server.refuseProxying(toHost: bound.host, port: bound.port)
+        }
+        let signals = Self.installSignalHandlers {
+            await controlServer.shutdown()
+            await server.shutdown()
+        }
         try? await server.waitUntilClosed()
         withExtendedLifetime(signals) {}
+    }
+
+    /// `--control` and `--control-token-file`: where the operator's API listens, and its token.
+    private func makeControl(proxyListener: ProxyOptions) throws -> (ControlAddress, ControlToken?) {
+        let address: ControlAddress
+        if let control {
+            guard let parsed = ControlAddress(parsing: control) else {
+                throw CommandFailure(
+                    "--control \(control): expected unix:PATH or HOST:PORT, e.g. unix:/run/egress/control.sock"
+                )
+            }
+            address = parsed
+        } else {
+            address = .defaultSocket(stateDirectory: state.resolved)
+        }
+        var token: ControlToken?
+        if let controlTokenFile {
+            do {
+                token = try ControlToken.load(path: controlTokenFile)
+            } catch {
+                throw CommandFailure(error.description)
+            }
+        }
+        if case .tcp(let tcp) = address {
+            guard token != nil else {
+                throw CommandFailure("--control \(address): a TCP control listener requires --control-token-file")
+            }
+            let wildcard = ["0.0.0.0", "::", "*"]
+            if tcp.port != 0, tcp.port == proxyListener.listenPort,
+                tcp.host.lowercased() == proxyListener.listenHost.lowercased() || wildcard.contains(tcp.host)
+                    || wildcard.contains(proxyListener.listenHost)
+            {
+                throw CommandFailure("--control \(address): must not be the proxy listener (--listen \(listen))")
+            }
+        }
+        return (address, token)
     }
 
     private func makeOptions() throws -> (proxy: ProxyOptions, level: LogLevel) {
@@ -127,6 +205,13 @@ struct RunCommand: AsyncParsableCommand {
         else {
             throw CommandFailure("--upstream-timeout \(upstreamTimeout): expected a number of seconds above 0 and at most 86400")
         }
+        guard let superviseSeconds = Double(superviseTimeout), superviseSeconds.isFinite, superviseSeconds > 0,
+            superviseSeconds <= 86_400
+        else {
+            throw CommandFailure(
+                "--supervise-timeout \(superviseTimeout): expected a number of seconds above 0 and at most 86400"
+            )
+        }
         let (authority, _) = try loadOrCreateAuthority(stateDirectory: state.resolved)
 
         var options = ProxyOptions(routes: routes, tokens: tokens, authority: authority)
@@ -138,6 +223,7 @@ struct RunCommand: AsyncParsableCommand {
         options.scanners = scannerOptions
         options.upstreamResponseTimeout = .nanoseconds(Int64(upstreamSeconds * 1_000_000_000))
         options.maxScanBytes = maxScan
+        options.superviseTimeout = .nanoseconds(Int64(superviseSeconds * 1_000_000_000))
         return (options, level ?? routes.log)
     }
 

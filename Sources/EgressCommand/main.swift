@@ -12,7 +12,7 @@ struct Egress: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "egress",
         abstract: "Egress proxy sidecar for sandboxed AI coding agents.",
-        subcommands: [RunCommand.self, CheckCommand.self, CACommand.self, PlanCommand.self, ScanCommand.self]
+        subcommands: [RunCommand.self, CheckCommand.self, CACommand.self, PlanCommand.self, ScanCommand.self, SuperviseCommand.self]
     )
 }
 

@@ -109,8 +109,36 @@ struct RunCommand: AsyncParsableCommand {
             await controlServer.shutdown()
             await server.shutdown()
         }
+        let reload = Self.onSignal(SIGHUP) { reloadRoutes(into: server, events: events) }
         try? await server.waitUntilClosed()
-        withExtendedLifetime(signals) {}
+        withExtendedLifetime((signals, reload)) {}
+    }
+
+    /// SIGHUP: re-read routes.yaml and the token variables, and put them in force only if all of it
+    /// is valid; otherwise the running policy stays and `egress_reload` says why (level ≥ 1).
+    private func reloadRoutes(into server: ProxyServer, events: EventLog) {
+        do {
+            let (routes, tokens) = try loadPolicy()
+            // --log was validated at start, so it parses again here.
+            let override = try parsedLogOverride()
+            server.reload(routes: routes, tokens: tokens, logLevel: override ?? routes.log)
+            events.emit(
+                EgressEvent(
+                    name: "egress_reload",
+                    fields: [("status", .string("applied")), ("routes", .int(routes.routes.count))]
+                ),
+                minimum: .blocks
+            )
+        } catch {
+            let reason = (error as? CommandFailure)?.message ?? "\(error)"
+            events.emit(
+                EgressEvent(
+                    name: "egress_reload",
+                    fields: [("status", .string("rejected")), ("reason", .string(reason))]
+                ),
+                minimum: .blocks
+            )
+        }
     }
 
     /// `--control` and `--control-token-file`: where the operator's API listens, and its token.
@@ -149,29 +177,36 @@ struct RunCommand: AsyncParsableCommand {
         return (address, token)
     }
 
-    private func makeOptions() throws -> (proxy: ProxyOptions, level: LogLevel) {
-        guard let address = ListenAddress(parsing: listen) else {
-            throw CommandFailure("--listen \(listen): expected HOST:PORT, e.g. 127.0.0.1:8080")
+    /// `--log`, when given.
+    private func parsedLogOverride() throws -> LogLevel? {
+        guard let logOverride else { return nil }
+        guard logOverride.count == 1, let value = Int(logOverride), let parsed = LogLevel(rawValue: value) else {
+            throw CommandFailure("--log \(logOverride): expected the integer 0, 1 or 2")
         }
-        var level: LogLevel?
-        if let logOverride {
-            guard logOverride.count == 1, let value = Int(logOverride), let parsed = LogLevel(rawValue: value) else {
-                throw CommandFailure("--log \(logOverride): expected the integer 0, 1 or 2")
-            }
-            level = parsed
-        }
+        return parsed
+    }
+
+    /// routes.yaml and the token variables it names, read and checked together (at start and on SIGHUP).
+    private func loadPolicy() throws -> (RoutesConfig, TokenStore) {
         let routes: RoutesConfig
         do {
             routes = try RoutesConfig.load(path: routesPath, knownDetectors: DetectorCatalog.knownIDs)
         } catch {
             throw CommandFailure(error.description)
         }
-        let tokens: TokenStore
         do {
-            tokens = try TokenStore.resolve(routes, environment: ProcessInfo.processInfo.environment)
+            return (routes, try TokenStore.resolve(routes, environment: ProcessInfo.processInfo.environment))
         } catch {
             throw CommandFailure("\(routesPath): \(error.description)")
         }
+    }
+
+    private func makeOptions() throws -> (proxy: ProxyOptions, level: LogLevel) {
+        guard let address = ListenAddress(parsing: listen) else {
+            throw CommandFailure("--listen \(listen): expected HOST:PORT, e.g. 127.0.0.1:8080")
+        }
+        let level = try parsedLogOverride()
+        let (routes, tokens) = try loadPolicy()
         var overrides: [ConnectToOverride] = []
         for text in connectTo {
             do {
@@ -260,6 +295,14 @@ struct RunCommand: AsyncParsableCommand {
 
     /// SIGTERM and SIGINT close the listener and stop the event loops; `run` then returns and the
     /// process exits 0.
+    private static func onSignal(_ signalNumber: Int32, _ handler: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
+        signal(signalNumber, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+        source.setEventHandler(handler: handler)
+        source.resume()
+        return source
+    }
+
     private static func installSignalHandlers(
         onSignal: @escaping @Sendable () async -> Void
     ) -> [any DispatchSourceSignal] {

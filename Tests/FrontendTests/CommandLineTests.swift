@@ -105,6 +105,49 @@ struct CommandLineTests {
         #expect(running.stderrLines.count == 1)
     }
 
+    @Test("SIGHUP puts a new routes file in force; a bad one keeps the running routes and says why")
+    func reloadOnSIGHUP() async throws {
+        let directory = try TemporaryDirectory()
+        let routesPath = directory.file("routes.yaml")
+        let allow = { (host: String) in
+            "log: 1\nroutes:\n  - host: \"\(host)\"\n    dlp: {outbound_detectors: false, inbound_detectors: false}\n"
+        }
+        try allow("one.test").write(toFile: routesPath, atomically: true, encoding: .utf8)
+        let running = try RunningEgress(
+            // Both names dial a closed loopback port: nothing is resolved through DNS.
+            arguments: ["run", "--routes", routesPath, "--listen", "127.0.0.1:0", "--state-dir", directory.file("state"),
+                        "--scanners", "1", "--allow-private-upstreams",
+                        "--connect-to", "one.test:80:127.0.0.1:9", "--connect-to", "two.test:80:127.0.0.1:9"],
+            directory: directory
+        )
+        let boot = try await running.bootEvent()
+        let port = try #require((boot["listen"] as? String)?.split(separator: ":").last.flatMap { Int($0) })
+        let status = { (host: String) in
+            try await runProcess("/usr/bin/curl", ["-sS", "-x", "http://127.0.0.1:\(port)", "-o", "/dev/null",
+                                                    "-w", "%{http_code}", "http://\(host)/"]).stdout
+        }
+        // one.test is allowed (its upstream refuses the connection: 502), two.test is not (403).
+        #expect(try await status("two.test") == "403")
+        try allow("two.test").write(toFile: routesPath, atomically: true, encoding: .utf8)
+        kill(running.process.processIdentifier, SIGHUP)
+        var reloaded = false
+        for _ in 0..<100 {
+            if try await status("two.test") != "403" { reloaded = true; break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(reloaded)
+        #expect(try await status("one.test") == "403")
+        try "log: 1\nroutes:\n  - host: \"two.test\"\n    bogus: 1\n".write(toFile: routesPath, atomically: true, encoding: .utf8)
+        kill(running.process.processIdentifier, SIGHUP)
+        for _ in 0..<100 where !running.stderrLines.contains(where: { $0.contains("rejected") }) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(try await status("two.test") != "403")
+        let rejected = try #require(running.stderrLines.first { $0.contains(#""event":"egress_reload""#) && $0.contains("rejected") })
+        #expect(rejected.contains("routes[0].bogus"))
+        #expect(await running.terminate() == 0)
+    }
+
     @Test("--log overrides the file's level")
     func logOverride() async throws {
         let directory = try TemporaryDirectory()

@@ -15,17 +15,22 @@ import Darwin
 public final class EventLog: Sendable {
     public typealias Sink = @Sendable (String) -> Void
 
-    public let level: LogLevel
+    private let currentLevel: NIOLockedValueBox<LogLevel>
     private let sink: Sink
     private let lock = NIOLock()
 
     public init(level: LogLevel, sink: @escaping Sink = EventLog.standardError) {
-        self.level = level
+        self.currentLevel = NIOLockedValueBox(level)
         self.sink = sink
     }
 
+    /// The level in force; a reload may change it.
+    public var level: LogLevel {
+        get { currentLevel.withLockedValue { $0 } }
+        set { currentLevel.withLockedValue { $0 = newValue } }
+    }
+
     /// Whether events of `minimum` level are emitted; lets callers skip building costly payloads.
-    @inlinable
     public func isEnabled(_ minimum: LogLevel) -> Bool { level >= minimum }
 
     /// Emits `event` when the configured level is at least `minimum`.

@@ -226,12 +226,13 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             headers: head.headers.map { ($0.name, $0.value) }
         )
         let route: Route
-        switch services.routeTable.decide(host: target.host, port: target.port, isTLS: target.isTLS, request: facts) {
+        let policy = services.policy
+        switch policy.table.decide(host: target.host, port: target.port, isTLS: target.isTLS, request: facts) {
         case .deny(let reason):
             refuse(head, status: .forbidden, reason: reason, host: hostName, path: path, context: context)
             return
         case .allow(let index):
-            route = services.routes.routes[index]
+            route = policy.routes.routes[index]
         }
         if route.auth != nil && !target.isTLS {
             refuse(
@@ -272,7 +273,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
 
-        let credential = route.auth.flatMap { services.tokens.credential(for: $0) }
+        let credential = route.auth.flatMap { policy.tokens.credential(for: $0) }
         var upstreamHead = UpstreamRequestBuilder.head(
             from: head,
             originForm: originForm,
@@ -406,7 +407,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             )
             return
         }
-        guard services.routeTable.route(forHost: host, port: port, isTLS: true) != nil else {
+        guard services.policy.table.route(forHost: host, port: port, isTLS: true) != nil else {
             // Refused before any certificate is minted.
             refuse(
                 head,

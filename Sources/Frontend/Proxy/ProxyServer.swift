@@ -173,6 +173,14 @@ public final class ProxyServer: Sendable {
         }
     }
 
+    /// Puts a new routes file (with its tokens) in force at once, for requests that start from now
+    /// on; exchanges already under way finish under the policy they started with. `logLevel` is the
+    /// file's level unless the command line overrides it.
+    public func reload(routes: RoutesConfig, tokens: TokenStore, logLevel: LogLevel) {
+        services.replacePolicy(Policy(routes: routes, tokens: tokens))
+        services.events.level = logLevel
+    }
+
     /// Refuses proxy requests addressed to another of our listeners (the control listener on TCP).
     public func refuseProxying(toHost host: String, port: Int) {
         services.ownAddresses.withLockedValue {

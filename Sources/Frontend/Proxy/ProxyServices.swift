@@ -5,9 +5,7 @@ import NIOCore
 /// Everything a client connection needs, shared by all connections: the policy, the credentials,
 /// the event log, TLS interception and per-loop upstream pools.
 final class ProxyServices: Sendable {
-    let routeTable: RouteTable
-    let routes: RoutesConfig
-    let tokens: TokenStore
+    private let currentPolicy: NIOLockedValueBox<Policy>
     let events: EventLog
     let interception: InterceptionContextCache
     let upstreamSettings: UpstreamSettings
@@ -36,9 +34,7 @@ final class ProxyServices: Sendable {
         superviseTimeout: TimeAmount,
         eventLoops: [any EventLoop]
     ) {
-        self.routes = routes
-        self.routeTable = RouteTable(routes)
-        self.tokens = tokens
+        self.currentPolicy = NIOLockedValueBox(Policy(routes: routes, tokens: tokens))
         self.events = events
         self.interception = interception
         self.upstreamSettings = upstreamSettings
@@ -55,6 +51,13 @@ final class ProxyServices: Sendable {
             )
         }
         self.pools = pools
+    }
+
+    /// The policy in force; each request reads it once, so a reload never splits a request.
+    var policy: Policy { currentPolicy.withLockedValue { $0 } }
+
+    func replacePolicy(_ policy: Policy) {
+        currentPolicy.withLockedValue { $0 = policy }
     }
 
     /// The pool of the calling event loop. Every channel of the server runs on one of these loops.

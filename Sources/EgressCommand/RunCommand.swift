@@ -105,12 +105,15 @@ struct RunCommand: AsyncParsableCommand {
         if case .tcp(let bound) = controlServer.address {
             server.refuseProxying(toHost: bound.host, port: bound.port)
         }
+        let (stopped, stop) = AsyncStream<Void>.makeStream()
         let signals = Self.installSignalHandlers {
             await controlServer.shutdown()
             await server.shutdown()
+            stop.finish()
         }
         let reload = Self.onSignal(SIGHUP) { reloadRoutes(into: server, events: events) }
-        try? await server.waitUntilClosed()
+        // Runs until SIGTERM or SIGINT has drained and stopped everything.
+        for await _ in stopped {}
         withExtendedLifetime((signals, reload)) {}
     }
 
@@ -293,8 +296,8 @@ struct RunCommand: AsyncParsableCommand {
         return me.deletingLastPathComponent().appendingPathComponent(name).path
     }
 
-    /// SIGTERM and SIGINT close the listener and stop the event loops; `run` then returns and the
-    /// process exits 0.
+    /// SIGTERM and SIGINT stop accepting, let requests in flight finish (bounded), stop the workers
+    /// and the event loops; `run` then returns and the process exits 0.
     private static func onSignal(_ signalNumber: Int32, _ handler: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
         signal(signalNumber, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())

@@ -1,5 +1,7 @@
 import EgressRoutes
+import NIOConcurrencyHelpers
 import NIOCore
+import NIOExtras
 import NIOPosix
 import NIOSSL
 
@@ -56,19 +58,23 @@ public final class ProxyServer: Sendable {
     private let threadPool: NIOThreadPool
     private let serverChannel: any Channel
     let services: ProxyServices
+    private let quiesce: ServerQuiescingHelper
+    private let stopping = NIOLockedValueBox(false)
 
     private init(
         localAddress: SocketAddress,
         group: MultiThreadedEventLoopGroup,
         threadPool: NIOThreadPool,
         serverChannel: any Channel,
-        services: ProxyServices
+        services: ProxyServices,
+        quiesce: ServerQuiescingHelper
     ) {
         self.localAddress = localAddress
         self.group = group
         self.threadPool = threadPool
         self.serverChannel = serverChannel
         self.services = services
+        self.quiesce = quiesce
     }
 
     /// Binds the listener and writes the boot event.
@@ -127,7 +133,13 @@ public final class ProxyServer: Sendable {
                 superviseTimeout: options.superviseTimeout,
                 eventLoops: Array(group.makeIterator())
             )
+            let quiesce = ServerQuiescingHelper(group: group)
             let channel = try await ServerBootstrap(group: group)
+                .serverChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                    }
+                }
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -164,7 +176,8 @@ public final class ProxyServer: Sendable {
                 group: group,
                 threadPool: threadPool,
                 serverChannel: channel,
-                services: services
+                services: services,
+                quiesce: quiesce
             )
         } catch {
             try? await group.shutdownGracefully()
@@ -191,14 +204,23 @@ public final class ProxyServer: Sendable {
     /// The listening port (useful with `--listen 127.0.0.1:0`).
     public var port: Int { localAddress.port ?? 0 }
 
-    /// Completes when the listener closes.
-    public func waitUntilClosed() async throws {
-        try await serverChannel.closeFuture.get()
-    }
-
-    /// Stops accepting, closes idle upstream connections and stops the event loops.
-    public func shutdown() async {
-        try? await serverChannel.close()
+    /// Graceful stop (SIGTERM): stops accepting, lets requests in flight finish — idle keep-alive
+    /// connections close at once, busy ones after their response — for at most `drainTimeout`, then
+    /// closes what is left, stops the scanner workers and the event loops.
+    public func shutdown(drainTimeout: TimeAmount = .seconds(30)) async {
+        // A second SIGTERM while draining changes nothing.
+        let first = stopping.withLockedValue { stopping in
+            defer { stopping = true }
+            return !stopping
+        }
+        guard first else { return }
+        let drained = group.next().makePromise(of: Void.self)
+        quiesce.initiateShutdown(promise: drained)
+        let deadline = group.next().scheduleTask(in: drainTimeout) {
+            drained.fail(ProxyServerError("drain timeout"))
+        }
+        try? await drained.futureResult.get()
+        deadline.cancel()
         try? await services.scanner?.shutdown().get()
         for future in services.closeIdleUpstreams() { try? await future.get() }
         try? await group.shutdownGracefully()

@@ -80,12 +80,14 @@ struct RunCommand: AsyncParsableCommand {
         let (controlAddress, controlToken) = try makeControl(proxyListener: options.proxy)
         let events = EventLog(level: options.level)
         let supervision = SupervisionQueue()
+        let metrics = EgressMetrics()
         let server: ProxyServer
         do {
             server = try await ProxyServer.start(
                 options: options.proxy,
                 events: events,
                 supervision: supervision,
+                metrics: metrics,
                 bootFields: [("control", .string(controlAddress.description))]
             )
         } catch {
@@ -96,7 +98,8 @@ struct RunCommand: AsyncParsableCommand {
             controlServer = try await ControlServer.start(
                 address: controlAddress,
                 token: controlToken,
-                supervision: supervision
+                supervision: supervision,
+                metrics: metrics
             )
         } catch {
             await server.shutdown()

@@ -42,7 +42,8 @@ struct ControlTests {
                 control = try await ControlServer.start(
                     address: .unix(path: proxy.directory.file("control.sock")),
                     token: nil,
-                    supervision: proxy.supervision
+                    supervision: proxy.supervision,
+                    metrics: proxy.metrics
                 )
             } catch {
                 await proxy.shutdown()
@@ -204,6 +205,31 @@ struct ControlTests {
             let again = try await s.ask("POST", "/pending/\(id)/approve")
             #expect(again.status == 404)
             #expect(try await s.pending().isEmpty)
+        }
+    }
+
+    @Test("GET /metrics is Prometheus text: requests by decision, scans, latency, held requests")
+    func metrics() async throws {
+        try await Setup.run { s in
+            let agent = s.agentPost()
+            _ = try await s.waitForPending(1)
+            let during = try await s.ask("GET", "/metrics")
+            #expect(during.status == 200)
+            #expect(during.body.contains("egress_held_requests 1"))
+            let id = try #require(try await s.pending().first?["id"] as? String)
+            _ = try await s.ask("POST", "/pending/\(id)/deny")
+            _ = try await agent.value
+            let clean = try await curl(s.proxy, ["-d", "nothing secret", "https://api.test/clean"])
+            #expect(clean.status == 0)
+            let after = try await s.ask("GET", "/metrics").body
+            #expect(after.contains("egress_held_requests 0"))
+            #expect(after.contains(#"egress_requests_total{decision="blocked"} 1"#))
+            #expect(after.contains(#"egress_requests_total{decision="forwarded"} 1"#))
+            #expect(after.contains(#"egress_dlp_actions_total{direction="outbound",action="supervise"} 1"#))
+            #expect(after.contains(#"egress_scans_total{direction="outbound",outcome="findings"} 1"#))
+            #expect(after.contains(#"egress_scans_total{direction="outbound",outcome="clean"} 1"#))
+            #expect(after.contains("egress_scan_duration_seconds_bucket"))
+            #expect(after.contains("egress_scan_queue_wait_seconds_count"))
         }
     }
 

@@ -31,10 +31,13 @@ public struct ControlRouter: Sendable {
     let supervision: any SupervisionControl
     /// Required on every request when set (always on TCP).
     let token: ControlToken?
+    /// Served at `GET /metrics` when present.
+    let metrics: EgressMetrics?
 
-    public init(supervision: any SupervisionControl, token: ControlToken?) {
+    public init(supervision: any SupervisionControl, token: ControlToken?, metrics: EgressMetrics? = nil) {
         self.supervision = supervision
         self.token = token
+        self.metrics = metrics
     }
 
     static let unauthorized = ControlResponse.error(
@@ -57,6 +60,13 @@ public struct ControlRouter: Sendable {
                 contentType: "text/html; charset=utf-8",
                 headers: [("Content-Security-Policy", ControlPage.contentSecurityPolicy)],
                 body: ControlPage.render(supervision.pending(), now: now)
+            )
+        case ["metrics"] where metrics != nil:
+            guard request.method == "GET", let metrics else { return Self.methodNotAllowed("GET") }
+            return ControlResponse(
+                status: 200,
+                contentType: "text/plain; version=0.0.4; charset=utf-8",
+                body: metrics.exposition(heldRequests: supervision.pending().count)
             )
         case ["healthz"]:
             guard request.method == "GET" else { return Self.methodNotAllowed("GET") }

@@ -27,12 +27,13 @@ public final class ControlServer: Sendable {
     public static func start(
         address: ControlAddress,
         token: ControlToken?,
-        supervision: any SupervisionControl
+        supervision: any SupervisionControl,
+        metrics: EgressMetrics? = nil
     ) async throws -> ControlServer {
         if address.isTCP && token == nil {
             throw ControlServerError("a control listener on TCP requires a token (--control-token-file)")
         }
-        let router = ControlRouter(supervision: supervision, token: token)
+        let router = ControlRouter(supervision: supervision, token: token, metrics: metrics)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 32)

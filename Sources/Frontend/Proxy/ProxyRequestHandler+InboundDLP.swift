@@ -65,6 +65,7 @@ extension ProxyRequestHandler {
                     context: context
                 )
             case .success(let outcome) where !outcome.isClean:
+                self.services.metrics.dlpAction(direction: "inbound", action: "block")
                 self.blockResponse(exchange, reason: DLPReason.inbound, status: .forbidden, context: context)
             case .success:
                 var complete = head
@@ -96,6 +97,7 @@ extension ProxyRequestHandler {
         let status = Int(head.status.code)
         let events = services.events
         let requestContext = exchange.context
+        let metrics = services.metrics
         let warn: @Sendable (String) -> Void = { reason in
             events.emit(.warn(reason: reason, context: requestContext, responseStatus: status), minimum: .blocks)
         }
@@ -128,7 +130,9 @@ extension ProxyRequestHandler {
         )
         scanner.scan(job).whenComplete { result in
             switch result {
-            case .success(let outcome) where !outcome.isClean: warn(DLPReason.inbound)
+            case .success(let outcome) where !outcome.isClean:
+                metrics.dlpAction(direction: "inbound", action: "warn")
+                warn(DLPReason.inbound)
             case .success: break
             case .failure(let error):
                 warn("egress DLP: response not scanned: \((error as? ScanFailure ?? .workerError).reason)")

@@ -79,6 +79,7 @@ extension ProxyRequestHandler {
             return
         }
         let reason = DLPReason.outbound(first.detectorID)
+        services.metrics.dlpAction(direction: "outbound", action: exchange.dlp.outboundAction.rawValue)
         let eventContext = Self.contextWithoutSecrets(
             exchange.context,
             target: plan.segments[0],

@@ -356,6 +356,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func finishUpstreamRequest(_ exchange: Exchange, connection: UpstreamConnection) {
         connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        services.metrics.requestSettled("forwarded")
         if exchange.upstreamResponseHead == nil, let context {
             exchange.responseTimer = context.eventLoop.assumeIsolated().scheduleTask(
                 in: services.upstreamSettings.responseTimeout
@@ -491,6 +492,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             reason: reason,
             context: RequestContext(host: host, method: head.method.rawValue, path: path)
         )
+        services.metrics.requestSettled(status == .forbidden ? "blocked" : "failed")
         let close = closeAfter || !head.isKeepAlive
         let written = respond(
             status: status,
@@ -515,6 +517,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context: ChannelHandlerContext
     ) {
         exchange.responseTimer?.cancel()
+        services.metrics.requestSettled(status == .forbidden ? "blocked" : "failed")
         if let connection = exchange.connection {
             connection.handler.receiver = nil
             services.pool(on: context.eventLoop).release(connection, reusable: false)

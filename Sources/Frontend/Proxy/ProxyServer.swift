@@ -82,6 +82,7 @@ public final class ProxyServer: Sendable {
         options: ProxyOptions,
         events: EventLog,
         supervision: SupervisionQueue = SupervisionQueue(),
+        metrics: EgressMetrics = EgressMetrics(),
         bootFields: [(String, JSONValue)] = []
     ) async throws -> ProxyServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, options.eventLoopThreads))
@@ -111,7 +112,8 @@ public final class ProxyServer: Sendable {
                     ),
                     loop: group.next(),
                     events: events,
-                    reaper: threadPool
+                    reaper: threadPool,
+                    metrics: metrics
                 )
                 do {
                     try await pool.start().get()
@@ -131,6 +133,7 @@ public final class ProxyServer: Sendable {
                 maxScanBytes: options.maxScanBytes,
                 supervision: supervision,
                 superviseTimeout: options.superviseTimeout,
+                metrics: metrics,
                 eventLoops: Array(group.makeIterator())
             )
             let quiesce = ServerQuiescingHelper(group: group)

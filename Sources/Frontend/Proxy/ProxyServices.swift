@@ -17,6 +17,7 @@ final class ProxyServices: Sendable {
     /// Requests held for the operator under the `supervise` policy.
     let supervision: SupervisionQueue
     let superviseTimeout: TimeAmount
+    let metrics: EgressMetrics
     /// The proxy's own listening addresses: requests aimed at them are refused.
     let ownAddresses: NIOLockedValueBox<[UpstreamTarget]> = NIOLockedValueBox([])
 
@@ -32,6 +33,7 @@ final class ProxyServices: Sendable {
         maxScanBytes: Int,
         supervision: SupervisionQueue,
         superviseTimeout: TimeAmount,
+        metrics: EgressMetrics,
         eventLoops: [any EventLoop]
     ) {
         self.currentPolicy = NIOLockedValueBox(Policy(routes: routes, tokens: tokens))
@@ -42,6 +44,7 @@ final class ProxyServices: Sendable {
         self.maxScanBytes = maxScanBytes
         self.supervision = supervision
         self.superviseTimeout = superviseTimeout
+        self.metrics = metrics
         var pools: [ObjectIdentifier: NIOLoopBoundBox<UpstreamConnectionPool>] = [:]
         for loop in eventLoops {
             // Built here, off the loop, and sent to it: the pool is touched only on `loop` afterwards.

@@ -32,12 +32,14 @@ final class ScannerPool: @unchecked Sendable {
     private struct PendingJob {
         var job: ScanJob
         var promise: EventLoopPromise<ScanOutcome>
+        var submitted: ContinuousClock.Instant
     }
 
     let loop: any EventLoop
     private let configuration: Configuration
     private let events: EventLog
     private let reaper: NIOThreadPool
+    private let metrics: EgressMetrics?
     private var machine: ScannerPoolStateMachine
     private var workers: [Int: LiveWorker] = [:]
     private var jobs: [ScannerPoolStateMachine.JobID: PendingJob] = [:]
@@ -46,7 +48,14 @@ final class ScannerPool: @unchecked Sendable {
     private var readyWaiters: [EventLoopPromise<Void>] = []
     private var exitWaiters: [EventLoopPromise<Void>] = []
 
-    init(configuration: Configuration, loop: any EventLoop, events: EventLog, reaper: NIOThreadPool) {
+    init(
+        configuration: Configuration,
+        loop: any EventLoop,
+        events: EventLog,
+        reaper: NIOThreadPool,
+        metrics: EgressMetrics? = nil
+    ) {
+        self.metrics = metrics
         self.configuration = configuration
         self.loop = loop
         self.events = events
@@ -70,7 +79,7 @@ final class ScannerPool: @unchecked Sendable {
         loop.execute {
             let id = self.nextJobID
             self.nextJobID += 1
-            self.jobs[id] = PendingJob(job: job, promise: promise)
+            self.jobs[id] = PendingJob(job: job, promise: promise, submitted: .now)
             self.perform(self.machine.submit(id))
         }
         return promise.futureResult
@@ -102,9 +111,9 @@ final class ScannerPool: @unchecked Sendable {
             case .send(let job, let id): send(job, to: id)
             case .deliver(let job, let id): deliver(job, from: id)
             case .fail(let job, let failure):
-                jobs.removeValue(forKey: job)?.promise.fail(
-                    failure == .poisonBody ? ScanFailure.poisonBody : ScanFailure.unavailable
-                )
+                if let pending = jobs.removeValue(forKey: job) {
+                    settle(pending, .failure(failure == .poisonBody ? .poisonBody : .unavailable))
+                }
             case .kill(let id): kill(id, because: workers[id.slot]?.killedBecause ?? "stopped")
             case .scheduleRespawn(let slot, let delay):
                 loop.scheduleTask(in: TimeAmount(delay)) {
@@ -185,6 +194,7 @@ final class ScannerPool: @unchecked Sendable {
             workers[id.slot]?.timer = nil
             workers[id.slot]?.isReady = true
             if everStarted.contains(id.slot) {
+                metrics?.workerRestarted()
                 emitScannerEvent(slot: id.slot, pid: workers[id.slot]?.pid, status: "restarted", detail: nil)
             }
             everStarted.insert(id.slot)
@@ -235,6 +245,7 @@ final class ScannerPool: @unchecked Sendable {
             perform(machine.replyReceived(id, job: jobID))
             return
         }
+        metrics?.scanQueueWait(.now - pending.submitted)
         workers[id.slot]?.timer = loop.scheduleTask(in: configuration.scanTimeout) {
             self.emitScannerEvent(
                 slot: id.slot,
@@ -253,17 +264,32 @@ final class ScannerPool: @unchecked Sendable {
         workers[id.slot]?.timer = nil
         guard let pending = jobs.removeValue(forKey: jobID) else { return }
         guard let reply = pendingReplies.removeValue(forKey: jobID) else {
-            pending.promise.fail(ScanFailure.workerError)
+            settle(pending, .failure(.workerError))
             return
         }
         switch reply.status {
         case .ok:
-            pending.promise.succeed(ScanOutcome(findings: reply.findings, redactedSegments: reply.redactedSegments))
+            settle(pending, .success(ScanOutcome(findings: reply.findings, redactedSegments: reply.redactedSegments)))
         case .limitExceeded:
-            pending.promise.fail(ScanFailure.limitExceeded)
+            settle(pending, .failure(.limitExceeded))
         case .error:
-            pending.promise.fail(ScanFailure.workerError)
+            settle(pending, .failure(.workerError))
         }
+    }
+
+    /// Completes a scan for the request path, and counts it.
+    private func settle(_ pending: PendingJob, _ result: Result<ScanOutcome, ScanFailure>) {
+        let outcome: String
+        switch result {
+        case .success(let scan): outcome = scan.isClean ? "clean" : "findings"
+        case .failure: outcome = "failed"
+        }
+        metrics?.scanFinished(
+            direction: pending.job.direction == .outbound ? "outbound" : "inbound",
+            outcome: outcome,
+            duration: .now - pending.submitted
+        )
+        pending.promise.completeWith(result.mapError { $0 as any Error })
     }
 
     private func workerMisbehaved(_ id: ScannerPoolStateMachine.WorkerID, status: String, detail: String) {

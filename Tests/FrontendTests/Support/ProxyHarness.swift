@@ -32,6 +32,7 @@ final class ProxyHarness: Sendable {
     let authority: CertificateAuthority
     /// Requests the proxy holds for an operator under the `supervise` policy.
     let supervision: SupervisionQueue
+    let metrics: EgressMetrics
 
     var port: Int { server.port }
     var proxyURL: String { "http://127.0.0.1:\(port)" }
@@ -42,7 +43,8 @@ final class ProxyHarness: Sendable {
         caPath: String,
         authority: CertificateAuthority,
         events: EventCapture,
-        supervision: SupervisionQueue
+        supervision: SupervisionQueue,
+        metrics: EgressMetrics
     ) {
         self.server = server
         self.directory = directory
@@ -50,6 +52,7 @@ final class ProxyHarness: Sendable {
         self.authority = authority
         self.events = events
         self.supervision = supervision
+        self.metrics = metrics
     }
 
     static func start(
@@ -93,14 +96,21 @@ final class ProxyHarness: Sendable {
         let capture = EventCapture()
         let events = EventLog(level: logLevel ?? config.log, sink: capture.sink)
         let supervision = SupervisionQueue()
-        let server = try await ProxyServer.start(options: options, events: events, supervision: supervision)
+        let metrics = EgressMetrics()
+        let server = try await ProxyServer.start(
+            options: options,
+            events: events,
+            supervision: supervision,
+            metrics: metrics
+        )
         let harness = ProxyHarness(
             server: server,
             directory: directory,
             caPath: CertificateAuthority.certificatePath(stateDirectory: directory.path),
             authority: authority,
             events: capture,
-            supervision: supervision
+            supervision: supervision,
+            metrics: metrics
         )
         return harness
     }

@@ -1,0 +1,67 @@
+import CoreMetrics
+import Prometheus
+
+/// The sidecar's metrics (SPEC §9), recorded through swift-metrics into a Prometheus registry owned
+/// by this object — never the process-wide bootstrap, so every proxy (and every test) has its own.
+public final class EgressMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let factory: PrometheusMetricsFactory
+
+    public init() {
+        registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // Scans take microseconds to seconds; queue waits likewise.
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(100), .microseconds(500), .milliseconds(1), .milliseconds(5), .milliseconds(10),
+            .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
+        ]
+        self.factory = factory
+    }
+
+    /// One agent request settled: `forwarded` (sent upstream), `blocked` (refused by policy or DLP),
+    /// or `failed` (upstream or scanner trouble, malformed requests).
+    func requestSettled(_ decision: String) {
+        Counter(label: "egress_requests_total", dimensions: [("decision", decision)], factory: factory).increment()
+    }
+
+    /// A DLP policy acted on a finding.
+    func dlpAction(direction: String, action: String) {
+        Counter(
+            label: "egress_dlp_actions_total",
+            dimensions: [("direction", direction), ("action", action)],
+            factory: factory
+        ).increment()
+    }
+
+    /// A scan finished: `clean`, `findings` or `failed`, and how long it took from submission.
+    func scanFinished(direction: String, outcome: String, duration: Duration) {
+        Counter(
+            label: "egress_scans_total",
+            dimensions: [("direction", direction), ("outcome", outcome)],
+            factory: factory
+        ).increment()
+        Timer(label: "egress_scan_duration_seconds", dimensions: [("direction", direction)], factory: factory)
+            .recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// How long a scan waited for a free worker.
+    func scanQueueWait(_ duration: Duration) {
+        Timer(label: "egress_scan_queue_wait_seconds", factory: factory).recordNanoseconds(duration.nanoseconds)
+    }
+
+    func workerRestarted() {
+        Counter(label: "egress_scanner_restarts_total", factory: factory).increment()
+    }
+
+    /// The Prometheus text exposition, with the number of requests held for the operator now.
+    public func exposition(heldRequests: Int) -> String {
+        Gauge(label: "egress_held_requests", factory: factory).record(heldRequests)
+        return registry.emitToString()
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
+    }
+}

@@ -91,13 +91,15 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
+        // Helpers shared by the test targets (a seeded generator for generated data and fuzzing).
+        .target(name: "EgressTestSupport", path: "Tests/EgressTestSupport"),
         .testTarget(
             name: "EgressRoutesTests",
-            dependencies: ["EgressRoutes"]
+            dependencies: ["EgressRoutes", "EgressTestSupport"]
         ),
-        .testTarget(name: "DetectorsTests", dependencies: ["Detectors"]),
-        .testTarget(name: "PlannerTests", dependencies: ["Planner", "EgressRoutes", "Detectors"]),
-        .testTarget(name: "IPCTests", dependencies: ["IPC"]),
+        .testTarget(name: "DetectorsTests", dependencies: ["Detectors", "EgressTestSupport"]),
+        .testTarget(name: "PlannerTests", dependencies: ["Planner", "EgressRoutes", "Detectors", "EgressTestSupport"]),
+        .testTarget(name: "IPCTests", dependencies: ["IPC", "EgressTestSupport"]),
         .testTarget(
             name: "ScannerWorkerTests",
             dependencies: ["ScannerWorkerCore", "IPC", "Detectors", "ScannerWorker", "ScannerFaultsWorker"]

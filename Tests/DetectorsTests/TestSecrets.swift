@@ -1,23 +1,8 @@
+import EgressTestSupport
+
 // Fake secrets, built at run time from a seeded generator so that no credential-shaped
 // literal sits in the repository. Checksummed formats are built with test-side
 // implementations (bitwise CRC32, a small bech32 encoder) independent of the module's.
-
-/// SplitMix64: tiny, deterministic, good enough for test data.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 enum Alphabet {
     static let upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"

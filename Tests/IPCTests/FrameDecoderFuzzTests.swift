@@ -1,3 +1,4 @@
+import EgressTestSupport
 import Testing
 
 @testable import IPC
@@ -15,7 +16,7 @@ import Testing
     private static func feed(
         _ bytes: [UInt8],
         maxFrameSize: Int,
-        using rng: inout SplitMix64
+        using rng: inout SeededGenerator
     ) -> Outcome {
         var decoder = FrameDecoder(maxFrameSize: maxFrameSize)
         var messages: [WireMessage] = []
@@ -54,7 +55,7 @@ import Testing
     }
 
     @Test func randomBytes() throws {
-        var rng = SplitMix64(seed: 0xF00D)
+        var rng = SeededGenerator(seed: 0xF00D)
         var rejected = 0
         for iteration in 0..<5000 {
             var bytes = MessageGenerator.bytes(Int.random(in: 0...256, using: &rng), using: &rng)
@@ -74,7 +75,7 @@ import Testing
     }
 
     @Test func mutatedValidFrames() throws {
-        var rng = SplitMix64(seed: 0xBEEF)
+        var rng = SeededGenerator(seed: 0xBEEF)
         var counts = (accepted: 0, rejected: 0)
         for _ in 0..<10_000 {
             let message = MessageGenerator.message(using: &rng)
@@ -130,7 +131,7 @@ import Testing
     }
 
     @Test func hugeLengthFieldsFailAfterFourBytes() {
-        var rng = SplitMix64(seed: 99)
+        var rng = SeededGenerator(seed: 99)
         for _ in 0..<1000 {
             let length = UInt32.random(in: UInt32(WireProtocol.defaultMaxFrameSize + 1)...UInt32.max, using: &rng)
             var decoder = FrameDecoder()

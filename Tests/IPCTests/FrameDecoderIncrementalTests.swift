@@ -1,10 +1,11 @@
+import EgressTestSupport
 import Testing
 
 @testable import IPC
 
 @Suite struct FrameDecoderIncrementalTests {
     private static func stream(seed: UInt64, count: Int) throws -> (messages: [WireMessage], bytes: [UInt8]) {
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         let messages = (0..<count).map { _ in MessageGenerator.message(using: &rng) }
         var bytes: [UInt8] = []
         for message in messages {
@@ -30,7 +31,7 @@ import Testing
     @Test(arguments: [UInt64(2), 3, 4, 5, 6])
     func randomSplits(seed: UInt64) throws {
         let (messages, bytes) = try Self.stream(seed: seed, count: 100)
-        var rng = SplitMix64(seed: seed &* 31)
+        var rng = SeededGenerator(seed: seed &* 31)
         var decoder = FrameDecoder()
         var decoded: [WireMessage] = []
         var offset = 0

@@ -1,3 +1,4 @@
+import EgressTestSupport
 import Testing
 
 @testable import IPC
@@ -74,7 +75,7 @@ import Testing
     }
 
     @Test func largeSegmentsRoundTrip() throws {
-        var rng = SplitMix64(seed: 7)
+        var rng = SeededGenerator(seed: 7)
         let body = MessageGenerator.bytes(16 << 20, using: &rng)
         let request = ScanRequest(
             id: 5,
@@ -109,7 +110,7 @@ import Testing
     }
 
     @Test func severalFramesInOneBuffer() throws {
-        var rng = SplitMix64(seed: 11)
+        var rng = SeededGenerator(seed: 11)
         let messages = (0..<200).map { _ in MessageGenerator.message(using: &rng) }
         var stream: [UInt8] = []
         for message in messages {
@@ -119,7 +120,7 @@ import Testing
     }
 
     @Test func randomMessagesRoundTrip() throws {
-        var rng = SplitMix64(seed: 12)
+        var rng = SeededGenerator(seed: 12)
         for _ in 0..<2000 {
             let message = MessageGenerator.message(using: &rng)
             #expect(try decodeAll(try message.encodedFrame()) == [message])

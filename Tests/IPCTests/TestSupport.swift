@@ -1,21 +1,6 @@
+import EgressTestSupport
+
 @testable import IPC
-
-/// A small deterministic generator (SplitMix64), so fuzz runs are reproducible from their seed.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Builds hand-made frames for rejection tests.
 struct FrameBuilder {
@@ -73,11 +58,11 @@ enum MessageGenerator {
         "github_token_classic", "aws_access_key_id", "jwt", "prompt_injection_override", "", "é→✓",
     ]
 
-    static func bytes(_ count: Int, using rng: inout SplitMix64) -> [UInt8] {
+    static func bytes(_ count: Int, using rng: inout SeededGenerator) -> [UInt8] {
         (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }
     }
 
-    static func message(using rng: inout SplitMix64) -> WireMessage {
+    static func message(using rng: inout SeededGenerator) -> WireMessage {
         switch Int.random(in: 0..<3, using: &rng) {
         case 0:
             return .scanRequest(

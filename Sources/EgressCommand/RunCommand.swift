@@ -4,8 +4,10 @@ import Dispatch
 import EgressRoutes
 import Foundation
 import Frontend
+import Logging
 import NIOCore
 import NIOSSL
+import ServiceLifecycle
 
 #if canImport(Glibc)
 import Glibc
@@ -108,16 +110,18 @@ struct RunCommand: AsyncParsableCommand {
         if case .tcp(let bound) = controlServer.address {
             server.refuseProxying(toHost: bound.host, port: bound.port)
         }
-        let (stopped, stop) = AsyncStream<Void>.makeStream()
-        let signals = Self.installSignalHandlers {
-            await controlServer.shutdown()
-            await server.shutdown()
-            stop.finish()
-        }
         let reload = Self.onSignal(SIGHUP) { reloadRoutes(into: server, events: events) }
         // Runs until SIGTERM or SIGINT has drained and stopped everything.
-        for await _ in stopped {}
-        withExtendedLifetime((signals, reload)) {}
+        let services = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: SidecarService(proxy: server, control: controlServer))],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                // stderr carries the JSON event stream only: the group's own logging stays silent.
+                logger: Logger(label: "egress") { _ in SwiftLogNoOpLogHandler() }
+            )
+        )
+        try await services.run()
+        withExtendedLifetime(reload) {}
     }
 
     /// SIGHUP: re-read routes.yaml and the token variables, and put them in force only if all of it
@@ -299,27 +303,13 @@ struct RunCommand: AsyncParsableCommand {
         return me.deletingLastPathComponent().appendingPathComponent(name).path
     }
 
-    /// SIGTERM and SIGINT stop accepting, let requests in flight finish (bounded), stop the workers
-    /// and the event loops; `run` then returns and the process exits 0.
+    /// Runs `handler` for each delivery of `signalNumber` (SIGHUP; SIGTERM and SIGINT belong to the
+    /// service group, which drains the sidecar and lets `run` return, so the process exits 0).
     private static func onSignal(_ signalNumber: Int32, _ handler: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
         signal(signalNumber, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
         source.setEventHandler(handler: handler)
         source.resume()
         return source
-    }
-
-    private static func installSignalHandlers(
-        onSignal: @escaping @Sendable () async -> Void
-    ) -> [any DispatchSourceSignal] {
-        [SIGTERM, SIGINT].map { signalNumber in
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler {
-                Task { await onSignal() }
-            }
-            source.resume()
-            return source
-        }
     }
 }

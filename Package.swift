@@ -119,7 +119,9 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            ]
+            ],
+            // The Selenium script the browser test runs: not Swift, not a resource.
+            exclude: ["Browser"]
         ),
     ]
 )

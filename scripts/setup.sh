@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Installs what bottle egress needs on a fresh Debian machine (the Swift toolchain is expected on
-# PATH already). Safe to run again: apt skips what is installed.
+# PATH already). With --test, also what the test suite drives: headless Chromium with its driver
+# and Selenium, for the operator-page test. Safe to run again: apt and pip skip what is installed.
 set -euo pipefail
 
 packages=(git curl ca-certificates pkg-config libpcre2-dev libseccomp-dev zlib1g-dev)
+if [ "${1:-}" = "--test" ]; then
+    packages+=(chromium chromium-driver)
+fi
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -13,6 +17,10 @@ if ((${#missing[@]})); then
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ "${1:-}" = "--test" ]; then
+    python3 -c "import selenium" 2>/dev/null || python3 -m pip install -q --disable-pip-version-check selenium
 fi
 
 command -v swift >/dev/null || { echo "setup: swift is not on PATH (Swift 6.1 or newer is required)" >&2; exit 1; }

@@ -3,6 +3,6 @@
 # curl, git, TLS and processes; all traffic stays on 127.0.0.1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --test
 swift build --build-tests
 swift test --skip-build

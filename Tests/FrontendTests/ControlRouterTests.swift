@@ -163,7 +163,7 @@ struct ControlRouterTests {
         #expect(html.contains("ghp_M7…T4V4"))
         #expect(html.contains("GitHub token (classic)"))
         #expect(html.contains("43 s"))
-        #expect(html.contains(#"fetch("/pending""#))
+        #expect(html.contains(#"fetch(location.origin + "/pending""#))
         #expect(!html.contains("src=\"http"))
         #expect(!html.contains("href=\"http"))
         #expect(response.headers.contains { $0.0 == "Content-Security-Policy" && $0.1.contains("default-src 'none'") })

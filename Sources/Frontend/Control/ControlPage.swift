@@ -116,7 +116,7 @@ enum ControlPage {
         }
         async function refresh() {
           try {
-            const response = await fetch("/pending", { cache: "no-store" });
+            const response = await fetch(location.origin + "/pending", { cache: "no-store" });
             if (!response.ok) throw new Error("GET /pending: " + response.status);
             render(await response.json());
             status.textContent = "";
@@ -128,7 +128,7 @@ enum ControlPage {
           const target = event.target;
           if (!(target instanceof HTMLButtonElement)) return;
           const id = target.dataset.id, decision = target.dataset.decision;
-          const response = await fetch("/pending/" + encodeURIComponent(id) + "/" + decision, { method: "POST" });
+          const response = await fetch(location.origin + "/pending/" + encodeURIComponent(id) + "/" + decision, { method: "POST" });
           const answer = await response.json().catch(() => ({}));
           status.textContent = response.ok ? id + ": " + answer.decision : id + ": " + (answer.error || response.status);
           refresh();

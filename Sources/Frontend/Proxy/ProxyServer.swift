@@ -136,7 +136,9 @@ public final class ProxyServer: Sendable {
                 metrics: metrics,
                 eventLoops: Array(group.makeIterator())
             )
-            let quiesce = ServerQuiescingHelper(group: group)
+            // The helper completes a promise when it is released, after our loops are gone: give it
+            // the process-wide loops, which outlive every proxy.
+            let quiesce = ServerQuiescingHelper(group: MultiThreadedEventLoopGroup.singleton)
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {

@@ -98,6 +98,9 @@ struct FaultInjectionThroughProxyTests {
             try await Self.waitForRestarts(proxy, count: 2)
             let clean = try await curl(proxy, ["https://api.test/after"])
             #expect(clean.stdout == "clean /after")
+            let metrics = proxy.metrics.exposition(heldRequests: 0)
+            #expect(metrics.contains("egress_scanner_restarts_total 2"), "\(metrics)")
+            #expect(metrics.contains(#"egress_scans_total{direction="inbound",outcome="failed"} 1"#))
         }
     }
 

@@ -153,29 +153,12 @@ struct RunCommand: AsyncParsableCommand {
 
     /// `--control` and `--control-token-file`: where the operator's API listens, and its token.
     private func makeControl(proxyListener: ProxyOptions) throws -> (ControlAddress, ControlToken?) {
-        let address: ControlAddress
-        if let control {
-            guard let parsed = ControlAddress(parsing: control) else {
-                throw CommandFailure(
-                    "--control \(control): expected unix:PATH or HOST:PORT, e.g. unix:/run/egress/control.sock"
-                )
-            }
-            address = parsed
-        } else {
-            address = .defaultSocket(stateDirectory: state.resolved)
-        }
-        var token: ControlToken?
-        if let controlTokenFile {
-            do {
-                token = try ControlToken.load(path: controlTokenFile)
-            } catch {
-                throw CommandFailure(error.description)
-            }
-        }
+        let (address, token) = try controlSettings(
+            control: control,
+            tokenFile: controlTokenFile,
+            stateDirectory: state.resolved
+        )
         if case .tcp(let tcp) = address {
-            guard token != nil else {
-                throw CommandFailure("--control \(address): a TCP control listener requires --control-token-file")
-            }
             let wildcard = ["0.0.0.0", "::", "*"]
             if tcp.port != 0, tcp.port == proxyListener.listenPort,
                 tcp.host.lowercased() == proxyListener.listenHost.lowercased() || wildcard.contains(tcp.host)

@@ -91,26 +91,11 @@ struct ControlOptions: ParsableArguments {
     @OptionGroup var state: StateDirectoryOption
 
     func client() throws -> ControlClient {
-        let address: ControlAddress
-        if let control {
-            guard let parsed = ControlAddress(parsing: control) else {
-                throw CommandFailure("--control \(control): expected unix:PATH or HOST:PORT")
-            }
-            address = parsed
-        } else {
-            address = .defaultSocket(stateDirectory: state.resolved)
-        }
-        var token: ControlToken?
-        if let controlTokenFile {
-            do {
-                token = try ControlToken.load(path: controlTokenFile)
-            } catch {
-                throw CommandFailure(error.description)
-            }
-        }
-        if address.isTCP, token == nil {
-            throw CommandFailure("--control \(address): a TCP control listener requires --control-token-file")
-        }
+        let (address, token) = try controlSettings(
+            control: control,
+            tokenFile: controlTokenFile,
+            stateDirectory: state.resolved
+        )
         return ControlClient(address: address, token: token)
     }
 }

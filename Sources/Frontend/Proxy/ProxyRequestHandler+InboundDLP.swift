@@ -34,23 +34,13 @@ extension ProxyRequestHandler {
             )
             return
         }
-        let decoded: ByteBuffer
+        let job: ScanJob
         do {
-            decoded = try BodyDecoding.decode(
-                held,
-                codings: BodyDecoding.codings(head.headers),
-                limit: services.maxScanBytes
-            )
+            job = try inboundScan(of: held, head: head, exchange: exchange)
         } catch {
             blockResponse(exchange, reason: error.reason, status: .forbidden, context: context)
             return
         }
-        let job = ScanJob(
-            direction: .inbound,
-            detectorIDs: exchange.dlp.inboundDetectors,
-            redact: false,
-            segments: [Array(decoded.readableBytesView)]
-        )
         scanner.scan(job).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
             guard case .exchanging(let current) = self.state, current === exchange, let context = self.context else {
                 return
@@ -111,23 +101,13 @@ extension ProxyRequestHandler {
             warn("egress DLP: response not scanned: \(ScanFailure.unavailable.reason)")
             return
         }
-        let decoded: ByteBuffer
+        let job: ScanJob
         do {
-            decoded = try BodyDecoding.decode(
-                copy,
-                codings: BodyDecoding.codings(head.headers),
-                limit: services.maxScanBytes
-            )
+            job = try inboundScan(of: copy, head: head, exchange: exchange)
         } catch {
             warn("egress DLP: response not scanned: \(error.reason)")
             return
         }
-        let job = ScanJob(
-            direction: .inbound,
-            detectorIDs: exchange.dlp.inboundDetectors,
-            redact: false,
-            segments: [Array(decoded.readableBytesView)]
-        )
         scanner.scan(job).whenComplete { result in
             switch result {
             case .success(let outcome) where !outcome.isClean:
@@ -138,6 +118,25 @@ extension ProxyRequestHandler {
                 warn("egress DLP: response not scanned: \((error as? ScanFailure ?? .workerError).reason)")
             }
         }
+    }
+
+    /// The scan of a whole response body, decoded from its content coding first.
+    private func inboundScan(
+        of body: ByteBuffer,
+        head: HTTPResponseHead,
+        exchange: Exchange
+    ) throws(BodyDecoding.Failure) -> ScanJob {
+        let decoded = try BodyDecoding.decode(
+            body,
+            codings: BodyDecoding.codings(head.headers),
+            limit: services.maxScanBytes
+        )
+        return ScanJob(
+            direction: .inbound,
+            detectorIDs: exchange.dlp.inboundDetectors,
+            redact: false,
+            segments: [Array(decoded.readableBytesView)]
+        )
     }
 
     /// Refuses a response the agent has not seen any of; the event carries the upstream status.

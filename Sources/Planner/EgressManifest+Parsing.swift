@@ -71,16 +71,7 @@ extension EgressManifest {
         path: String,
         knownDetectors: Set<String>? = DetectorCatalog.knownIDs
     ) throws(RoutesConfigError) -> EgressManifest {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw .unreadable(file: path, message: "cannot read the file: \(readFailureReason(error))")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw .unreadable(file: path, message: "expected UTF-8 text, got invalid bytes")
-        }
-        return try parse(yaml: text, file: path, knownDetectors: knownDetectors)
+        try parse(yaml: ConfigFile.text(at: path), file: path, knownDetectors: knownDetectors)
     }
 
     /// The value of the top-level `egress` key. Other top-level keys are left alone, whatever they hold.
@@ -112,13 +103,4 @@ extension EgressManifest {
         }
         return roles
     }
-}
-
-/// The operating system's reason for a failed read ("No such file or directory"), without Foundation's
-/// wrapping sentence.
-private func readFailureReason(_ error: any Error) -> String {
-    if let posix = (error as? CocoaError)?.underlying as? POSIXError {
-        return String(cString: strerror(posix.code.rawValue))
-    }
-    return error.localizedDescription
 }

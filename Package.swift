@@ -118,10 +118,13 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Yams", package: "Yams"),
             ],
-            // The Selenium script the browser test runs: not Swift, not a resource.
-            exclude: ["Browser"]
+            // Scripts the tests run (the Selenium browser test, the topology test's upstream server):
+            // not Swift, not resources; the tests find them next to their own source file.
+            exclude: ["Browser", "Topology"]
         ),
     ]
 )

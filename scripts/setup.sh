@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what bottle egress needs on a fresh Debian machine (the Swift toolchain is expected on
 # PATH already). With --test, also what the test suite drives: headless Chromium with its driver
-# and Selenium, for the operator-page test. Safe to run again: apt and pip skip what is installed.
+# and Selenium for the operator-page test; iproute2 (ip netns) and util-linux (setpriv) for the
+# sidecar-topology and unprivileged tests. Safe to run again: apt and pip skip what is installed.
 set -euo pipefail
 
 packages=(git curl ca-certificates pkg-config libpcre2-dev libseccomp-dev zlib1g-dev)
 if [ "${1:-}" = "--test" ]; then
-    packages+=(chromium chromium-driver)
+    packages+=(chromium chromium-driver iproute2 util-linux)
 fi
 missing=()
 for package in "${packages[@]}"; do

@@ -1,12 +1,18 @@
+import Foundation
 import Frontend
 
-/// `--control` and `--control-token-file` as `egress run` and `egress supervise` both read them:
-/// the address (default: the state directory's socket) and the token, which TCP requires.
+/// `--control` and `--control-token-file` as `egress run`, `egress supervise` and `egress health`
+/// all read them: the address (default: the state directory's socket) and the token, which TCP
+/// requires. `EGRESS_CONTROL` and `EGRESS_CONTROL_TOKEN_FILE` stand in for flags not given, so a
+/// container's health check finds the listener its sidecar was started with.
 func controlSettings(
-    control: String?,
-    tokenFile: String?,
-    stateDirectory: String
+    control flagControl: String?,
+    tokenFile flagTokenFile: String?,
+    stateDirectory: String,
+    environment: [String: String] = ProcessInfo.processInfo.environment
 ) throws -> (address: ControlAddress, token: ControlToken?) {
+    let control = flagControl ?? environment["EGRESS_CONTROL"].flatMap { $0.isEmpty ? nil : $0 }
+    let tokenFile = flagTokenFile ?? environment["EGRESS_CONTROL_TOKEN_FILE"].flatMap { $0.isEmpty ? nil : $0 }
     let address: ControlAddress
     if let control {
         guard let parsed = ControlAddress(parsing: control) else {

@@ -12,7 +12,10 @@ struct Egress: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "egress",
         abstract: "Egress proxy sidecar for sandboxed AI coding agents.",
-        subcommands: [RunCommand.self, CheckCommand.self, CACommand.self, PlanCommand.self, ScanCommand.self, SuperviseCommand.self]
+        subcommands: [
+            RunCommand.self, CheckCommand.self, CACommand.self, PlanCommand.self, ScanCommand.self,
+            SuperviseCommand.self, HealthCommand.self,
+        ]
     )
 }
 

@@ -95,6 +95,11 @@ extension EgressEvent {
         )
     }
 
+    /// A socket option could not be set; the connection went on without it. Reported once.
+    public static func socketOption(option: String, error: String) -> EgressEvent {
+        EgressEvent(name: "egress_socket_option", fields: [("option", .string(option)), ("error", .string(error))])
+    }
+
     public static func request(context: RequestContext, headers: HTTPHeaders, body: LoggedBody) -> EgressEvent {
         EgressEvent(
             name: "egress_request",

@@ -94,8 +94,10 @@ public final class ProxyServer: Sendable {
                 tls.additionalTrustRoots = [.certificates(options.upstreamTrustRoots)]
             }
             tls.applicationProtocols = ["http/1.1"]
+            let socketTuning = SocketTuning(events: events)
             var settings = UpstreamSettings(
                 tlsContext: try NIOSSLContext(configuration: tls),
+                socketTuning: socketTuning,
                 connectTo: options.connectTo,
                 allowPrivateUpstreams: options.allowPrivateUpstreams,
                 resolverPool: threadPool
@@ -147,9 +149,9 @@ public final class ProxyServer: Sendable {
                 }
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        socketTuning.apply(to: channel)
                         try ClientPipeline.addHTTPHandlers(
                             to: channel.pipeline.syncOperations,
                             mode: .forwardProxy,

@@ -14,6 +14,7 @@ import Darwin
 /// How upstream connections are made; shared by every event loop's pool.
 struct UpstreamSettings: Sendable {
     var tlsContext: NIOSSLContext
+    var socketTuning: SocketTuning
     var connectTo: [ConnectToOverride]
     var allowPrivateUpstreams: Bool
     var connectTimeout: TimeAmount = .seconds(10)
@@ -143,9 +144,9 @@ final class UpstreamConnectionPool {
         let tlsContext = settings.tlsContext
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(settings.connectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
+            .channelInitializer { [socketTuning = settings.socketTuning] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    socketTuning.apply(to: channel)
                     let sync = channel.pipeline.syncOperations
                     if target.isTLS {
                         // SNI and hostname verification are for the name the agent asked for, even

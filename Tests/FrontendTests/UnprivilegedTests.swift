@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+
+@testable import Frontend
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real `egress` binary as a container runs it: uid 65534, no capabilities (SPEC §11).
+@Suite("egress as an unprivileged user", .timeLimit(.minutes(3)))
+struct UnprivilegedTests {
+    static let secret = "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"
+
+    @Test("serves a TLS tunnel, scans in sandboxed workers and answers on its control socket as nobody")
+    func servesAsNobody() async throws {
+        try Unprivileged.requireRoot()
+        let pki = try TestPKI()
+        let upstream = try await UpstreamServer.start(tls: try pki.serverContext(for: "api.test"))
+        let directory = try TemporaryDirectory()
+        try Unprivileged.makeReadable(directory.path)
+        let installed = try await InstalledEgress.install(into: directory)
+        let state = directory.file("state")
+        try Unprivileged.makeOwnedDirectory(state)
+        try pki.writeRoot(to: directory.file("upstream-ca.pem"))
+        try """
+        log: 1
+        routes:
+          - host: api.test
+            auth_scheme: bearer
+            token_env: EGRESS_TOKEN_0
+            dlp: {outbound_on_match: block}
+        """.write(toFile: directory.file("routes.yaml"), atomically: true, encoding: .utf8)
+        let running = try RunningEgress(
+            arguments: [
+                "run", "--routes", directory.file("routes.yaml"), "--listen", "127.0.0.1:0", "--state-dir", state,
+                "--scanners", "2", "--allow-private-upstreams", "--upstream-ca", directory.file("upstream-ca.pem"),
+                "--connect-to", "api.test:443:127.0.0.1:\(upstream.port)",
+            ],
+            directory: directory,
+            executable: installed.egress,
+            launcher: Unprivileged.launcher,
+            environment: ["PATH": "/usr/bin:/bin", "EGRESS_TOKEN_0": "real-token"]
+        )
+        let port = try await running.listenPort()
+
+        // The proxy and every worker run as nobody with no capabilities; workers are sandboxed.
+        let proxyStatus = try processStatus(running.process.processIdentifier)
+        #expect(proxyStatus["Uid"]?.hasPrefix("65534\t65534") == true)
+        #expect(proxyStatus["CapEff"] == "0000000000000000")
+        #expect(proxyStatus["CapBnd"] == "0000000000000000")
+        let workers = running.childPIDs
+        #expect(workers.count == 2)
+        for worker in workers {
+            let status = try processStatus(worker)
+            #expect(status["Uid"]?.hasPrefix("65534\t65534") == true)
+            #expect(status["Seccomp"] == "2")
+            #expect(status["NoNewPrivs"] == "1")
+        }
+
+        let curlBase = [
+            "-sS", "--max-time", "20", "--proxy", "http://127.0.0.1:\(port)", "--cacert",
+            CertificateAuthority.certificatePath(stateDirectory: state), "-w", "\n%{http_code}",
+        ]
+        let allowed = try await runProcess(
+            "/usr/bin/curl",
+            curlBase + ["-H", "Authorization: Bearer agent-fake", "https://api.test/echo"],
+            environment: ["PATH": "/usr/bin:/bin"]
+        )
+        #expect(allowed.stdout.hasSuffix("\n200"), "\(allowed.stdout) \(allowed.stderr)")
+        #expect(upstream.requests.first?.header("authorization") == "Bearer real-token")
+
+        let leaking = try await runProcess(
+            "/usr/bin/curl",
+            curlBase + ["-d", "token=\(Self.secret)", "https://api.test/upload"],
+            environment: ["PATH": "/usr/bin:/bin"]
+        )
+        #expect(leaking.stdout.hasSuffix("\n403"), "\(leaking.stdout)")
+        #expect(leaking.stdout.contains("GitHub token (classic) found in request"))
+        #expect(upstream.requests.count == 1)
+
+        // The control socket belongs to the proxy's user; the operator commands reach it as that user.
+        let socket = directory.file("state/control.sock")
+        let attributes = try FileManager.default.attributesOfItem(atPath: socket)
+        #expect((attributes[.ownerAccountID] as? Int) == Int(Unprivileged.uid))
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let list = try await runProcess(
+            Unprivileged.launcher[0],
+            Array(Unprivileged.launcher.dropFirst()) + [installed.egress, "supervise", "list", "--state-dir", state],
+            environment: ["PATH": "/usr/bin:/bin"]
+        )
+        #expect(list.status == 0, "\(list.stderr)")
+        #expect(list.stdout == "no held requests\n")
+        let health = try await runProcess(
+            Unprivileged.launcher[0],
+            Array(Unprivileged.launcher.dropFirst()) + [installed.egress, "health"],
+            environment: ["PATH": "/usr/bin:/bin", "EGRESS_STATE_DIR": state]
+        )
+        #expect(health.status == 0, "\(health.stderr)")
+        #expect(health.stdout == "ok\n")
+
+        // Every socket option was set: nothing was reported.
+        #expect(running.events("egress_socket_option").isEmpty, "\(running.stderrLines)")
+        #expect(await running.terminate() == 0)
+        await upstream.shutdown()
+    }
+}

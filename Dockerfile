@@ -14,7 +14,7 @@ WORKDIR /src
 COPY Package.swift ./
 RUN swift package resolve
 COPY . .
-RUN scripts/install.sh --configuration release --static-swift-stdlib --prefix /opt/egress
+RUN scripts/install.sh --configuration release --static-swift-stdlib --strip --prefix /opt/egress
 
 FROM debian:bookworm-slim
 RUN export DEBIAN_FRONTEND=noninteractive \

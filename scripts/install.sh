@@ -4,7 +4,7 @@
 # build stage and the network-namespace test (Tests/FrontendTests/SidecarTopologyTests.swift) both
 # install through this script, so the image holds what the test ran.
 #
-#   scripts/install.sh [--configuration release|debug] [--prefix DIR] [--static-swift-stdlib]
+#   scripts/install.sh [--configuration release|debug] [--prefix DIR] [--static-swift-stdlib] [--strip]
 #   scripts/install.sh --from BUILD_DIR [--prefix DIR]     # install binaries already built in BUILD_DIR
 #
 # Defaults: release, /usr/local. Needs the build packages of scripts/setup.sh.
@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 configuration=release
 prefix=/usr/local
 from=""
+strip=()
 build_flags=()
 while (($#)); do
     case "$1" in
@@ -31,6 +32,11 @@ while (($#)); do
             [ $# -ge 2 ] || { echo "install: --from needs a build directory" >&2; exit 1; }
             from=$2
             shift 2
+            ;;
+        --strip)
+            # Debug symbols off the installed copies (halves the image's binaries).
+            strip=(-s)
+            shift
             ;;
         --static-swift-stdlib)
             # The runtime image then needs no Swift libraries, only libc, libstdc++ and the C libraries.
@@ -59,7 +65,7 @@ for binary in egress egress-scanner; do
 done
 
 install -d -m 0755 "$prefix/bin" "$prefix/share/egress"
-install -m 0755 "$from/egress" "$from/egress-scanner" "$prefix/bin/"
+install ${strip[@]+"${strip[@]}"} -m 0755 "$from/egress" "$from/egress-scanner" "$prefix/bin/"
 install -m 0644 examples/routes.yaml "$prefix/share/egress/routes.example.yaml"
 # The installed binary must run where it was put (libraries found, catalog compiled).
 "$prefix/bin/egress" check --routes "$prefix/share/egress/routes.example.yaml" >/dev/null

@@ -1,4 +1,4 @@
-/// The built-in detectors (SPEC §6). Ids are stable: they appear in `routes.yaml`, on the wire
+/// The built-in detectors (README, "DLP"). Ids are stable: they appear in `routes.yaml`, on the wire
 /// and in redaction markers, so never rename one.
 public enum DetectorCatalog {
     /// Every detector, outbound secrets first, then inbound prompt-injection detectors.

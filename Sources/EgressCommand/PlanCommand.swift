@@ -3,7 +3,7 @@ import Foundation
 import Planner
 
 /// `egress plan`: a bottle manifest's `egress:` section (plus built-in providers) → the sidecar's routes.yaml
-/// and env file (SPEC §8).
+/// and env file (README, "From a manifest to a running sidecar").
 struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",

@@ -3,7 +3,7 @@ import Foundation
 import Frontend
 import NIOHTTP1
 
-/// `egress supervise`: the operator's side of the `supervise` policy (SPEC §9).
+/// `egress supervise`: the operator's side of the `supervise` policy (README, "Operating the sidecar").
 struct SuperviseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "supervise",

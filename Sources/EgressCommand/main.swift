@@ -7,7 +7,7 @@ import Glibc
 import Musl
 #endif
 
-/// `egress`: the sidecar and its operator commands (SPEC §2).
+/// `egress`: the sidecar and its operator commands (README, "Command line").
 struct Egress: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "egress",

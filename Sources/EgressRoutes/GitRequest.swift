@@ -1,4 +1,4 @@
-/// Git smart-HTTP requests, as far as route policy cares (SPEC §3).
+/// Git smart-HTTP requests, as far as route policy cares (README, "routes.yaml").
 enum GitRequest: Equatable {
     /// `GET <repo>/info/refs?service=git-upload-pack` or `POST <repo>/git-upload-pack`.
     case fetch

@@ -1,4 +1,4 @@
-/// A route's `host` (SPEC §3): which hosts and ports the route serves.
+/// A route's `host` (README, "routes.yaml"): which hosts and ports the route serves.
 ///
 /// Forms (case-insensitive, stored lowercased):
 /// - `api.github.com`: that host exactly.

@@ -1,22 +1,36 @@
 /// A request-target split for matching: the path (query removed, still percent-encoded, which is what
 /// `paths` entries are compared with) and what the server will make of it once decoded.
+///
+/// Path parameters (`;…` in a segment, RFC 3986 §3.3) are cut from every segment before anything is
+/// judged: servlet-style servers drop them, so `/repos/..;/admin` is `/repos/../admin` there, and
+/// `/r.git/git-receive-pack;x` is a push.
 struct RequestTarget {
-    /// Everything before the first `?`.
+    /// Everything before the first `?`, with each segment's `;` parameters removed.
     let path: String
     /// Everything after the first `?`, or `nil` when there is none.
     let query: String?
-    /// `path` with `%XX` escapes decoded once, as the server will decode it.
+    /// `path` with `%XX` escapes decoded once, as the server will decode it, and parameters cut
+    /// again (an encoded `%3B` is a separator once decoded, for servers that decode first).
     let decodedPath: String
 
     init(_ target: String) {
+        let rawPath: Substring
         if let mark = target.firstIndex(of: "?") {
-            path = String(target[..<mark])
+            rawPath = target[..<mark]
             query = String(target[target.index(after: mark)...])
         } else {
-            path = target
+            rawPath = target[...]
             query = nil
         }
-        decodedPath = Self.percentDecoded(path)
+        path = Self.withoutParameters(rawPath)
+        decodedPath = Self.withoutParameters(Self.percentDecoded(path)[...])
+    }
+
+    private static func withoutParameters(_ path: Substring) -> String {
+        guard path.contains(";") else { return String(path) }
+        return path.split(separator: "/", omittingEmptySubsequences: false)
+            .map { $0.prefix { $0 != ";" } }
+            .joined(separator: "/")
     }
 
     /// Whether the decoded path has a `.` or `..` segment (segments split on `/` and `\`). Servers

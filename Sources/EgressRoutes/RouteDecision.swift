@@ -2,7 +2,7 @@
 public enum RouteDecision: Sendable, Equatable {
     /// Allowed by `config.routes[routeIndex]`.
     case allow(routeIndex: Int)
-    /// Blocked; `reason` is the short, stable string for the 403 body and the event log (SPEC §4), e.g.
+    /// Blocked; `reason` is the short, stable string for the 403 body and the event log (README, "Request handling"), e.g.
     /// `egress: host not allowed: evil.example`.
     case deny(reason: String)
 }

@@ -1,4 +1,4 @@
-/// Route selection and request decisions for a validated `RoutesConfig` (SPEC §3), with every regex
+/// Route selection and request decisions for a validated `RoutesConfig` (README, "routes.yaml"), with every regex
 /// compiled once. Pure: no I/O, safe to share across event loops.
 public struct RouteTable: Sendable {
     public let config: RoutesConfig

@@ -4,7 +4,7 @@ extension RoutesConfig {
     /// The keys of routes.yaml's top-level mapping.
     static let topLevelKeys = ["log", "routes"]
 
-    /// Parses and validates routes.yaml text (SPEC §3).
+    /// Parses and validates routes.yaml text (README, "routes.yaml").
     ///
     /// Every rule is checked here, so a returned config is valid: unknown keys at any level, wrong node
     /// kinds, `log` other than the plain integers 0/1/2, half-given auth, bad hosts, regexes that do not

@@ -4,7 +4,7 @@ extension RoutesConfig {
     /// routes.yaml text for this config, such that `parse(yaml: render(), file:) == self` for every valid
     /// config (one that `parse` could have produced).
     ///
-    /// Keys come in the order of SPEC §3; `log` is omitted when 0, and so is every optional key at its
+    /// Keys come in the order of the README's "routes.yaml"; `log` is omitted when 0, and so is every optional key at its
     /// default (`matches` absent, `git.fetch: false`, default DLP). `routes: []` is written when empty.
     /// Strings are always double-quoted, so values like `"1"`, `"true"`, `": x"` or `"#"` keep their type;
     /// `.off` detector selections are written `false`.

@@ -1,4 +1,4 @@
-/// The sidecar's policy, as read from routes.yaml (SPEC §3).
+/// The sidecar's policy, as read from routes.yaml (README, "routes.yaml").
 ///
 /// Values are normalised on parse (hosts and auth schemes lowercased, methods uppercased) so that
 /// `parse(render(x)) == x` holds for every parsed config.

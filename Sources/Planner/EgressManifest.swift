@@ -1,6 +1,6 @@
 import EgressRoutes
 
-/// The `egress:` section of a bottle manifest (SPEC §8): what the bottle may reach, with token references
+/// The `egress:` section of a bottle manifest (README, "From a manifest to a running sidecar"): what the bottle may reach, with token references
 /// to host environment variables instead of the sidecar's token slots.
 ///
 /// ```yaml

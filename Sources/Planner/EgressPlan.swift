@@ -1,6 +1,6 @@
 import EgressRoutes
 
-/// What `egress plan` decided (SPEC §8): the sidecar's routes with token slots assigned, and which host
+/// What `egress plan` decided (README, "From a manifest to a running sidecar"): the sidecar's routes with token slots assigned, and which host
 /// environment variable fills each slot. Holds no token values (see `resolveTokens(environment:)`).
 ///
 /// Rules, in order:

@@ -4,7 +4,7 @@ import IPC
 
 /// The scanner worker process: compile and JIT every detector, lock down, say ready, serve.
 ///
-/// Start-up order (SPEC §7): build the ``Detectors/DetectionEngine`` (everything that needs more than
+/// Start-up order (README, "The scanner pool"): build the ``Detectors/DetectionEngine`` (everything that needs more than
 /// memory happens here), then ``Sandbox/lockDown(_:)`` (rlimits, no new privileges, seccomp), then
 /// send ``IPC/WorkerReady`` on fd 3, then answer ``IPC/ScanRequest``s one at a time. If the engine
 /// cannot be built or the sandbox installed, the worker exits with ``WorkerExitCode/startupFailed``

@@ -338,6 +338,28 @@ import Testing
         #expect(Self.decide(table, "GET", target) == .allow(routeIndex: 0))
     }
 
+    // MARK: Path parameters
+
+    @Test(arguments: ["/repos/..;/admin", "/repos/..;x=1/admin", "/repos/.;/x", "/repos/..%3b/admin", "/repos/..%3B/admin"])
+    func dotSegmentsBehindParametersAreDenied(target: String) throws {
+        let table = try Self.table(oneRoute("matches:\n  - paths: [{value: /repos/}]"))
+        #expect(Self.decide(table, "GET", target) == .deny(reason: "egress: path with dot segments not allowed"))
+    }
+
+    @Test func pathsAreJudgedWithoutTheirParameters() throws {
+        let table = try Self.table(oneRoute("matches:\n  - paths: [{value: /repos/}, {type: exact, value: /user}]"))
+        #expect(Self.decide(table, "GET", "/user;jsessionid=1") == .allow(routeIndex: 0))
+        #expect(Self.decide(table, "GET", "/repos;x/a") == .allow(routeIndex: 0))
+        // A parameter cannot make a forbidden path look like an allowed one.
+        #expect(Self.decide(table, "GET", "/admin;/repos/") == .deny(reason: "egress: no route match for GET /admin/repos/ on api.github.com"))
+    }
+
+    @Test func aPushBehindAParameterIsStillAPush() throws {
+        let table = try Self.table("routes:\n  - host: api.github.com\n    git: {fetch: true}\n")
+        #expect(Self.decide(table, "POST", "/o/r.git/git-receive-pack;x") == .deny(reason: "egress: git push is not allowed"))
+        #expect(Self.decide(table, "POST", "/o/r.git/git-receive-pack%3bx") == .deny(reason: "egress: git push is not allowed"))
+    }
+
     @Test func hostCheckComesBeforeTheDotSegmentCheck() throws {
         let table = try Self.table("routes: []")
         #expect(

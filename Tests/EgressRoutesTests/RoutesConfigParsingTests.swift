@@ -4,7 +4,7 @@ import Testing
 @testable import EgressRoutes
 
 @Suite struct RoutesConfigParsingTests {
-    /// The example of SPEC §3, verbatim.
+    /// The example of the README's "routes.yaml", verbatim.
     static let specExample = """
         log: 1                      # optional; 0 off (default), 1 blocks, 2 full
         routes:

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Frontend
 
-/// SPEC §7 / §10: while workers crash, hang, break the sandbox or talk garbage, no unscanned body
+/// README, "Fault-injection tests": while workers crash, hang, break the sandbox or talk garbage, no unscanned body
 /// gets through, the proxy keeps serving, and the workers come back.
 @Suite("Fault injection through the proxy", .timeLimit(.minutes(3)))
 struct FaultInjectionThroughProxyTests {

@@ -51,6 +51,19 @@ struct ParsingTests {
         ("172.32.0.1", false), ("192.168.1.1", true), ("169.254.169.254", true), ("0.0.0.0", true), ("8.8.8.8", false),
         ("::1", true), ("::", true), ("fd00::1", true), ("fe80::1", true), ("::ffff:127.0.0.1", true),
         ("::ffff:10.0.0.1", true), ("::ffff:1.1.1.1", false), ("2606:4700::1111", false),
+        // The rest of the IANA special-purpose registries.
+        ("100.64.0.1", true), ("100.127.255.255", true), ("100.128.0.1", false), ("192.0.0.8", true),
+        ("192.0.2.1", true), ("198.18.0.1", true), ("198.19.255.255", true), ("198.20.0.1", false),
+        ("198.51.100.7", true), ("203.0.113.9", true), ("224.0.0.251", true), ("239.255.255.250", true),
+        ("240.0.0.1", true), ("255.255.255.255", true), ("192.88.99.1", true), ("1.1.1.1", false),
+        // Embedded IPv4: NAT64, 6to4, mapped, compatible.
+        ("64:ff9b::7f00:1", true), ("64:ff9b::a9fe:a9fe", true), ("64:ff9b::808:808", false),
+        ("2002:7f00:1::1", true), ("2002:a00:1::", true), ("2002:808:808::1", false), ("::127.0.0.1", true),
+        ("::ffff:100.64.0.1", true),
+        // IPv6 outside global unicast, and non-global ranges inside it.
+        ("ff02::1", true), ("fec0::1", true), ("100::1", true), ("64:ff9b:1::1", true), ("5f00::1", true),
+        ("2001::1", true), ("2001:0:4136:e378:8000:63bf:3fff:fdd2", true), ("2001:db8::1", true),
+        ("3fff::1", true), ("2001:4:112::1", false), ("2001:20::1", false), ("2a00:1450::1", false),
     ])
     func addressGuard(address: String, forbidden: Bool) throws {
         let socketAddress = try SocketAddress(ipAddress: address, port: 443)

@@ -8,7 +8,7 @@ import Testing
 import Glibc
 #endif
 
-/// The sidecar deployment, proven with network namespaces (SPEC §11): the agent can reach
+/// The sidecar deployment, proven with network namespaces (README, "Deploying as a sidecar"): the agent can reach
 /// nothing but the proxy, and through it exactly what the routes allow, with the proxy installed by
 /// scripts/install.sh and running as an unprivileged user on 0.0.0.0.
 @Suite("sidecar topology in network namespaces", .serialized, .timeLimit(.minutes(4)))

@@ -7,7 +7,7 @@ import Testing
 import Glibc
 #endif
 
-/// The real `egress` binary as a container runs it: uid 65534, no capabilities (SPEC §11).
+/// The real `egress` binary as a container runs it: uid 65534, no capabilities (README, "Deploying as a sidecar").
 @Suite("egress as an unprivileged user", .timeLimit(.minutes(3)))
 struct UnprivilegedTests {
     static let secret = "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"

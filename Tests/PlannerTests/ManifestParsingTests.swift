@@ -5,9 +5,9 @@ import Testing
 
 @testable import Planner
 
-/// Reading a bottle manifest's `egress:` section (SPEC §8).
+/// Reading a bottle manifest's `egress:` section (README, "From a manifest to a running sidecar").
 @Suite struct ManifestParsingTests {
-    /// The example of SPEC §8, inside a manifest with other sections.
+    /// The example of the README's "From a manifest to a running sidecar", inside a manifest with other sections.
     static let example = """
         name: my-bottle
         image: {ref: "debian:stable", pull: true}

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The control API without sockets (SPEC §9): a request's method, target and a few headers in, a
+/// The control API without sockets (README, "Operating the sidecar"): a request's method, target and a few headers in, a
 /// complete response out. Authentication, routing and rendering live here; the channel handler only
 /// moves bytes.
 public struct ControlRouter: Sendable {

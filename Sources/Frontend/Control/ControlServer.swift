@@ -9,7 +9,7 @@ import Glibc
 import Musl
 #endif
 
-/// The control listener (SPEC §9): the operator's HTTP API and page, on a unix socket (mode 0600)
+/// The control listener (README, "Operating the sidecar"): the operator's HTTP API and page, on a unix socket (mode 0600)
 /// or on TCP with a required token. Never the proxy listener.
 public final class ControlServer: Sendable {
     public let address: ControlAddress

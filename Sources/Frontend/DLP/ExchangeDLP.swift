@@ -44,7 +44,7 @@ struct ExchangeDLP: Sendable {
     }
 }
 
-/// Reasons for DLP verdicts (SPEC §4): they name the secret type, never the secret.
+/// Reasons for DLP verdicts (README, "Request handling"): they name the secret type, never the secret.
 enum DLPReason {
     static func outbound(_ detectorID: String) -> String {
         "egress DLP: \(label(detectorID)) found in request"

@@ -1,7 +1,7 @@
 import NIOCore
 import NIOHTTP1
 
-/// What an outbound scan covers (SPEC §6): the request target (path and query), header values
+/// What an outbound scan covers (README, "DLP"): the request target (path and query), header values
 /// except the credential the proxy injected, and the decoded body — one segment each, so a
 /// finding can be mapped back and redacted where it was found.
 struct OutboundScanPlan {

@@ -9,7 +9,7 @@ import Musl
 import Darwin
 #endif
 
-/// The operator-facing event stream (SPEC §5): one JSON object per line, filtered by level.
+/// The operator-facing event stream (README, "Event log"): one JSON object per line, filtered by level.
 ///
 /// Lines are written whole under a lock, so events from concurrent connections never interleave.
 public final class EventLog: Sendable {

@@ -1,7 +1,7 @@
 import CoreMetrics
 import Prometheus
 
-/// The sidecar's metrics (SPEC §9), recorded through swift-metrics into a Prometheus registry owned
+/// The sidecar's metrics (README, "Operating the sidecar"), recorded through swift-metrics into a Prometheus registry owned
 /// by this object — never the process-wide bootstrap, so every proxy (and every test) has its own.
 public final class EgressMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry

@@ -7,12 +7,22 @@ enum HopByHopHeaders {
         "te", "trailer", "transfer-encoding", "upgrade",
     ]
 
-    /// Removes the standard hop-by-hop headers and any header the `Connection` header names.
-    /// `Proxy-Authorization` is among them, so it never reaches an upstream.
+    /// Headers a `Connection` header can never remove: message framing, the routed host, and what
+    /// DLP decoded the body by. Naming them in `Connection` is a request-smuggling trick (the body
+    /// would go upstream unframed and be parsed as a request nobody judged), so it is ignored.
+    /// Framing itself is rebuilt by ``UpstreamRequestBuilder`` and ``ResponseFraming``.
+    static let endToEnd: Set<String> = [
+        "content-length", "transfer-encoding", "host", "content-encoding", "content-type",
+    ]
+
+    /// Removes the standard hop-by-hop headers and any header the `Connection` header names, except
+    /// the ``endToEnd`` ones. `Proxy-Authorization` is among the standard ones, so it never reaches
+    /// an upstream. `transfer-encoding` is standard too: callers re-frame the message.
     static func strip(_ headers: inout HTTPHeaders) {
         var named = standard
         for value in headers[canonicalForm: "connection"] {
-            named.insert(value.lowercased().trimmingASCIISpaces())
+            let name = value.lowercased().trimmingASCIISpaces()
+            if !endToEnd.contains(name) { named.insert(name) }
         }
         headers = HTTPHeaders(headers.filter { !named.contains($0.name.lowercased()) })
     }

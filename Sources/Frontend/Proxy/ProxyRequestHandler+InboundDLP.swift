@@ -2,7 +2,7 @@ import NIOCore
 import NIOHTTP1
 
 /// Inbound DLP in the response path. `block` holds the response whole until a worker has scanned
-/// it; `warn` streams it untouched and scans a copy alongside, so it adds no latency (SPEC §6).
+/// it; `warn` streams it untouched and scans a copy alongside, so it adds no latency (README, "DLP").
 extension ProxyRequestHandler {
     func holdResponseBody(_ buffer: ByteBuffer, exchange: Exchange, context: ChannelHandlerContext) {
         // Taken out while appending, so the buffer is uniquely referenced and grows in place.
@@ -64,8 +64,7 @@ extension ProxyRequestHandler {
                 complete.headers.replaceOrAdd(name: "content-length", value: String(held.readableBytes))
                 self.writeResponseHead(complete, exchange: exchange, context: context)
                 context.write(self.wrapOutboundOut(.body(.byteBuffer(held))), promise: nil)
-                let lastWrite = context.writeAndFlush(self.wrapOutboundOut(.end(nil)))
-                self.finishExchange(exchange, lastWrite: lastWrite)
+                self.finishExchange(exchange, context: context)
             }
         }
     }

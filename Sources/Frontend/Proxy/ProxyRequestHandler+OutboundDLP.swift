@@ -4,7 +4,7 @@ import NIOCore
 import NIOHTTP1
 
 /// Outbound DLP in the request path: the request is held whole, scanned in a worker, then
-/// blocked, redacted, forwarded with a warning, or forwarded clean (SPEC §6).
+/// blocked, redacted, forwarded with a warning, or forwarded clean (README, "DLP").
 extension ProxyRequestHandler {
     func holdRequestBody(_ buffer: ByteBuffer, exchange: Exchange, context: ChannelHandlerContext) {
         // Taken out while appending, so the buffer is uniquely referenced and grows in place.

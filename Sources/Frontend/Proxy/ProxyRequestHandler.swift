@@ -95,8 +95,12 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case (.openingTunnel, .body), (.closed, _):
             break
         case (.idle, .body), (.idle, .end), (.discarding, .head), (.exchanging, .head), (.openingTunnel, .head):
-            // HTTPServerPipelineHandler delivers one request at a time; anything else is a bug.
-            preconditionFailure("request part out of order in state \(state)")
+            // HTTPServerPipelineHandler delivers one request at a time, and every exchange leaves its
+            // state before the write that ends its response (which may deliver the next pipelined
+            // request at once). Should a part still arrive out of order, nothing was judged for it:
+            // close the connection rather than guess.
+            state = .closed
+            context.close(promise: nil)
         }
     }
 
@@ -131,6 +135,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if error is HTTPParserError, case .idle = state {
+            state = .closed
             respond(
                 status: .badRequest,
                 reason: "egress: malformed HTTP request",
@@ -170,6 +175,10 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Deciding
 
     private func handleHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        if let refusal = RequestScreening.refusal(for: head) {
+            refuse(head, refusal, host: "", path: head.uri, closeAfter: true, context: context)
+            return
+        }
         let target: UpstreamTarget
         let originForm: String
         switch mode {
@@ -340,7 +349,10 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 case .end:
                     finishUpstreamRequest(exchange, connection: connection)
                 case .head:
-                    preconditionFailure("a second head cannot be buffered")
+                    // Only body parts and the end are buffered; a head here was never judged.
+                    state = .closed
+                    context.close(promise: nil)
+                    return
                 }
             }
             connection.channel.flush()
@@ -431,7 +443,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 self.state = .openingTunnel(setup)
                 self.completeTunnelIfReady(context: context)
             case .failure:
-                self.state = .idle
+                self.state = .closed
                 self.respond(
                     status: .internalServerError,
                     reason: "egress: cannot issue a certificate for \(host)",
@@ -481,10 +493,31 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func refuse(
         _ head: HTTPRequestHead,
+        _ refusal: Refusal,
+        host: String,
+        path: String,
+        closeAfter: Bool = false,
+        context: ChannelHandlerContext
+    ) {
+        refuse(
+            head,
+            status: refusal.status,
+            reason: refusal.reason,
+            host: host,
+            path: path,
+            outcome: refusal.outcome,
+            closeAfter: closeAfter,
+            context: context
+        )
+    }
+
+    private func refuse(
+        _ head: HTTPRequestHead,
         status: HTTPResponseStatus,
         reason: String,
         host: String,
         path: String,
+        outcome: Refusal.Outcome? = nil,
         closeAfter: Bool = false,
         context: ChannelHandlerContext
     ) {
@@ -492,18 +525,22 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             reason: reason,
             context: RequestContext(host: host, method: head.method.rawValue, path: path)
         )
-        services.metrics.requestSettled(status == .forbidden ? "blocked" : "failed")
+        services.metrics.requestSettled((outcome ?? Refusal(status, reason).outcome).rawValue)
         let close = closeAfter || !head.isKeepAlive
-        let written = respond(
+        // The state first: writing the refusal's end can deliver this request's end (and the next
+        // pipelined request) before `respond` returns.
+        let written = context.eventLoop.makePromise(of: Void.self)
+        state = .discarding(closeAfter: close ? written.futureResult : nil)
+        respond(
             status: status,
             reason: reason,
             version: head.version,
             event: event,
             closeAfter: close,
             context: context,
-            closeNow: false
+            closeNow: false,
+            promise: written
         )
-        state = .discarding(closeAfter: close ? written : nil)
     }
 
     /// An exchange failed before any response byte reached the agent. `eventContext` replaces the
@@ -529,8 +566,11 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context: eventContext ?? exchange.context,
             responseStatus: responseStatus
         )
+        // Before the refusal is written: it may deliver the next pipelined request, which may pause
+        // reads for its own upstream.
+        resumeReads()
         if exchange.requestEnded {
-            state = .idle
+            state = closeAfter ? .closed : .idle
             respond(
                 status: status,
                 reason: reason,
@@ -540,18 +580,19 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 context: context
             )
         } else {
-            let written = respond(
+            let written = context.eventLoop.makePromise(of: Void.self)
+            state = .discarding(closeAfter: closeAfter ? written.futureResult : nil)
+            respond(
                 status: status,
                 reason: reason,
                 version: exchange.clientVersion,
                 event: event,
                 closeAfter: closeAfter,
                 context: context,
-                closeNow: false
+                closeNow: false,
+                promise: written
             )
-            state = .discarding(closeAfter: closeAfter ? written : nil)
         }
-        resumeReads()
     }
 
     /// Writes a JSON refusal. With `closeNow` the connection closes once it is written; otherwise
@@ -564,7 +605,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         event: EgressEvent?,
         closeAfter: Bool,
         context: ChannelHandlerContext,
-        closeNow: Bool = true
+        closeNow: Bool = true,
+        promise: EventLoopPromise<Void>? = nil
     ) -> EventLoopFuture<Void> {
         if let event { services.events.emit(event, minimum: .blocks) }
         let (head, body) = BlockResponse.parts(
@@ -576,8 +618,10 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         )
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        let done = promise ?? context.eventLoop.makePromise(of: Void.self)
+        let written = done.futureResult
         if closeAfter && closeNow { close(context: context, after: written) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
         return written
     }
 
@@ -588,8 +632,10 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: Finishing
 
-    func finishExchange(_ exchange: Exchange, lastWrite: EventLoopFuture<Void>) {
-        guard let context else { return }
+    /// Settles the exchange, then writes the response's end. The state changes first: writing the
+    /// end makes HTTPServerPipelineHandler deliver the next pipelined request synchronously, and
+    /// that request must find the handler ready for it (docs/ARCHITECTURE.md, "Pipelining").
+    func finishExchange(_ exchange: Exchange, context: ChannelHandlerContext) {
         if let connection = exchange.connection {
             exchange.connection = nil
             services.pool(on: context.eventLoop).release(
@@ -597,14 +643,18 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 reusable: exchange.upstreamReusable && exchange.requestEnded
             )
         }
+        let lastWrite = context.eventLoop.makePromise(of: Void.self)
         if exchange.requestEnded {
-            state = .idle
-            if exchange.closeClientAfter { close(context: context, after: lastWrite) }
+            // A connection that closes takes no further request, pipelined or not.
+            state = exchange.closeClientAfter ? .closed : .idle
         } else {
             // The upstream answered before the agent finished sending: drop the rest of the body.
-            state = .discarding(closeAfter: exchange.closeClientAfter ? lastWrite : nil)
+            state = .discarding(closeAfter: exchange.closeClientAfter ? lastWrite.futureResult : nil)
         }
+        if exchange.requestEnded && exchange.closeClientAfter { close(context: context, after: lastWrite.futureResult) }
+        // Before the write: a request it delivers may pause reads again for its own upstream.
         resumeReads()
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: lastWrite)
     }
 }
 
@@ -655,9 +705,8 @@ extension ProxyRequestHandler: UpstreamResponseReceiver {
                 scanHeldResponse(exchange, context: context)
                 return
             }
-            let lastWrite = context.writeAndFlush(wrapOutboundOut(.end(nil)))
             scanStreamedResponse(exchange)
-            finishExchange(exchange, lastWrite: lastWrite)
+            finishExchange(exchange, context: context)
         }
     }
 

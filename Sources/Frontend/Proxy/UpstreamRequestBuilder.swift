@@ -2,7 +2,8 @@ import EgressRoutes
 import NIOHTTP1
 
 /// Turns an allowed agent request head into the head sent upstream: hop-by-hop headers and
-/// `Proxy-Authorization` removed, `Host` set to the routed host, credentials injected.
+/// `Proxy-Authorization` removed, `Host` set to the routed host, framing made explicit,
+/// credentials injected.
 enum UpstreamRequestBuilder {
     static func head(
         from client: HTTPRequestHead,
@@ -11,7 +12,7 @@ enum UpstreamRequestBuilder {
         credential: Credential?
     ) -> HTTPRequestHead {
         var headers = client.headers
-        let chunked = headers[canonicalForm: "transfer-encoding"].contains { $0.lowercased() == "chunked" }
+        let framing = RequestBodyFraming(client)
         HopByHopHeaders.strip(&headers)
         // The proxy answers `Expect: 100-continue` itself as soon as the route allows the request.
         headers.remove(name: "expect")
@@ -19,7 +20,7 @@ enum UpstreamRequestBuilder {
         // Inside a tunnel the agent could name another virtual host than the one routed on.
         var upstream = HTTPHeaders([("host", target.hostHeader)])
         upstream.add(contentsOf: headers)
-        if chunked { upstream.add(name: "transfer-encoding", value: "chunked") }
+        framing.apply(to: &upstream)
         credential?.inject(into: &upstream)
         return HTTPRequestHead(version: .http1_1, method: client.method, uri: originForm, headers: upstream)
     }

@@ -1,4 +1,4 @@
-/// The scanner pool's decisions, without processes or sockets (SPEC §7): one scan per worker at a
+/// The scanner pool's decisions, without processes or sockets (README, "The scanner pool"): one scan per worker at a
 /// time, a deadline per scan, respawn with capped exponential backoff, one retry of a scan whose
 /// worker died, refusal of a body that killed two workers, and "unavailable" when no worker can run.
 ///

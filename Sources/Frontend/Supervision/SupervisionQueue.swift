@@ -2,7 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// Requests held for an operator's decision (the `supervise` policy, SPEC §6 and §9).
+/// Requests held for an operator's decision (the `supervise` policy, README, "DLP" and "Operating the sidecar").
 ///
 /// The request path holds a request and waits on the returned future; the control API lists held
 /// requests and settles them. A request nobody decides on within its timeout is denied as expired.

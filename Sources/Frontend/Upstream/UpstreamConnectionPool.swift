@@ -126,11 +126,13 @@ final class UpstreamConnectionPool {
             }
             let chosen = allowPrivate ? addresses.first : addresses.first { !AddressGuard.isForbidden($0) }
             guard let address = chosen else {
+                let range = AddressGuard.deniedRange(addresses[0])
                 completion(
                     .failure(
                         .forbiddenAddress(
                             host: target.description,
-                            address: addresses[0].ipAddress ?? dialHost
+                            address: addresses[0].ipAddress ?? dialHost,
+                            range: range.map { "\($0.name), \($0.cidr)" } ?? "not allowed"
                         )
                     )
                 )
@@ -156,7 +158,11 @@ final class UpstreamConnectionPool {
                             NIOSSLClientHandler(context: tlsContext, serverHostname: isIPLiteral ? nil : target.host)
                         )
                     }
-                    try sync.addHTTPClientHandlers()
+                    // Framing is decided by UpstreamRequestBuilder, never by the method (NIO would drop
+                    // a TRACE body's framing but still write the body).
+                    var encoder = HTTPRequestEncoder.Configuration()
+                    encoder.automaticallySetFramingHeaders = false
+                    try sync.addHTTPClientHandlers(encoderConfiguration: encoder)
                     let ready = channel.eventLoop.makePromise(of: Void.self)
                     try sync.addHandler(UpstreamHandler(ready: ready, waitsForTLS: target.isTLS))
                 }

@@ -1,7 +1,7 @@
 /// Why an upstream connection could not be used, with the status and reason the agent gets.
 enum UpstreamFailure: Error, Equatable {
     case unresolvable(host: String)
-    case forbiddenAddress(host: String, address: String)
+    case forbiddenAddress(host: String, address: String, range: String)
     case connectTimeout(target: String)
     case connectFailed(target: String, detail: String)
     case tlsFailed(host: String, detail: String)
@@ -19,8 +19,8 @@ enum UpstreamFailure: Error, Equatable {
     var reason: String {
         switch self {
         case .unresolvable(let host): "egress: cannot resolve upstream host: \(host)"
-        case .forbiddenAddress(let host, let address):
-            "egress: upstream address not allowed: \(host) resolves to \(address) (private, loopback or link-local)"
+        case .forbiddenAddress(let host, let address, let range):
+            "egress: upstream address not allowed: \(host) resolves to \(address) (\(range))"
         case .connectTimeout(let target): "egress: upstream connect timeout: \(target)"
         case .connectFailed(let target, let detail): "egress: upstream connection failed: \(target) (\(detail))"
         case .tlsFailed(let host, let detail): "egress: upstream TLS verification failed for \(host) (\(detail))"

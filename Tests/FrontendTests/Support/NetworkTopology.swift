@@ -1,6 +1,6 @@
 import Foundation
 
-/// Three Linux network namespaces standing in for a bottle (SPEC §11): the agent's, whose only
+/// Three Linux network namespaces standing in for a bottle (README, "Deploying as a sidecar"): the agent's, whose only
 /// link goes to the sidecar's; the sidecar's, with a second link to the upstream's. Addresses are
 /// documentation ranges (RFC 5737) that exist only on these links. `destroy()` removes everything.
 ///

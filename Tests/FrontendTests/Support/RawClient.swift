@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// A bare TCP client for what curl will not send: malformed requests, abandoned bodies, and
 /// readers that stop reading.
@@ -54,6 +55,30 @@ final class RawClient: Sendable {
         let timeout = channel.eventLoop.scheduleTask(in: .seconds(seconds)) { [channel] in channel.close(promise: nil) }
         try? await channel.closeFuture.get()
         timeout.cancel()
+    }
+
+    /// The status codes of the responses received so far, in order.
+    var statuses: [Int] {
+        receivedText.matches(of: #/HTTP\/1\.[01] (\d{3}) /#).compactMap { Int($0.output.1) }
+    }
+
+    /// Waits until `count` responses have arrived (or the peer closed, or `seconds` passed).
+    func waitForResponses(_ count: Int, seconds: Int = 10) async {
+        for _ in 0..<(seconds * 20) where statuses.count < count && channel.isActive {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// After a `CONNECT` was answered: speaks TLS to the proxy from here on, trusting `caPath`.
+    func startTLS(host: String, caPath: String) async throws {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.trustRoots = .file(caPath)
+        let context = try NIOSSLContext(configuration: configuration)
+        try await channel.eventLoop.submit { [channel] in
+            let handler = try NIOSSLClientHandler(context: context, serverHostname: host)
+            try channel.pipeline.syncOperations.addHandler(handler, position: .first)
+        }.get()
+        received.withLockedValue { $0.removeAll() }
     }
 
     func close() async {

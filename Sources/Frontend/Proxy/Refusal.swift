@@ -1,0 +1,22 @@
+import NIOHTTP1
+
+/// A request the proxy answers itself instead of forwarding: the status, the reason the agent and
+/// the event log see, and how the request counts in `egress_requests_total`.
+struct Refusal: Equatable {
+    enum Outcome: String {
+        /// Policy said no (routes, DLP, methods the proxy never forwards).
+        case blocked
+        /// The proxy could not carry the request (malformed, upstream or scanner failure).
+        case failed
+    }
+
+    var status: HTTPResponseStatus
+    var reason: String
+    var outcome: Outcome
+
+    init(_ status: HTTPResponseStatus, _ reason: String, outcome: Outcome? = nil) {
+        self.status = status
+        self.reason = reason
+        self.outcome = outcome ?? (status == .forbidden ? .blocked : .failed)
+    }
+}

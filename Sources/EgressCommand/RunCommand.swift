@@ -108,7 +108,7 @@ struct RunCommand: AsyncParsableCommand {
             throw CommandFailure("--control \(controlAddress): cannot listen: \(error)")
         }
         if case .tcp(let bound) = controlServer.address {
-            server.refuseProxying(toHost: bound.host, port: bound.port)
+            server.refuseProxying(toPort: bound.port)
         }
         let reload = Self.onSignal(SIGHUP) { reloadRoutes(into: server, events: events) }
         // Runs until SIGTERM or SIGINT has drained and stopped everything.

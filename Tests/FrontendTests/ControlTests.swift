@@ -352,7 +352,7 @@ struct ControlTests {
                 supervision: s.proxy.supervision
             )
             let port = try #require(tcp.port)
-            s.proxy.server.refuseProxying(toHost: "127.0.0.1", port: port)
+            s.proxy.server.refuseProxying(toPort: port)
             let url = "http://127.0.0.1:\(port)/healthz"
             func get(_ extra: [String]) async throws -> ProcessResult {
                 try await runProcess(

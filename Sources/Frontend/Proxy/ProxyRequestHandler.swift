@@ -217,7 +217,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let path = String(originForm.prefix { $0 != "?" })
         let hostName = target.description
-        if services.isOwnAddress(target) {
+        if services.ownListeners.contains(numericHost: target.host, port: target.port) {
             refuse(
                 head,
                 status: .forbidden,
@@ -408,7 +408,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         let target = UpstreamTarget(host: host, port: port, isTLS: true)
-        if services.isOwnAddress(target) {
+        if services.ownListeners.contains(numericHost: target.host, port: target.port) {
             refuse(
                 head,
                 status: .forbidden,

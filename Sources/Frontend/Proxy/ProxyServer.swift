@@ -98,6 +98,7 @@ public final class ProxyServer: Sendable {
             var settings = UpstreamSettings(
                 tlsContext: try NIOSSLContext(configuration: tls),
                 socketTuning: socketTuning,
+                ownListeners: OwnListeners(),
                 connectTo: options.connectTo,
                 allowPrivateUpstreams: options.allowPrivateUpstreams,
                 resolverPool: threadPool
@@ -164,9 +165,7 @@ public final class ProxyServer: Sendable {
             guard let address = channel.localAddress, let port = address.port else {
                 throw ProxyServerError("listener has no local address")
             }
-            services.ownAddresses.withLockedValue {
-                $0 = [UpstreamTarget(host: options.listenHost.lowercased(), port: port, isTLS: false)]
-            }
+            services.ownListeners.add(port: port)
             events.emitBoot(
                 .boot(
                     level: events.level.label,
@@ -201,11 +200,10 @@ public final class ProxyServer: Sendable {
         services.events.level = logLevel
     }
 
-    /// Refuses proxy requests addressed to another of our listeners (the control listener on TCP).
-    public func refuseProxying(toHost host: String, port: Int) {
-        services.ownAddresses.withLockedValue {
-            $0.append(UpstreamTarget(host: host.lowercased(), port: port, isTLS: false))
-        }
+    /// Refuses proxy requests addressed to another of our listeners (the control listener on TCP):
+    /// every local address at `port`, however it is spelled or resolved.
+    public func refuseProxying(toPort port: Int) {
+        services.ownListeners.add(port: port)
     }
 
     /// The listening port (useful with `--listen 127.0.0.1:0`).

@@ -18,8 +18,8 @@ final class ProxyServices: Sendable {
     let supervision: SupervisionQueue
     let superviseTimeout: TimeAmount
     let metrics: EgressMetrics
-    /// The proxy's own listening addresses: requests aimed at them are refused.
-    let ownAddresses: NIOLockedValueBox<[UpstreamTarget]> = NIOLockedValueBox([])
+    /// The proxy's own listeners: requests aimed at them are refused.
+    var ownListeners: OwnListeners { upstreamSettings.ownListeners }
 
     private let pools: [ObjectIdentifier: NIOLoopBoundBox<UpstreamConnectionPool>]
 
@@ -75,15 +75,5 @@ final class ProxyServices: Sendable {
         pools.values.map { bound in
             bound.eventLoop.submit { bound.value.closeAll() }
         }
-    }
-
-    func isOwnAddress(_ target: UpstreamTarget) -> Bool {
-        ownAddresses.withLockedValue { own in
-            own.contains { $0.port == target.port && ($0.host == target.host || Self.isLocalName(target.host)) }
-        }
-    }
-
-    private static func isLocalName(_ host: String) -> Bool {
-        host == "localhost" || host == "127.0.0.1" || host == "::1" || host == "0.0.0.0"
     }
 }

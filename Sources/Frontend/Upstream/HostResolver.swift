@@ -17,8 +17,15 @@ enum HostResolver {
         var description: String { "cannot resolve \(host): \(message)" }
     }
 
-    static func resolve(host: String, port: Int) throws -> [SocketAddress] {
+    /// `host` as a numeric address in any spelling the C library accepts (`127.1`, `2130706433`,
+    /// `0x7f000001`, `::ffff:127.0.0.1`), without DNS, so it is safe on an event loop; `nil` for a name.
+    static func numericAddresses(host: String, port: Int) -> [SocketAddress]? {
+        try? resolve(host: host, port: port, flags: AI_NUMERICHOST)
+    }
+
+    static func resolve(host: String, port: Int, flags: Int32 = 0) throws -> [SocketAddress] {
         var hints = addrinfo()
+        hints.ai_flags = flags
         hints.ai_family = AF_UNSPEC
         #if canImport(Darwin)
         hints.ai_socktype = SOCK_STREAM

@@ -15,6 +15,8 @@ import Darwin
 struct UpstreamSettings: Sendable {
     var tlsContext: NIOSSLContext
     var socketTuning: SocketTuning
+    /// The proxy's listeners: never an upstream.
+    var ownListeners: OwnListeners
     var connectTo: [ConnectToOverride]
     var allowPrivateUpstreams: Bool
     var connectTimeout: TimeAmount = .seconds(10)
@@ -117,11 +119,17 @@ final class UpstreamConnectionPool {
         let dialHost = override?.address ?? target.host
         let dialPort = override?.addressPort ?? target.port
         let allowPrivate = settings.allowPrivateUpstreams
+        let ownListeners = settings.ownListeners
         settings.resolverPool.runIfActive(eventLoop: eventLoop) {
             try HostResolver.resolve(host: dialHost, port: dialPort)
         }.assumeIsolated().whenComplete { result in
             guard case .success(let addresses) = result else {
                 completion(.failure(.unresolvable(host: dialHost)))
+                return
+            }
+            // Before the SSRF guard, and whatever it allows: any own address refuses the name.
+            if addresses.contains(where: ownListeners.contains) {
+                completion(.failure(.ownAddress(target: target.description)))
                 return
             }
             let chosen = allowPrivate ? addresses.first : addresses.first { !AddressGuard.isForbidden($0) }

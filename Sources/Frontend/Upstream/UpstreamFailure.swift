@@ -2,6 +2,7 @@
 enum UpstreamFailure: Error, Equatable {
     case unresolvable(host: String)
     case forbiddenAddress(host: String, address: String, range: String)
+    case ownAddress(target: String)
     case connectTimeout(target: String)
     case connectFailed(target: String, detail: String)
     case tlsFailed(host: String, detail: String)
@@ -10,7 +11,7 @@ enum UpstreamFailure: Error, Equatable {
 
     var status: Int {
         switch self {
-        case .forbiddenAddress: 403
+        case .forbiddenAddress, .ownAddress: 403
         case .connectTimeout, .responseTimeout: 504
         case .unresolvable, .connectFailed, .tlsFailed, .closedEarly: 502
         }
@@ -21,6 +22,7 @@ enum UpstreamFailure: Error, Equatable {
         case .unresolvable(let host): "egress: cannot resolve upstream host: \(host)"
         case .forbiddenAddress(let host, let address, let range):
             "egress: upstream address not allowed: \(host) resolves to \(address) (\(range))"
+        case .ownAddress: "egress: requests to the proxy itself are not allowed"
         case .connectTimeout(let target): "egress: upstream connect timeout: \(target)"
         case .connectFailed(let target, let detail): "egress: upstream connection failed: \(target) (\(detail))"
         case .tlsFailed(let host, let detail): "egress: upstream TLS verification failed for \(host) (\(detail))"

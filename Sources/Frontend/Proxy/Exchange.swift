@@ -31,6 +31,12 @@ final class Exchange {
     /// A bounded copy of a streamed response for inbound `warn` DLP; `nil` once it outgrew the bound.
     var inboundCopy: ByteBuffer?
     var inboundCopyOverflowed = false
+    /// What to send again when a reused upstream connection fails before any response byte: the
+    /// parts of a request without a body, or with a body held whole for DLP. `nil` once streaming
+    /// made the request impossible to replay, or after the one retry.
+    var replay: [HTTPServerRequestPart]?
+    /// Whether the request was counted in `egress_requests_total` (exactly once per request).
+    var settled = false
     /// Present only at log level 2.
     var requestBody: LoggedBody?
     var responseBody: LoggedBody?

@@ -199,6 +199,8 @@ extension ProxyRequestHandler {
     /// Sends the decided request: the upstream connection is opened only now.
     private func forward(_ exchange: Exchange, body: ByteBuffer, context: ChannelHandlerContext) {
         exchange.buffered = body.readableBytes > 0 ? [.body(body), .end(nil)] : [.end(nil)]
+        // Held whole, so it can be sent again if a reused upstream connection fails at once.
+        exchange.replay = exchange.buffered
         connectUpstream(exchange, context: context)
     }
 

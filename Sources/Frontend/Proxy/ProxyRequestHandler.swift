@@ -309,13 +309,14 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // Outbound DLP decides on the whole request before anything goes upstream.
             exchange.heldRequestBody = context.channel.allocator.buffer(capacity: 0)
         } else {
+            if [.none, .contentLength(0)].contains(RequestBodyFraming(upstreamHead)) { exchange.replay = [.end(nil)] }
             connectUpstream(exchange, context: context)
         }
     }
 
-    func connectUpstream(_ exchange: Exchange, context: ChannelHandlerContext) {
+    func connectUpstream(_ exchange: Exchange, fresh: Bool = false, context: ChannelHandlerContext) {
         pauseReads()
-        services.pool(on: context.eventLoop).acquire(exchange.target) { result in
+        services.pool(on: context.eventLoop).acquire(exchange.target, fresh: fresh) { result in
             self.upstreamAcquired(result, for: exchange)
         }
     }
@@ -368,7 +369,6 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func finishUpstreamRequest(_ exchange: Exchange, connection: UpstreamConnection) {
         connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-        services.metrics.requestSettled("forwarded")
         if exchange.upstreamResponseHead == nil, let context {
             exchange.responseTimer = context.eventLoop.assumeIsolated().scheduleTask(
                 in: services.upstreamSettings.responseTimeout
@@ -554,7 +554,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context: ChannelHandlerContext
     ) {
         exchange.responseTimer?.cancel()
-        services.metrics.requestSettled(status == .forbidden ? "blocked" : "failed")
+        settle(exchange, Refusal(status, reason).outcome.rawValue)
         if let connection = exchange.connection {
             connection.handler.receiver = nil
             services.pool(on: context.eventLoop).release(connection, reusable: false)
@@ -632,10 +632,19 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: Finishing
 
+    /// Counts the request in `egress_requests_total`, once: `forwarded` when its response was
+    /// delivered, `blocked` or `failed` when it was refused or broke off.
+    func settle(_ exchange: Exchange, _ decision: String) {
+        guard !exchange.settled else { return }
+        exchange.settled = true
+        services.metrics.requestSettled(decision)
+    }
+
     /// Settles the exchange, then writes the response's end. The state changes first: writing the
     /// end makes HTTPServerPipelineHandler deliver the next pipelined request synchronously, and
     /// that request must find the handler ready for it (docs/ARCHITECTURE.md, "Pipelining").
     func finishExchange(_ exchange: Exchange, context: ChannelHandlerContext) {
+        settle(exchange, "forwarded")
         if let connection = exchange.connection {
             exchange.connection = nil
             services.pool(on: context.eventLoop).release(
@@ -733,11 +742,23 @@ extension ProxyRequestHandler: UpstreamResponseReceiver {
 
     func upstreamDidClose(error: (any Error)?) {
         guard case .exchanging(let exchange) = state, let context else { return }
+        let wasReused = exchange.connection?.wasReused ?? false
         exchange.connection = nil
         if exchange.responseHeadSent {
             // Part of the response is already with the agent: closing is the only honest signal.
+            settle(exchange, "failed")
             state = .closed
             context.close(promise: nil)
+        } else if wasReused, exchange.upstreamResponseHead == nil, exchange.requestEnded,
+            let replay = exchange.replay.take()
+        {
+            // A pooled connection the server closed while it was idle, before any response byte:
+            // send the request once more on a fresh connection (docs/ARCHITECTURE.md, "Upstream reuse").
+            exchange.responseTimer?.cancel()
+            exchange.responseTimer = nil
+            if exchange.requestBody != nil { exchange.requestBody = LoggedBody() }
+            exchange.buffered = replay
+            connectUpstream(exchange, fresh: true, context: context)
         } else {
             let failure = UpstreamFailure.closedEarly(target: exchange.target.description)
             failExchange(exchange, status: .badGateway, reason: failure.reason, context: context)

@@ -35,6 +35,8 @@ final class UpstreamConnection {
     let channel: any Channel
     let handler: UpstreamHandler
     let target: UpstreamTarget
+    /// Whether the connection came from the idle pool (the server may have closed it meanwhile).
+    fileprivate(set) var wasReused = false
     fileprivate var idleTimer: Scheduled<Void>?
 
     init(channel: any Channel, handler: UpstreamHandler, target: UpstreamTarget) {
@@ -64,14 +66,16 @@ final class UpstreamConnectionPool {
 
     typealias Completion = (Result<UpstreamConnection, UpstreamFailure>) -> Void
 
-    /// Hands over an idle connection to `target`, or opens one. `completion` runs on the loop.
-    func acquire(_ target: UpstreamTarget, completion: @escaping Completion) {
+    /// Hands over an idle connection to `target`, or opens one (always a new one with `fresh`).
+    /// `completion` runs on the loop.
+    func acquire(_ target: UpstreamTarget, fresh: Bool = false, completion: @escaping Completion) {
         eventLoop.assertInEventLoop()
-        while let connection = idle[target]?.popLast() {
+        while !fresh, let connection = idle[target]?.popLast() {
             connection.idleTimer?.cancel()
             connection.idleTimer = nil
             if connection.channel.isActive {
                 connection.handler.onClose = nil
+                connection.wasReused = true
                 completion(.success(connection))
                 return
             }

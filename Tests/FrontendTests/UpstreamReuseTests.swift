@@ -1,0 +1,54 @@
+import Foundation
+import NIOConcurrencyHelpers
+import Testing
+
+@testable import Frontend
+
+/// A pooled keep-alive connection that the server closed while it was idle must not cost the agent
+/// a 502: the request is sent once more on a fresh connection when it can be replayed.
+@Suite("upstream connection reuse", .timeLimit(.minutes(2)))
+struct UpstreamReuseTests {
+    /// Answers `/first`; the first time each later path arrives on a reused connection it hangs up
+    /// without a byte, as a server does that closed the connection just as the proxy reused it.
+    static func hangingUpOnce() -> UpstreamServer.Responder {
+        let seen = NIOLockedValueBox<Set<String>>([])
+        return { request in
+            let path = request.head.uri
+            if path == "/first" { return .echo(request) }
+            let firstTime = seen.withLockedValue { $0.insert(path).inserted }
+            return firstTime ? .hangUp : .echo(request)
+        }
+    }
+
+    @Test("a request without a body, and one held for DLP, are retried once on a fresh connection")
+    func replayableRequestsAreRetried() async throws {
+        let routes = "log: 1\nroutes:\n  - host: api.test\n    dlp: {outbound_on_match: block, inbound_detectors: false}\n"
+        try await Scenario.run(routes: routes, scanners: 1, responder: Self.hangingUpOnce()) { s in
+            let first = try await curl(s.proxy, ["-w", "\n%{http_code}", "https://api.test/first", "https://api.test/get"])
+            #expect(first.stdout.hasSuffix("\n200"), "\(first.stdout) \(first.stderr)")
+            #expect(first.stdout.components(separatedBy: "\n200").count == 3)
+            let held = try await curl(
+                s.proxy,
+                ["-w", "\n%{http_code}", "https://api.test/first", "-d", "clean body", "https://api.test/post"]
+            )
+            #expect(held.stdout.hasSuffix("\n200"), "\(held.stdout) \(held.stderr)")
+            let posts = s.upstream.requests.filter { $0.head.uri == "/post" }
+            #expect(posts.count == 2)
+            #expect(posts.allSatisfy { $0.bodyText == "clean body" })
+            #expect(s.proxy.events.events("egress_block").isEmpty)
+        }
+    }
+
+    @Test("a streamed body cannot be replayed: the agent gets the 502")
+    func streamedBodyIsNotRetried() async throws {
+        let routes = "log: 1\nroutes:\n  - host: api.test\n\(dlpOff)\n"
+        try await Scenario.run(routes: routes, responder: Self.hangingUpOnce()) { s in
+            let reply = try await curl(
+                s.proxy,
+                ["-w", "\n%{http_code}", "https://api.test/first", "-d", "streamed", "https://api.test/post"]
+            )
+            #expect(reply.stdout.hasSuffix("\n502"), "\(reply.stdout)")
+            #expect(s.upstream.requests.filter { $0.head.uri == "/post" }.count == 1)
+        }
+    }
+}

@@ -77,6 +77,27 @@ struct RunCommand: AsyncParsableCommand {
     )
     var superviseTimeout = "300"
 
+    @Option(name: .customLong("request-head-timeout"), help: "Seconds from a request's first byte to its complete head (default 20).")
+    var requestHeadTimeout = "20"
+
+    @Option(name: .customLong("idle-timeout"), help: "Seconds an agent's keep-alive connection may sit idle (default 75).")
+    var idleTimeout = "75"
+
+    @Option(name: .customLong("client-hello-timeout"), help: "Seconds from CONNECT's 200 to the agent's TLS ClientHello (default 10).")
+    var clientHelloTimeout = "10"
+
+    @Option(name: .customLong("tls-handshake-timeout"), help: "Seconds for the agent's TLS handshake to complete (default 10).")
+    var tlsHandshakeTimeout = "10"
+
+    @Option(name: .customLong("max-connections"), help: "Concurrent agent connections; more get 503 (default 1024).")
+    var maxConnections = "1024"
+
+    @Option(name: .customLong("max-held-bytes"), help: "Bytes held for DLP and supervise at once; more gets 503 (default 268435456).")
+    var maxHeldBytes = String(256 << 20)
+
+    @Option(name: .customLong("max-held-requests"), help: "Requests waiting for the operator at once; more get 503 (default 64).")
+    var maxHeldRequests = "64"
+
     func run() async throws {
         let options = try makeOptions()
         let (controlAddress, controlToken) = try makeControl(proxyListener: options.proxy)
@@ -228,18 +249,8 @@ struct RunCommand: AsyncParsableCommand {
                 "--max-scan-bytes \(maxScanBytes): expected a whole number from 1 to \(ScannerOptions.maximumMaxScanBytes)"
             )
         }
-        guard let upstreamSeconds = Double(upstreamTimeout), upstreamSeconds.isFinite, upstreamSeconds > 0,
-            upstreamSeconds <= 86_400
-        else {
-            throw CommandFailure("--upstream-timeout \(upstreamTimeout): expected a number of seconds above 0 and at most 86400")
-        }
-        guard let superviseSeconds = Double(superviseTimeout), superviseSeconds.isFinite, superviseSeconds > 0,
-            superviseSeconds <= 86_400
-        else {
-            throw CommandFailure(
-                "--supervise-timeout \(superviseTimeout): expected a number of seconds above 0 and at most 86400"
-            )
-        }
+        let upstreamResponseTimeout = try Self.seconds(upstreamTimeout, flag: "--upstream-timeout")
+        let superviseWait = try Self.seconds(superviseTimeout, flag: "--supervise-timeout")
         let (authority, _) = try loadOrCreateAuthority(stateDirectory: state.resolved)
 
         var options = ProxyOptions(routes: routes, tokens: tokens, authority: authority)
@@ -249,10 +260,35 @@ struct RunCommand: AsyncParsableCommand {
         options.upstreamTrustRoots = trustRoots
         options.allowPrivateUpstreams = allowPrivateUpstreams
         options.scanners = scannerOptions
-        options.upstreamResponseTimeout = .nanoseconds(Int64(upstreamSeconds * 1_000_000_000))
+        options.upstreamResponseTimeout = upstreamResponseTimeout
         options.maxScanBytes = maxScan
-        options.superviseTimeout = .nanoseconds(Int64(superviseSeconds * 1_000_000_000))
+        options.superviseTimeout = superviseWait
+        options.connectionTimeouts.requestHead = try Self.seconds(requestHeadTimeout, flag: "--request-head-timeout")
+        options.connectionTimeouts.idle = try Self.seconds(idleTimeout, flag: "--idle-timeout")
+        options.connectionTimeouts.clientHello = try Self.seconds(clientHelloTimeout, flag: "--client-hello-timeout")
+        options.connectionTimeouts.tlsHandshake = try Self.seconds(tlsHandshakeTimeout, flag: "--tls-handshake-timeout")
+        options.limits.maxConnections = try Self.count(maxConnections, flag: "--max-connections", range: 1...1_000_000)
+        options.limits.maxHeldBytes = try Self.count(maxHeldBytes, flag: "--max-held-bytes", range: 1...(1 << 40))
+        options.limits.maxHeldRequests = try Self.count(maxHeldRequests, flag: "--max-held-requests", range: 1...100_000)
         return (options, level ?? routes.log)
+    }
+
+    /// A flag's number of seconds: above 0, at most `atMost` (a day).
+    private static func seconds(_ text: String, flag: String, atMost: Int = 86_400) throws -> TimeAmount {
+        guard let value = Double(text), value.isFinite, value > 0, value <= Double(atMost) else {
+            throw CommandFailure("\(flag) \(text): expected a number of seconds above 0 and at most \(atMost)")
+        }
+        return .nanoseconds(Int64(value * 1_000_000_000))
+    }
+
+    /// A flag's whole number within `range`.
+    private static func count(_ text: String, flag: String, range: ClosedRange<Int>) throws -> Int {
+        guard !text.isEmpty, text.allSatisfy(\.isASCII), text.allSatisfy(\.isNumber), let value = Int(text),
+            range.contains(value)
+        else {
+            throw CommandFailure("\(flag) \(text): expected a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
     }
 
     private func makeScannerOptions() throws -> ScannerOptions {
@@ -265,9 +301,7 @@ struct RunCommand: AsyncParsableCommand {
         } else {
             count = max(1, System.coreCount)
         }
-        guard let seconds = Double(scanTimeout), seconds.isFinite, seconds > 0, seconds <= 600 else {
-            throw CommandFailure("--scan-timeout \(scanTimeout): expected a number of seconds above 0 and at most 600")
-        }
+        let scanDeadline = try Self.seconds(scanTimeout, flag: "--scan-timeout", atMost: 600)
         let executable = scannerPath ?? Self.siblingExecutable("egress-scanner")
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw CommandFailure("--scanner-path \(executable): not an executable file")
@@ -275,7 +309,7 @@ struct RunCommand: AsyncParsableCommand {
         return ScannerOptions(
             executable: executable,
             count: count,
-            scanTimeout: .nanoseconds(Int64(seconds * 1_000_000_000)),
+            scanTimeout: scanDeadline,
             faultInjection: faultInjection
         )
     }

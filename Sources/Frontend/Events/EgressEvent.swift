@@ -95,6 +95,17 @@ extension EgressEvent {
         )
     }
 
+    /// The proxy closed an agent connection of its own accord (an idle keep-alive connection).
+    public static func connectionClosed(reason: String) -> EgressEvent {
+        EgressEvent(name: "egress_connection", fields: [("reason", .string(reason))])
+    }
+
+    /// The listener could not accept a connection (descriptor exhaustion); accepting pauses for a
+    /// second and resumes by itself. `suppressed` counts the failures since the last report.
+    public static func acceptFailed(detail: String, suppressed: Int) -> EgressEvent {
+        EgressEvent(name: "egress_accept", fields: [("error", .string(detail)), ("suppressed", .int(suppressed))])
+    }
+
     /// A socket option could not be set; the connection went on without it. Reported once.
     public static func socketOption(option: String, error: String) -> EgressEvent {
         EgressEvent(name: "egress_socket_option", fields: [("option", .string(option)), ("error", .string(error))])

@@ -31,6 +31,10 @@ final class Exchange {
     /// A bounded copy of a streamed response for inbound `warn` DLP; `nil` once it outgrew the bound.
     var inboundCopy: ByteBuffer?
     var inboundCopyOverflowed = false
+    /// The inbound copy was dropped because the global held-bytes budget was spent.
+    var inboundCopyBusy = false
+    /// This exchange's share of `--max-held-bytes`: held request and response bodies, inbound copies.
+    let held: HeldBytesReservation
     /// What to send again when a reused upstream connection fails before any response byte: the
     /// parts of a request without a body, or with a body held whole for DLP. `nil` once streaming
     /// made the request impossible to replay, or after the one retry.
@@ -47,8 +51,10 @@ final class Exchange {
         clientHead: HTTPRequestHead,
         upstreamHead: HTTPRequestHead,
         dlp: ExchangeDLP,
-        capturesBodies: Bool
+        capturesBodies: Bool,
+        heldBytes: HeldBytesBudget
     ) {
+        self.held = HeldBytesReservation(budget: heldBytes)
         self.context = context
         self.target = target
         self.method = clientHead.method

@@ -7,6 +7,11 @@ extension ProxyRequestHandler {
     func holdResponseBody(_ buffer: ByteBuffer, exchange: Exchange, context: ChannelHandlerContext) {
         // Taken out while appending, so the buffer is uniquely referenced and grows in place.
         guard var held = exchange.heldResponseBody.take() else { return }
+        guard exchange.held.grow(by: buffer.readableBytes) else {
+            exchange.upstreamReusable = false
+            blockResponse(exchange, reason: HeldBytesBudget.busyReason, status: .serviceUnavailable, context: context)
+            return
+        }
         guard held.append(buffer, within: services.maxScanBytes) else {
             exchange.upstreamReusable = false
             blockResponse(
@@ -72,6 +77,10 @@ extension ProxyRequestHandler {
     /// Keeps a bounded copy of a streamed response for the `warn` scan.
     func copyForInboundWarn(_ buffer: ByteBuffer, exchange: Exchange) {
         guard var copy = exchange.inboundCopy.take() else { return }
+        guard exchange.held.grow(by: buffer.readableBytes) else {
+            exchange.inboundCopyBusy = true
+            return
+        }
         guard copy.append(buffer, within: services.maxScanBytes) else {
             exchange.inboundCopyOverflowed = true
             return
@@ -89,6 +98,10 @@ extension ProxyRequestHandler {
         let metrics = services.metrics
         let warn: @Sendable (String) -> Void = { reason in
             events.emit(.warn(reason: reason, context: requestContext, responseStatus: status), minimum: .blocks)
+        }
+        if exchange.inboundCopyBusy {
+            warn("egress DLP: response not scanned: \(HeldBytesBudget.busyReason)")
+            return
         }
         if exchange.inboundCopyOverflowed {
             warn("egress DLP: response not scanned: larger than \(services.maxScanBytes) bytes")

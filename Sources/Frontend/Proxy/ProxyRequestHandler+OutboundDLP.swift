@@ -9,6 +9,10 @@ extension ProxyRequestHandler {
     func holdRequestBody(_ buffer: ByteBuffer, exchange: Exchange, context: ChannelHandlerContext) {
         // Taken out while appending, so the buffer is uniquely referenced and grows in place.
         guard var held = exchange.heldRequestBody.take() else { return }
+        guard exchange.held.grow(by: buffer.readableBytes) else {
+            failExchange(exchange, status: .serviceUnavailable, reason: HeldBytesBudget.busyReason, context: context)
+            return
+        }
         guard held.append(buffer, within: services.maxScanBytes) else {
             failExchange(
                 exchange,
@@ -134,6 +138,16 @@ extension ProxyRequestHandler {
         eventContext: RequestContext,
         context: ChannelHandlerContext
     ) {
+        guard services.supervision.pending().count < services.limits.maxHeldRequests else {
+            failExchange(
+                exchange,
+                status: .serviceUnavailable,
+                reason: "egress: too many requests held for the operator (\(services.limits.maxHeldRequests))",
+                eventContext: eventContext,
+                context: context
+            )
+            return
+        }
         var detectors: [String] = []
         for finding in outcome.findings where !detectors.contains(finding.detectorID) {
             detectors.append(finding.detectorID)

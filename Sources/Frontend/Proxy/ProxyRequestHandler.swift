@@ -2,6 +2,7 @@ import EgressRoutes
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import NIOTLS
 
 /// The agent-facing end of the proxy: decides each request against the routes, injects
 /// credentials, and relays it to an upstream connection with backpressure both ways.
@@ -43,19 +44,113 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private(set) var context: ChannelHandlerContext?
     private var readsPaused = false
     private var readPending = false
+    /// The connection's own deadlines (idle, request head, TLS handshake) and the one timer armed.
+    private var deadlines: ConnectionDeadlines
+    private var deadlineTimer: Scheduled<Void>?
 
     init(mode: Mode, services: ProxyServices, siblings: [any RemovableChannelHandler]) {
         self.mode = mode
         self.services = services
         self.siblings = siblings
+        var isTunnel = false
+        if case .tunnel = mode { isTunnel = true }
+        deadlines = ConnectionDeadlines(tunnel: isTunnel, timeouts: services.connectionTimeouts)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        perform(deadlines.initialAction, context: context)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        deadlineTimer?.cancel()
+        deadlineTimer = nil
         self.context = nil
+    }
+
+    // MARK: Deadlines
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ClientBytesArrived {
+            perform(deadlines.bytesReceived(), context: context)
+            return
+        }
+        if case TLSUserEvent.handshakeCompleted = event {
+            perform(deadlines.handshakeCompleted(), context: context)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private func perform(_ action: ConnectionDeadlines.Action, context: ChannelHandlerContext) {
+        switch action {
+        case .none:
+            return
+        case .disarm:
+            deadlineTimer?.cancel()
+            deadlineTimer = nil
+        case .arm(let deadline, let timeout):
+            deadlineTimer?.cancel()
+            deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+                self.deadlineFired(deadline, after: timeout)
+            }
+        }
+    }
+
+    /// The response has ended and the connection stays open: it is idle until the next request.
+    private func awaitNextRequest(context: ChannelHandlerContext) {
+        perform(deadlines.exchangeFinished(), context: context)
+    }
+
+    private func deadlineFired(_ deadline: ConnectionDeadlines.Deadline, after timeout: TimeAmount) {
+        guard let context, let expired = deadlines.expired(deadline) else { return }
+        deadlineTimer = nil
+        let seconds = Self.seconds(timeout)
+        switch expired {
+        case .idle:
+            // An idle keep-alive connection is simply closed; there is no request to answer.
+            state = .closed
+            services.events.emit(.connectionClosed(reason: "egress: idle keep-alive connection closed after \(seconds)"), minimum: .full)
+            context.close(promise: nil)
+        case .requestHead:
+            state = .closed
+            let reason = "egress: request head not received within \(seconds)"
+            services.metrics.requestSettled(Refusal.Outcome.failed.rawValue)
+            // No head was delivered, so HTTPServerPipelineHandler expects no response: write below it.
+            let pipelining = siblings.first { $0 is HTTPServerPipelineHandler }.flatMap {
+                try? context.pipeline.syncOperations.context(handler: $0)
+            }
+            respond(
+                status: .requestTimeout,
+                reason: reason,
+                version: .http1_1,
+                event: .block(reason: reason, context: RequestContext(host: tunnelHost, method: "", path: "")),
+                closeAfter: true,
+                context: context,
+                writingThrough: pipelining
+            )
+        case .clientHello, .tlsHandshake:
+            state = .closed
+            let reason =
+                expired == .clientHello
+                ? "egress: no TLS ClientHello within \(seconds) of CONNECT"
+                : "egress: TLS handshake not completed within \(seconds)"
+            services.events.emit(
+                .block(reason: reason, context: RequestContext(host: tunnelHost, method: "CONNECT", path: tunnelHost)),
+                minimum: .blocks
+            )
+            context.close(promise: nil)
+        }
+    }
+
+    /// The tunnel's host for events, or "" on the plain listener.
+    private var tunnelHost: String {
+        if case .tunnel(let target) = mode { return target.description }
+        return ""
+    }
+
+    private static func seconds(_ amount: TimeAmount) -> String {
+        let value = Double(amount.nanoseconds) / 1_000_000_000
+        return value == value.rounded() ? "\(Int(value)) s" : "\(value) s"
     }
 
     // MARK: Agent → proxy
@@ -68,8 +163,13 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case (.discarding, .body):
             break
         case (.discarding(let closeAfter), .end):
-            state = .idle
-            if let closeAfter { close(context: context, after: closeAfter) }
+            if let closeAfter {
+                state = .closed
+                close(context: context, after: closeAfter)
+            } else {
+                state = .idle
+                awaitNextRequest(context: context)
+            }
         case (.exchanging(let exchange), .body(let buffer)):
             if exchange.heldRequestBody != nil {
                 holdRequestBody(buffer, exchange: exchange, context: context)
@@ -120,6 +220,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        perform(deadlines.connectionClosed(), context: context)
         if case .exchanging(let exchange) = state {
             exchange.responseTimer?.cancel()
             // An agent that gave up no longer waits for the operator.
@@ -175,6 +276,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Deciding
 
     private func handleHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        perform(deadlines.requestHeadReceived(), context: context)
         if let refusal = RequestScreening.refusal(for: head) {
             refuse(head, refusal, host: "", path: head.uri, closeAfter: true, context: context)
             return
@@ -296,7 +398,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             clientHead: head,
             upstreamHead: upstreamHead,
             dlp: dlp,
-            capturesBodies: services.events.isEnabled(.full)
+            capturesBodies: services.events.isEnabled(.full),
+            heldBytes: services.heldBytes
         )
         state = .exchanging(exchange)
         if UpstreamRequestBuilder.expectsContinue(head) {
@@ -555,6 +658,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     ) {
         exchange.responseTimer?.cancel()
         settle(exchange, Refusal(status, reason).outcome.rawValue)
+        exchange.held.release()
         if let connection = exchange.connection {
             connection.handler.receiver = nil
             services.pool(on: context.eventLoop).release(connection, reusable: false)
@@ -571,6 +675,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         resumeReads()
         if exchange.requestEnded {
             state = closeAfter ? .closed : .idle
+            if !closeAfter { awaitNextRequest(context: context) }
             respond(
                 status: status,
                 reason: reason,
@@ -606,8 +711,10 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         closeAfter: Bool,
         context: ChannelHandlerContext,
         closeNow: Bool = true,
-        promise: EventLoopPromise<Void>? = nil
+        promise: EventLoopPromise<Void>? = nil,
+        writingThrough writer: ChannelHandlerContext? = nil
     ) -> EventLoopFuture<Void> {
+        let writer = writer ?? context
         if let event { services.events.emit(event, minimum: .blocks) }
         let (head, body) = BlockResponse.parts(
             status: status,
@@ -616,12 +723,12 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             close: closeAfter,
             allocator: context.channel.allocator
         )
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        writer.write(wrapOutboundOut(.head(head)), promise: nil)
+        writer.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         let done = promise ?? context.eventLoop.makePromise(of: Void.self)
         let written = done.futureResult
         if closeAfter && closeNow { close(context: context, after: written) }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
+        writer.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
         return written
     }
 
@@ -645,6 +752,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// that request must find the handler ready for it (docs/ARCHITECTURE.md, "Pipelining").
     func finishExchange(_ exchange: Exchange, context: ChannelHandlerContext) {
         settle(exchange, "forwarded")
+        exchange.held.release()
         if let connection = exchange.connection {
             exchange.connection = nil
             services.pool(on: context.eventLoop).release(
@@ -656,6 +764,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if exchange.requestEnded {
             // A connection that closes takes no further request, pipelined or not.
             state = exchange.closeClientAfter ? .closed : .idle
+            if !exchange.closeClientAfter { awaitNextRequest(context: context) }
         } else {
             // The upstream answered before the agent finished sending: drop the rest of the body.
             state = .discarding(closeAfter: exchange.closeClientAfter ? lastWrite.futureResult : nil)
@@ -676,6 +785,9 @@ extension ProxyRequestHandler: UpstreamResponseReceiver {
         case .head(let upstreamHead):
             exchange.responseTimer?.cancel()
             exchange.upstreamResponseHead = upstreamHead
+            // The upstream answered: the request is no longer replayed, nor its held body kept.
+            exchange.replay = nil
+            exchange.held.release()
             if !upstreamHead.isKeepAlive { exchange.upstreamReusable = false }
             if exchange.dlp.scansResponse(upstreamHead, requestMethod: exchange.method) {
                 if exchange.dlp.inboundAction == .block {

@@ -23,6 +23,8 @@ public struct ProxyOptions: Sendable {
     /// DLP workers; `nil` runs without DLP, refusing every route that needs it.
     public var scanners: ScannerOptions?
     public var maxScanBytes = ScannerOptions.defaultMaxScanBytes
+    public var connectionTimeouts = ConnectionTimeouts()
+    public var limits = ProxyLimits()
 
     public init(routes: RoutesConfig, tokens: TokenStore, authority: CertificateAuthority) {
         self.routes = routes
@@ -137,22 +139,34 @@ public final class ProxyServer: Sendable {
                 supervision: supervision,
                 superviseTimeout: options.superviseTimeout,
                 metrics: metrics,
+                connectionTimeouts: options.connectionTimeouts,
+                limits: options.limits,
                 eventLoops: Array(group.makeIterator())
             )
             // The helper completes a promise when it is released, after our loops are gone: give it
             // the process-wide loops, which outlive every proxy.
             let quiesce = ServerQuiescingHelper(group: MultiThreadedEventLoopGroup.singleton)
+            let limiter = ConnectionLimiter(maximum: options.limits.maxConnections, events: events)
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                        let sync = channel.pipeline.syncOperations
+                        try sync.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                        // Out of descriptors: pause accepting for a second, report, resume.
+                        try sync.addHandler(AcceptBackoffHandler(shouldForwardIOErrorCaught: true))
+                        try sync.addHandler(AcceptErrorReporter(events: events))
                     }
                 }
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        guard limiter.admit(channel) else {
+                            try channel.pipeline.syncOperations.addHandler(OverCapacityResponder())
+                            return
+                        }
                         socketTuning.apply(to: channel)
+                        try channel.pipeline.syncOperations.addHandler(ClientBytesObserver())
                         try ClientPipeline.addHTTPHandlers(
                             to: channel.pipeline.syncOperations,
                             mode: .forwardProxy,

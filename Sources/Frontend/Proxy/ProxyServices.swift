@@ -18,6 +18,10 @@ final class ProxyServices: Sendable {
     let supervision: SupervisionQueue
     let superviseTimeout: TimeAmount
     let metrics: EgressMetrics
+    let connectionTimeouts: ConnectionTimeouts
+    let limits: ProxyLimits
+    /// Bytes held for DLP and supervise across all connections, against `limits.maxHeldBytes`.
+    let heldBytes: HeldBytesBudget
     /// The proxy's own listeners: requests aimed at them are refused.
     var ownListeners: OwnListeners { upstreamSettings.ownListeners }
 
@@ -34,8 +38,13 @@ final class ProxyServices: Sendable {
         supervision: SupervisionQueue,
         superviseTimeout: TimeAmount,
         metrics: EgressMetrics,
+        connectionTimeouts: ConnectionTimeouts = ConnectionTimeouts(),
+        limits: ProxyLimits = ProxyLimits(),
         eventLoops: [any EventLoop]
     ) {
+        self.connectionTimeouts = connectionTimeouts
+        self.limits = limits
+        self.heldBytes = HeldBytesBudget(limit: limits.maxHeldBytes)
         self.currentPolicy = NIOLockedValueBox(Policy(routes: routes, tokens: tokens))
         self.events = events
         self.interception = interception

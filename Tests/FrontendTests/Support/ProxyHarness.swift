@@ -67,7 +67,9 @@ final class ProxyHarness: Sendable {
         scanTimeout: TimeAmount = .seconds(5),
         maxScanBytes: Int = ScannerOptions.defaultMaxScanBytes,
         upstreamResponseTimeout: TimeAmount = .seconds(600),
-        superviseTimeout: TimeAmount = .seconds(300)
+        superviseTimeout: TimeAmount = .seconds(300),
+        connectionTimeouts: ConnectionTimeouts = ConnectionTimeouts(),
+        limits: ProxyLimits = ProxyLimits()
     ) async throws -> ProxyHarness {
         let directory = try TemporaryDirectory()
         let config = try RoutesConfig.parse(yaml: yaml, file: "routes.yaml")
@@ -93,6 +95,8 @@ final class ProxyHarness: Sendable {
         options.maxScanBytes = maxScanBytes
         options.upstreamResponseTimeout = upstreamResponseTimeout
         options.superviseTimeout = superviseTimeout
+        options.connectionTimeouts = connectionTimeouts
+        options.limits = limits
         let capture = EventCapture()
         let events = EventLog(level: logLevel ?? config.log, sink: capture.sink)
         let supervision = SupervisionQueue()

@@ -8,28 +8,29 @@ import NIOSSL
 final class RawClient: Sendable {
     let channel: any Channel
     private let group: MultiThreadedEventLoopGroup
-    private let received = NIOLockedValueBox<[UInt8]>([])
+    /// Shared with the collector from before the connection exists: a server that speaks first
+    /// (a refusal at accept) may send bytes before `connect` returns.
+    private let received: NIOLockedValueBox<[UInt8]>
 
     var receivedText: String { String(decoding: received.withLockedValue { $0 }, as: UTF8.self) }
     var receivedCount: Int { received.withLockedValue { $0.count } }
 
-    private init(channel: any Channel, group: MultiThreadedEventLoopGroup) {
+    private init(channel: any Channel, group: MultiThreadedEventLoopGroup, received: NIOLockedValueBox<[UInt8]>) {
         self.channel = channel
         self.group = group
+        self.received = received
     }
 
     /// Connects; with `autoRead` false nothing is read until `read()` is called (a stalled reader).
     static func connect(port: Int, autoRead: Bool = true, receiveBuffer: Int? = nil) async throws -> RawClient {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let box = NIOLockedValueBox<RawClient?>(nil)
+        let received = NIOLockedValueBox<[UInt8]>([])
         var bootstrap = ClientBootstrap(group: group)
             .channelOption(.autoRead, value: autoRead)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        Collector { bytes in
-                            box.withLockedValue { $0 }?.received.withLockedValue { $0.append(contentsOf: bytes) }
-                        }
+                        Collector { bytes in received.withLockedValue { $0.append(contentsOf: bytes) } }
                     )
                 }
             }
@@ -37,9 +38,7 @@ final class RawClient: Sendable {
             bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBuffer))
         }
         let channel = try await bootstrap.connect(host: "127.0.0.1", port: port).get()
-        let client = RawClient(channel: channel, group: group)
-        box.withLockedValue { $0 = client }
-        return client
+        return RawClient(channel: channel, group: group, received: received)
     }
 
     func send(_ text: String) async throws {

@@ -23,6 +23,8 @@ struct Scenario {
         scannerExecutable: String = siblingExecutable("egress-scanner"),
         maxScanBytes: Int = ScannerOptions.defaultMaxScanBytes,
         superviseTimeout: TimeAmount = .seconds(300),
+        connectionTimeouts: ConnectionTimeouts = ConnectionTimeouts(),
+        limits: ProxyLimits = ProxyLimits(),
         responder: @escaping UpstreamServer.Responder = UpstreamReply.echo,
         _ body: (Scenario) async throws -> Void
     ) async throws {
@@ -42,7 +44,9 @@ struct Scenario {
                 scanners: scanners,
                 scannerExecutable: scannerExecutable,
                 maxScanBytes: maxScanBytes,
-                superviseTimeout: superviseTimeout
+                superviseTimeout: superviseTimeout,
+                connectionTimeouts: connectionTimeouts,
+                limits: limits
             )
         } catch {
             await upstream.shutdown()

@@ -1,0 +1,110 @@
+import NIOCore
+
+/// How long an agent connection may take at each step before the proxy gives up on it
+/// (`--client-hello-timeout`, `--tls-handshake-timeout`, `--idle-timeout`, `--request-head-timeout`).
+public struct ConnectionTimeouts: Sendable, Equatable {
+    /// From CONNECT's 200 to the first byte of the agent's TLS ClientHello.
+    public var clientHello: TimeAmount = .seconds(10)
+    /// From that first byte to a completed handshake.
+    public var tlsHandshake: TimeAmount = .seconds(10)
+    /// From the end of a response (or the accept) to the first byte of the next request.
+    public var idle: TimeAmount = .seconds(75)
+    /// From the first byte of a request to its complete head.
+    public var requestHead: TimeAmount = .seconds(20)
+
+    public init() {}
+}
+
+/// Which deadline an agent connection is under, without timers or sockets: events in, actions out;
+/// `ProxyRequestHandler` arms the one timer an action names (docs/ARCHITECTURE.md, "Deadlines").
+///
+/// A plain connection starts idle. A tunnel starts awaiting the agent's TLS ClientHello, then
+/// handshaking, then idle. Idle waits for the first byte of a request (keep-alive idle time); from
+/// that byte the whole head must arrive in time (slowloris). While a request is being served no
+/// connection deadline runs (the exchange has its own: upstream and scan timeouts, supervise expiry).
+struct ConnectionDeadlines: Equatable {
+    enum Deadline: String, Equatable, Sendable {
+        case clientHello, tlsHandshake, idle, requestHead
+    }
+
+    enum Action: Equatable {
+        case none
+        case arm(Deadline, TimeAmount)
+        case disarm
+    }
+
+    private enum Phase: Equatable {
+        case awaitingClientHello, handshaking, idle, receivingHead, serving, closed
+    }
+
+    private var phase: Phase
+    private let timeouts: ConnectionTimeouts
+
+    init(tunnel: Bool, timeouts: ConnectionTimeouts) {
+        phase = tunnel ? .awaitingClientHello : .idle
+        self.timeouts = timeouts
+    }
+
+    /// The deadline the connection starts under.
+    var initialAction: Action {
+        switch phase {
+        case .awaitingClientHello: .arm(.clientHello, timeouts.clientHello)
+        case .idle: .arm(.idle, timeouts.idle)
+        case .handshaking, .receivingHead, .serving, .closed: .none
+        }
+    }
+
+    /// Bytes arrived from the agent (raw, before TLS and HTTP decoding).
+    mutating func bytesReceived() -> Action {
+        switch phase {
+        case .awaitingClientHello:
+            phase = .handshaking
+            return .arm(.tlsHandshake, timeouts.tlsHandshake)
+        case .idle:
+            phase = .receivingHead
+            return .arm(.requestHead, timeouts.requestHead)
+        case .handshaking, .receivingHead, .serving, .closed:
+            return .none
+        }
+    }
+
+    mutating func handshakeCompleted() -> Action {
+        guard phase == .awaitingClientHello || phase == .handshaking else { return .none }
+        phase = .idle
+        return .arm(.idle, timeouts.idle)
+    }
+
+    mutating func requestHeadReceived() -> Action {
+        guard phase != .closed else { return .none }
+        phase = .serving
+        return .disarm
+    }
+
+    /// The response has ended and the connection stays open for the next request.
+    mutating func exchangeFinished() -> Action {
+        guard phase == .serving else { return .none }
+        phase = .idle
+        return .arm(.idle, timeouts.idle)
+    }
+
+    mutating func connectionClosed() -> Action {
+        phase = .closed
+        return .disarm
+    }
+
+    /// A timer fired: the deadline it enforces, if the connection is still under it (a timer
+    /// cancelled too late must not act).
+    mutating func expired(_ deadline: Deadline) -> Deadline? {
+        let current: Deadline? =
+            switch phase {
+            case .awaitingClientHello: .clientHello
+            case .handshaking: .tlsHandshake
+            case .idle: .idle
+            case .receivingHead: .requestHead
+            case .serving, .closed: nil
+            }
+        guard current == deadline else { return nil }
+        phase = .closed
+        return deadline
+    }
+}

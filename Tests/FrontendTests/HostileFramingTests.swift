@@ -97,6 +97,48 @@ struct HostileFramingTests {
         }
     }
 
+    @Test("a length with surrounding whitespace (legal OWS) goes upstream framed exactly")
+    func lengthWithWhitespace() async throws {
+        try await Scenario.run(routes: Self.plainRoutes, plainUpstream: true) { s in
+            let client = try await RawClient.connect(port: s.proxy.port)
+            try await client.send(
+                "POST http://api.test/ok/w HTTP/1.1\r\nHost: api.test\r\nContent-Length:  3 \r\n\r\nabc" + Self.get("/ok/next")
+            )
+            await client.waitForResponses(2)
+            #expect(client.statuses == [200, 200])
+            #expect(s.upstream.requests.map(\.head.uri) == ["/ok/w", "/ok/next"])
+            #expect(s.upstream.requests.first?.header("content-length") == "3")
+            #expect(s.upstream.requests.first?.bodyText == "abc")
+            await client.close()
+        }
+    }
+
+    @Test("five thousand refusals pipelined behind a slow request are all answered, in order")
+    func longPipelineOfRefusals() async throws {
+        let gate = Gate()
+        let count = 5_000
+        try await Scenario.run(
+            routes: Self.plainRoutes,
+            plainUpstream: true,
+            responder: { _ in .gatedStream(headers: [], first: "slow", gate: gate, rest: [" done"]) }
+        ) { s in
+            let client = try await RawClient.connect(port: s.proxy.port)
+            try await client.send(Self.get("/ok/slow") + String(repeating: Self.get("/denied"), count: count))
+            for _ in 0..<100 where s.upstream.requests.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+            gate.open()
+            let expected = count + 1
+            for _ in 0..<300 where client.receivedText.components(separatedBy: "HTTP/1.1 ").count - 1 < expected {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            let statuses = client.statuses
+            #expect(statuses.count == expected)
+            #expect(statuses.first == 200)
+            #expect(statuses.dropFirst().allSatisfy { $0 == 403 })
+            #expect(s.upstream.requests.map(\.head.uri) == ["/ok/slow"])
+            await client.close()
+        }
+    }
+
     @Test("Connection cannot remove framing: a body is never parsed upstream as a second request")
     func connectionNamesFraming() async throws {
         let smuggled = "GET /admin HTTP/1.1\r\nHost: api.test\r\n\r\n"
@@ -156,6 +198,8 @@ struct HostileFramingTests {
         arguments: [
             ("Transfer-Encoding: gzip, chunked\r\n", 501),
             ("Content-Length: 3\r\nContent-Length: 4\r\n", 400),
+            // NIO's parser accepts a length beyond Int; written back as it is it would frame nothing.
+            ("Content-Length: 9223372036854775808\r\n", 400),
         ]
     )
     func ambiguousFraming(headers: String, status: Int) async throws {

@@ -42,7 +42,10 @@ struct SelfAddressTests {
     @Test func ownAddressesAreJudgedByAddressAndPort() throws {
         let own = OwnListeners(interfaceAddresses: [[192, 0, 2, 1]])
         own.add(port: 8080)
-        for address in ["127.0.0.1", "127.9.9.9", "0.0.0.0", "::1", "::", "::ffff:127.0.0.1", "192.0.2.1", "::ffff:192.0.2.1"] {
+        for address in [
+            "127.0.0.1", "127.9.9.9", "0.0.0.0", "::1", "::", "::ffff:127.0.0.1", "192.0.2.1", "::ffff:192.0.2.1",
+            "::127.0.0.1", "::192.0.2.1",
+        ] {
             #expect(own.contains(try SocketAddress(ipAddress: address, port: 8080)), "\(address)")
         }
         #expect(!own.contains(try SocketAddress(ipAddress: "127.0.0.1", port: 8081)))
@@ -51,5 +54,8 @@ struct SelfAddressTests {
         #expect(own.contains(numericHost: "2130706433", port: 8080))
         #expect(own.contains(numericHost: "0x7f000001", port: 8080))
         #expect(!own.contains(numericHost: "localhost", port: 8080), "names are judged after resolution")
+        // Interfaces read anew replace the start-up list.
+        #expect(own.contains(try SocketAddress(ipAddress: "198.51.100.9", port: 8080), interfaces: [[198, 51, 100, 9]]))
+        #expect(!own.contains(try SocketAddress(ipAddress: "192.0.2.1", port: 8080), interfaces: []))
     }
 }

@@ -47,6 +47,9 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The connection's own deadlines (idle, request head, TLS handshake) and the one timer armed.
     private var deadlines: ConnectionDeadlines
     private var deadlineTimer: Scheduled<Void>?
+    private var writingResponseEnd = false
+    private var deferredParts = CircularBuffer<HTTPServerRequestPart>()
+    private var drainScheduled = false
 
     init(mode: Mode, services: ProxyServices, siblings: [any RemovableChannelHandler]) {
         self.mode = mode
@@ -157,6 +160,36 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
+        // A part delivered from inside our own write of a response's end (the next pipelined
+        // request) waits for the next tick: a pipeline of refusals is then served one after the
+        // other, never by recursion as deep as the pipeline is long.
+        if writingResponseEnd || !deferredParts.isEmpty {
+            deferredParts.append(part)
+            if !drainScheduled {
+                drainScheduled = true
+                context.eventLoop.assumeIsolated().execute { self.drainDeferredParts() }
+            }
+            return
+        }
+        handle(part, context: context)
+    }
+
+    private func drainDeferredParts() {
+        drainScheduled = false
+        guard let context else { return }
+        while !writingResponseEnd, let part = deferredParts.popFirst() {
+            handle(part, context: context)
+        }
+    }
+
+    /// Writes a response's end; see ``channelRead(context:data:)`` for why this is tracked.
+    private func writeResponseEnd(_ writer: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        writingResponseEnd = true
+        writer.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
+        writingResponseEnd = false
+    }
+
+    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         switch (state, part) {
         case (.idle, .head(let head)):
             handleHead(head, context: context)
@@ -176,6 +209,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             } else if let connection = exchange.connection {
                 sendUpstream(body: buffer, exchange: exchange, connection: connection)
                 if !connection.channel.isWritable { pauseReads() }
+            } else if exchange.upstreamResponseHead != nil {
+                // The upstream already answered and its connection is gone: the rest goes nowhere.
             } else {
                 exchange.buffered.append(part)
             }
@@ -222,6 +257,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         perform(deadlines.connectionClosed(), context: context)
         if case .exchanging(let exchange) = state {
+            settle(exchange, "failed")
             exchange.responseTimer?.cancel()
             // An agent that gave up no longer waits for the operator.
             if let id = exchange.supervisionID { services.supervision.abandon(id) }
@@ -370,7 +406,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             )
             return
         }
-        if !dlp.outboundDetectors.isEmpty, let length = head.headers.first(name: "content-length").flatMap(Int.init),
+        if !dlp.outboundDetectors.isEmpty, case .contentLength(let length)? = RequestBodyFraming(head),
             length > services.maxScanBytes
         {
             refuse(
@@ -412,7 +448,9 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // Outbound DLP decides on the whole request before anything goes upstream.
             exchange.heldRequestBody = context.channel.allocator.buffer(capacity: 0)
         } else {
-            if [.none, .contentLength(0)].contains(RequestBodyFraming(upstreamHead)) { exchange.replay = [.end(nil)] }
+            if let framing = RequestBodyFraming(upstreamHead), [.noBody, .contentLength(0)].contains(framing) {
+                exchange.replay = [.end(nil)]
+            }
             connectUpstream(exchange, context: context)
         }
     }
@@ -447,6 +485,9 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let buffered = exchange.buffered
             exchange.buffered = []
             for part in buffered {
+                // A write can fail at once and end (or retry) this exchange from inside it.
+                guard case .exchanging(let current) = state, current === exchange, exchange.connection === connection
+                else { return }
                 switch part {
                 case .body(let buffer):
                     sendUpstream(body: buffer, exchange: exchange, connection: connection)
@@ -459,13 +500,20 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     return
                 }
             }
+            guard case .exchanging(let current) = state, current === exchange, exchange.connection === connection
+            else { return }
             connection.channel.flush()
             if connection.channel.isWritable { resumeReads() }
         }
     }
 
     /// Every request body byte goes upstream through here, so the level-2 log shows what was sent.
+    /// A body behind a head without framing would be parsed upstream as another request: never sent.
     private func sendUpstream(body: ByteBuffer, exchange: Exchange, connection: UpstreamConnection) {
+        if body.readableBytes > 0, (RequestBodyFraming(exchange.upstreamHead) ?? .noBody) == .noBody, let context {
+            failExchange(exchange, status: .badRequest, reason: "egress: request body without framing", context: context)
+            return
+        }
         exchange.requestBody?.append(body.readableBytesView)
         connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
     }
@@ -473,6 +521,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func finishUpstreamRequest(_ exchange: Exchange, connection: UpstreamConnection) {
         connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
         if exchange.upstreamResponseHead == nil, let context {
+            exchange.responseTimer?.cancel()
             exchange.responseTimer = context.eventLoop.assumeIsolated().scheduleTask(
                 in: services.upstreamSettings.responseTimeout
             ) {
@@ -571,7 +620,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             status: .custom(code: 200, reasonPhrase: "Connection established")
         )
         context.write(wrapOutboundOut(.head(established)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        writeResponseEnd(context, promise: nil)
 
         let channel = context.channel
         let sync = context.pipeline.syncOperations
@@ -728,7 +777,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let done = promise ?? context.eventLoop.makePromise(of: Void.self)
         let written = done.futureResult
         if closeAfter && closeNow { close(context: context, after: written) }
-        writer.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
+        writeResponseEnd(writer, promise: done)
         return written
     }
 
@@ -772,7 +821,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if exchange.requestEnded && exchange.closeClientAfter { close(context: context, after: lastWrite.futureResult) }
         // Before the write: a request it delivers may pause reads again for its own upstream.
         resumeReads()
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: lastWrite)
+        writeResponseEnd(context, promise: lastWrite)
     }
 }
 
@@ -861,7 +910,7 @@ extension ProxyRequestHandler: UpstreamResponseReceiver {
             settle(exchange, "failed")
             state = .closed
             context.close(promise: nil)
-        } else if wasReused, exchange.upstreamResponseHead == nil, exchange.requestEnded,
+        } else if wasReused, error == nil, exchange.upstreamResponseHead == nil, exchange.requestEnded,
             let replay = exchange.replay.take()
         {
             // A pooled connection the server closed while it was idle, before any response byte:

@@ -23,6 +23,9 @@ enum RequestScreening {
         if Set(lengths).count > 1 {
             return Refusal(.badRequest, "egress: conflicting content-length values")
         }
+        if let length = lengths.first, RequestBodyFraming.length(length) == nil {
+            return Refusal(.badRequest, "egress: malformed content-length")
+        }
         return nil
     }
 }

@@ -12,7 +12,9 @@ enum UpstreamRequestBuilder {
         credential: Credential?
     ) -> HTTPRequestHead {
         var headers = client.headers
-        let framing = RequestBodyFraming(client)
+        // Screened before routing; should a head get here unscreened, it goes up with no body at
+        // all and its body parts are refused (ProxyRequestHandler.sendUpstream).
+        let framing = RequestBodyFraming(client) ?? .noBody
         HopByHopHeaders.strip(&headers)
         // The proxy answers `Expect: 100-continue` itself as soon as the route allows the request.
         headers.remove(name: "expect")

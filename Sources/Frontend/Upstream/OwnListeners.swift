@@ -31,18 +31,21 @@ final class OwnListeners: Sendable {
         ports.withLockedValue { _ = $0.insert(port) }
     }
 
-    func contains(_ address: SocketAddress) -> Bool {
+    /// `interfaces` replaces the start-up list with a fresh one (the pool reads it anew, off the
+    /// event loop, for every connection it opens: addresses come and go while the proxy runs).
+    func contains(_ address: SocketAddress, interfaces: Set<[UInt8]>? = nil) -> Bool {
         guard let port = address.port, ports.withLockedValue({ $0.contains(port) }) else { return false }
         guard let bytes = Self.normalisedBytes(address) else { return false }
-        return Self.isLoopbackOrUnspecified(bytes) || interfaceAddresses.contains(bytes)
+        return Self.isLoopbackOrUnspecified(bytes) || (interfaces ?? interfaceAddresses).contains(bytes)
     }
 
     /// Whether a numeric target (any spelling) is one of ours; names are judged once resolved.
     func contains(numericHost host: String, port: Int) -> Bool {
-        HostResolver.numericAddresses(host: host, port: port)?.contains(where: contains) ?? false
+        HostResolver.numericAddresses(host: host, port: port)?.contains { contains($0) } ?? false
     }
 
-    /// IPv4 as 4 bytes; IPv6 as 16, except IPv4-mapped addresses, which reach the IPv4 host.
+    /// IPv4 as 4 bytes; IPv6 as 16, except IPv4-mapped and IPv4-compatible addresses (other than
+    /// `::` and `::1`), which reach the IPv4 host.
     static func normalisedBytes(_ address: SocketAddress) -> [UInt8]? {
         switch address {
         case .v4(let v4):
@@ -50,6 +53,9 @@ final class OwnListeners: Sendable {
         case .v6(let v6):
             let bytes = withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
             if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF {
+                return Array(bytes[12..<16])
+            }
+            if bytes[0..<12].allSatisfy({ $0 == 0 }) && !(bytes[12..<15].allSatisfy { $0 == 0 } && bytes[15] <= 1) {
                 return Array(bytes[12..<16])
             }
             return bytes

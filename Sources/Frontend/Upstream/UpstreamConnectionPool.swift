@@ -125,14 +125,16 @@ final class UpstreamConnectionPool {
         let allowPrivate = settings.allowPrivateUpstreams
         let ownListeners = settings.ownListeners
         settings.resolverPool.runIfActive(eventLoop: eventLoop) {
-            try HostResolver.resolve(host: dialHost, port: dialPort)
+            let addresses = try HostResolver.resolve(host: dialHost, port: dialPort)
+            let interfaces = OwnListeners.readInterfaceAddresses()
+            return (addresses, addresses.contains { ownListeners.contains($0, interfaces: interfaces) })
         }.assumeIsolated().whenComplete { result in
-            guard case .success(let addresses) = result else {
+            guard case .success(let (addresses, isOwn)) = result else {
                 completion(.failure(.unresolvable(host: dialHost)))
                 return
             }
             // Before the SSRF guard, and whatever it allows: any own address refuses the name.
-            if addresses.contains(where: ownListeners.contains) {
+            if isOwn {
                 completion(.failure(.ownAddress(target: target.description)))
                 return
             }

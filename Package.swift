@@ -112,6 +112,7 @@ let package = Package(
             dependencies: [
                 "Frontend",
                 "EgressRoutes",
+                "EgressTestSupport",
                 "EgressCommand",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

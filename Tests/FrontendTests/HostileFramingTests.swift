@@ -49,15 +49,7 @@ struct HostileFramingTests {
 
     @Test("two and ten pipelined requests inside a TLS tunnel are answered in order", arguments: [2, 10])
     func pipelinedTunnel(count: Int) async throws {
-        let routes = """
-            log: 1
-            routes:
-              - host: "api.test"
-                matches:
-                  - paths: [{value: "/ok/"}]
-            \(dlpOff)
-            """
-        try await Scenario.run(routes: routes) { s in
+        try await Scenario.run(routes: Self.plainRoutes) { s in
             let client = try await RawClient.connect(port: s.proxy.port)
             try await client.send("CONNECT api.test:443 HTTP/1.1\r\nHost: api.test:443\r\n\r\n")
             await client.waitForResponses(1)

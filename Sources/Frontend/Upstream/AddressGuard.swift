@@ -80,9 +80,7 @@ public enum AddressGuard {
             }
         }
         // Outside global unicast nothing is reachable on the internet.
-        if bytes[0] & 0xE0 != 0x20 {
-            return Range(cidr: nonGlobalCIDR(bytes), name: nonGlobalName(bytes))
-        }
+        if bytes[0] & 0xE0 != 0x20 { return outsideGlobalUnicast(bytes) }
         for entry in ipv6DeniedInGlobalUnicast where hasPrefix(bytes, entry.network, entry.prefix) {
             if entry.prefix == 23, ipv6GlobalExceptions.contains(where: { hasPrefix(bytes, $0.network, $0.prefix) }) {
                 return nil
@@ -122,19 +120,13 @@ public enum AddressGuard {
         return true
     }
 
-    private static func nonGlobalName(_ bytes: [UInt8]) -> String {
-        if bytes[0..<15].allSatisfy({ $0 == 0 }) { return bytes[15] == 1 ? "loopback" : "unspecified" }
-        if bytes[0] & 0xFE == 0xFC { return "unique local" }
-        if bytes[0] == 0xFE && bytes[1] & 0xC0 == 0x80 { return "link-local" }
-        if bytes[0] == 0xFF { return "multicast" }
-        return "not global unicast"
-    }
-
-    private static func nonGlobalCIDR(_ bytes: [UInt8]) -> String {
-        if bytes[0..<15].allSatisfy({ $0 == 0 }) { return bytes[15] == 1 ? "::1/128" : "::/128" }
-        if bytes[0] & 0xFE == 0xFC { return "fc00::/7" }
-        if bytes[0] == 0xFE && bytes[1] & 0xC0 == 0x80 { return "fe80::/10" }
-        if bytes[0] == 0xFF { return "ff00::/8" }
-        return "outside 2000::/3"
+    private static func outsideGlobalUnicast(_ bytes: [UInt8]) -> Range {
+        if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] <= 1 {
+            return bytes[15] == 1 ? Range(cidr: "::1/128", name: "loopback") : Range(cidr: "::/128", name: "unspecified")
+        }
+        if bytes[0] & 0xFE == 0xFC { return Range(cidr: "fc00::/7", name: "unique local") }
+        if bytes[0] == 0xFE && bytes[1] & 0xC0 == 0x80 { return Range(cidr: "fe80::/10", name: "link-local") }
+        if bytes[0] == 0xFF { return Range(cidr: "ff00::/8", name: "multicast") }
+        return Range(cidr: "outside 2000::/3", name: "not global unicast")
     }
 }

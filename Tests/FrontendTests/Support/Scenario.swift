@@ -23,6 +23,7 @@ struct Scenario {
         scannerExecutable: String = siblingExecutable("egress-scanner"),
         maxScanBytes: Int = ScannerOptions.defaultMaxScanBytes,
         superviseTimeout: TimeAmount = .seconds(300),
+        upstreamResponseTimeout: TimeAmount = .seconds(600),
         connectionTimeouts: ConnectionTimeouts = ConnectionTimeouts(),
         limits: ProxyLimits = ProxyLimits(),
         responder: @escaping UpstreamServer.Responder = UpstreamReply.echo,
@@ -44,6 +45,7 @@ struct Scenario {
                 scanners: scanners,
                 scannerExecutable: scannerExecutable,
                 maxScanBytes: maxScanBytes,
+                upstreamResponseTimeout: upstreamResponseTimeout,
                 superviseTimeout: superviseTimeout,
                 connectionTimeouts: connectionTimeouts,
                 limits: limits

@@ -3,7 +3,7 @@ import EgressRoutes
 import NIOHTTP1
 
 /// The DLP a route asks of one exchange, resolved to detector ids and effective policies.
-struct ExchangeDLP: Sendable {
+struct ExchangeDLP: Sendable, Equatable {
     var outboundDetectors: [String]
     var inboundDetectors: [String]
     var outboundAction: OutboundAction

@@ -313,132 +313,35 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func handleHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         perform(deadlines.requestHeadReceived(), context: context)
-        if let refusal = RequestScreening.refusal(for: head) {
-            refuse(head, refusal, host: "", path: head.uri, closeAfter: true, context: context)
-            return
-        }
-        let target: UpstreamTarget
-        let originForm: String
-        switch mode {
-        case .forwardProxy:
-            if head.method == .CONNECT {
-                handleConnect(head, context: context)
-                return
-            }
-            switch RequestTargetParser.parseAbsoluteForm(head.uri) {
-            case .success(let parsed):
-                (target, originForm) = parsed
-            case .failure(let failure):
-                let reason =
-                    switch failure {
-                    case .userinfo: "egress: credentials in the request URL are not allowed"
-                    case .unsupportedScheme: "egress: only http and https URLs can be proxied"
-                    case .malformed: "egress: not a proxy request (use an absolute URL or CONNECT)"
-                    }
-                refuse(head, status: .badRequest, reason: reason, host: "", path: head.uri, context: context)
-                return
-            }
-        case .tunnel(let tunnel):
-            target = tunnel
-            guard let path = RequestTargetParser.originForm(head.uri, tunnel: tunnel) else {
-                refuse(
-                    head,
-                    status: .badRequest,
-                    reason: "egress: request target does not belong to \(tunnel)",
-                    host: tunnel.description,
-                    path: head.uri,
-                    context: context
-                )
-                return
-            }
-            originForm = path
-        }
-        let path = String(originForm.prefix { $0 != "?" })
-        let hostName = target.description
-        if services.ownListeners.contains(numericHost: target.host, port: target.port) {
-            refuse(
-                head,
-                status: .forbidden,
-                reason: "egress: requests to the proxy itself are not allowed",
-                host: hostName,
-                path: path,
-                context: context
-            )
-            return
-        }
-
-        let facts = RequestFacts(
-            method: head.method.rawValue,
-            target: originForm,
-            headers: head.headers.map { ($0.name, $0.value) }
+        let environment = RequestAdmission.Environment(
+            isOwnAddress: { [ownListeners = services.ownListeners] host, port in
+                ownListeners.contains(numericHost: host, port: port)
+            },
+            scannerAvailable: services.scanner != nil,
+            maxScanBytes: services.maxScanBytes
         )
-        let route: Route
-        let policy = services.policy
-        switch policy.table.decide(host: target.host, port: target.port, isTLS: target.isTLS, request: facts) {
-        case .deny(let reason):
-            refuse(head, status: .forbidden, reason: reason, host: hostName, path: path, context: context)
+        let plan: RequestAdmission.ForwardPlan
+        switch RequestAdmission.decide(head, mode: mode, policy: services.policy, environment: environment) {
+        case .refuse(let refusal, let requestContext, let closeConnection):
+            refuse(head, refusal, requestContext, closeAfter: closeConnection, context: context)
             return
-        case .allow(let index):
-            route = policy.routes.routes[index]
-        }
-        if route.auth != nil && !target.isTLS {
-            refuse(
-                head,
-                status: .forbidden,
-                reason: "egress: refusing to send credentials over plain http",
-                host: hostName,
-                path: path,
-                context: context
-            )
+        case .openTunnel(let target, _):
+            openTunnel(to: target, head: head, context: context)
             return
+        case .forward(let forward):
+            plan = forward
         }
-        let dlp = ExchangeDLP(route: route)
-        let needsScanner =
-            !dlp.outboundDetectors.isEmpty || (!dlp.inboundDetectors.isEmpty && dlp.inboundAction == .block)
-        if needsScanner && services.scanner == nil {
-            refuse(
-                head,
-                status: .serviceUnavailable,
-                reason: ScanFailure.unavailable.reason,
-                host: hostName,
-                path: path,
-                context: context
-            )
-            return
-        }
-        if !dlp.outboundDetectors.isEmpty, case .contentLength(let length)? = RequestBodyFraming(head),
-            length > services.maxScanBytes
-        {
-            refuse(
-                head,
-                status: .forbidden,
-                reason: BodyDecoding.Failure.tooLarge(limit: services.maxScanBytes).reason,
-                host: hostName,
-                path: path,
-                context: context
-            )
-            return
-        }
-
-        let credential = route.auth.flatMap { policy.tokens.credential(for: $0) }
-        var upstreamHead = UpstreamRequestBuilder.head(
-            from: head,
-            originForm: originForm,
-            target: target,
-            credential: credential
-        )
-        if !dlp.inboundDetectors.isEmpty { BodyDecoding.narrowAcceptEncoding(&upstreamHead.headers) }
         let exchange = Exchange(
-            context: RequestContext(host: hostName, method: head.method.rawValue, path: path),
-            target: target,
+            context: plan.context,
+            target: plan.target,
             clientHead: head,
-            upstreamHead: upstreamHead,
-            dlp: dlp,
+            upstreamHead: plan.upstreamHead,
+            dlp: plan.dlp,
             capturesBodies: services.events.isEnabled(.full),
             heldBytes: services.heldBytes
         )
         state = .exchanging(exchange)
-        if UpstreamRequestBuilder.expectsContinue(head) {
+        if plan.expectsContinue {
             context.writeAndFlush(
                 wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
                 promise: nil
@@ -448,7 +351,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // Outbound DLP decides on the whole request before anything goes upstream.
             exchange.heldRequestBody = context.channel.allocator.buffer(capacity: 0)
         } else {
-            if let framing = RequestBodyFraming(upstreamHead), [.noBody, .contentLength(0)].contains(framing) {
+            if let framing = RequestBodyFraming(plan.upstreamHead), [.noBody, .contentLength(0)].contains(framing) {
                 exchange.replay = [.end(nil)]
             }
             connectUpstream(exchange, context: context)
@@ -546,45 +449,9 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: CONNECT
 
-    private func handleConnect(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        guard let (host, port) = RequestTargetParser.parseAuthority(head.uri[...], defaultPort: 443) else {
-            refuse(
-                head,
-                status: .badRequest,
-                reason: "egress: malformed CONNECT target",
-                host: "",
-                path: head.uri,
-                closeAfter: true,
-                context: context
-            )
-            return
-        }
-        let target = UpstreamTarget(host: host, port: port, isTLS: true)
-        if services.ownListeners.contains(numericHost: target.host, port: target.port) {
-            refuse(
-                head,
-                status: .forbidden,
-                reason: "egress: requests to the proxy itself are not allowed",
-                host: target.description,
-                path: head.uri,
-                closeAfter: true,
-                context: context
-            )
-            return
-        }
-        guard services.policy.table.route(forHost: host, port: port, isTLS: true) != nil else {
-            // Refused before any certificate is minted.
-            refuse(
-                head,
-                status: .forbidden,
-                reason: "egress: host not allowed: \(target)",
-                host: target.description,
-                path: head.uri,
-                closeAfter: true,
-                context: context
-            )
-            return
-        }
+    /// An admitted CONNECT: mint (or reuse) the host's certificate, then answer 200.
+    private func openTunnel(to target: UpstreamTarget, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let host = target.host
         state = .openingTunnel(TunnelSetup(target: target, version: head.version))
         pauseReads()
         services.interception.context(for: host, on: context.eventLoop).assumeIsolated().whenComplete { result in
@@ -646,17 +513,16 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func refuse(
         _ head: HTTPRequestHead,
         _ refusal: Refusal,
-        host: String,
-        path: String,
-        closeAfter: Bool = false,
+        _ requestContext: RequestContext,
+        closeAfter: Bool,
         context: ChannelHandlerContext
     ) {
         refuse(
             head,
             status: refusal.status,
             reason: refusal.reason,
-            host: host,
-            path: path,
+            host: requestContext.host,
+            path: requestContext.path,
             outcome: refusal.outcome,
             closeAfter: closeAfter,
             context: context

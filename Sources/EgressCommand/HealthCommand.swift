@@ -16,7 +16,9 @@ struct HealthCommand: AsyncParsableCommand {
         guard reply.status == 200,
             ((try? JSONSerialization.jsonObject(with: reply.body)) as? [String: Any])?["status"] as? String == "ok"
         else {
-            throw CommandFailure("the control listener answered \(reply.status): \(reply.errorMessage ?? "not healthy")")
+            throw CommandFailure(
+                "the control listener answered \(reply.status): \(reply.errorMessage ?? "not healthy")"
+            )
         }
         print("ok")
     }

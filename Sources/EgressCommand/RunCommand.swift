@@ -35,13 +35,19 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("connect-to"), help: "HOST:PORT:ADDR:PORT2 — dial ADDR:PORT2 for HOST:PORT (repeatable).")
     var connectTo: [String] = []
 
-    @Flag(name: .customLong("allow-private-upstreams"), help: "Allow upstreams on loopback, private and link-local addresses.")
+    @Flag(
+        name: .customLong("allow-private-upstreams"),
+        help: "Allow upstreams on loopback, private and link-local addresses."
+    )
     var allowPrivateUpstreams = false
 
     @Option(name: .customLong("log"), help: "Override the routes file's log level: 0 off, 1 blocks, 2 full.")
     var logOverride: String?
 
-    @Option(name: .customLong("upstream-timeout"), help: "Seconds an upstream may take to start its response (default 600).")
+    @Option(
+        name: .customLong("upstream-timeout"),
+        help: "Seconds an upstream may take to start its response (default 600)."
+    )
     var upstreamTimeout = "600"
 
     @Option(name: .customLong("scanners"), help: "DLP worker processes (default: the number of CPU cores).")
@@ -50,7 +56,10 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("scan-timeout"), help: "Seconds a scan may take before its worker is killed (default 2).")
     var scanTimeout = "2"
 
-    @Option(name: .customLong("max-scan-bytes"), help: "Largest decoded body DLP scans; larger ones are refused (default 33554432).")
+    @Option(
+        name: .customLong("max-scan-bytes"),
+        help: "Largest decoded body DLP scans; larger ones are refused (default 33554432)."
+    )
     var maxScanBytes = String(ScannerOptions.defaultMaxScanBytes)
 
     @Option(name: .customLong("scanner-path"), help: "The egress-scanner executable (default: next to egress).")
@@ -77,25 +86,43 @@ struct RunCommand: AsyncParsableCommand {
     )
     var superviseTimeout = "300"
 
-    @Option(name: .customLong("request-head-timeout"), help: "Seconds from a request's first byte to its complete head (default 20).")
+    @Option(
+        name: .customLong("request-head-timeout"),
+        help: "Seconds from a request's first byte to its complete head (default 20)."
+    )
     var requestHeadTimeout = "20"
 
-    @Option(name: .customLong("idle-timeout"), help: "Seconds an agent's keep-alive connection may sit idle (default 75).")
+    @Option(
+        name: .customLong("idle-timeout"),
+        help: "Seconds an agent's keep-alive connection may sit idle (default 75)."
+    )
     var idleTimeout = "75"
 
-    @Option(name: .customLong("client-hello-timeout"), help: "Seconds from CONNECT's 200 to the agent's TLS ClientHello (default 10).")
+    @Option(
+        name: .customLong("client-hello-timeout"),
+        help: "Seconds from CONNECT's 200 to the agent's TLS ClientHello (default 10)."
+    )
     var clientHelloTimeout = "10"
 
-    @Option(name: .customLong("tls-handshake-timeout"), help: "Seconds for the agent's TLS handshake to complete (default 10).")
+    @Option(
+        name: .customLong("tls-handshake-timeout"),
+        help: "Seconds for the agent's TLS handshake to complete (default 10)."
+    )
     var tlsHandshakeTimeout = "10"
 
     @Option(name: .customLong("max-connections"), help: "Concurrent agent connections; more get 503 (default 1024).")
     var maxConnections = "1024"
 
-    @Option(name: .customLong("max-held-bytes"), help: "Bytes held for DLP and supervise at once; more gets 503 (default 268435456).")
+    @Option(
+        name: .customLong("max-held-bytes"),
+        help: "Bytes held for DLP and supervise at once; more gets 503 (default 268435456)."
+    )
     var maxHeldBytes = String(256 << 20)
 
-    @Option(name: .customLong("max-held-requests"), help: "Requests waiting for the operator at once; more get 503 (default 64).")
+    @Option(
+        name: .customLong("max-held-requests"),
+        help: "Requests waiting for the operator at once; more get 503 (default 64)."
+    )
     var maxHeldRequests = "64"
 
     func run() async throws {
@@ -233,7 +260,9 @@ struct RunCommand: AsyncParsableCommand {
         for path in upstreamCAPaths {
             do {
                 let certificates = try NIOSSLCertificate.fromPEMFile(path)
-                guard !certificates.isEmpty else { throw CommandFailure("--upstream-ca \(path): no certificate in file") }
+                guard !certificates.isEmpty else {
+                    throw CommandFailure("--upstream-ca \(path): no certificate in file")
+                }
                 trustRoots += certificates
             } catch let failure as CommandFailure {
                 throw failure
@@ -269,7 +298,11 @@ struct RunCommand: AsyncParsableCommand {
         options.connectionTimeouts.tlsHandshake = try Self.seconds(tlsHandshakeTimeout, flag: "--tls-handshake-timeout")
         options.limits.maxConnections = try Self.count(maxConnections, flag: "--max-connections", range: 1...1_000_000)
         options.limits.maxHeldBytes = try Self.count(maxHeldBytes, flag: "--max-held-bytes", range: 1...(1 << 40))
-        options.limits.maxHeldRequests = try Self.count(maxHeldRequests, flag: "--max-held-requests", range: 1...100_000)
+        options.limits.maxHeldRequests = try Self.count(
+            maxHeldRequests,
+            flag: "--max-held-requests",
+            range: 1...100_000
+        )
         return (options, level ?? routes.log)
     }
 
@@ -286,7 +319,9 @@ struct RunCommand: AsyncParsableCommand {
         guard !text.isEmpty, text.allSatisfy(\.isASCII), text.allSatisfy(\.isNumber), let value = Int(text),
             range.contains(value)
         else {
-            throw CommandFailure("\(flag) \(text): expected a whole number from \(range.lowerBound) to \(range.upperBound)")
+            throw CommandFailure(
+                "\(flag) \(text): expected a whole number from \(range.lowerBound) to \(range.upperBound)"
+            )
         }
         return value
     }
@@ -295,7 +330,9 @@ struct RunCommand: AsyncParsableCommand {
         let count: Int
         if let scanners {
             guard scanners.allSatisfy(\.isNumber), let value = Int(scanners), (1...256).contains(value) else {
-                throw CommandFailure("--scanners \(scanners): expected a whole number from 1 to 256 (DLP cannot be turned off here; use dlp: in routes.yaml)")
+                throw CommandFailure(
+                    "--scanners \(scanners): expected a whole number from 1 to 256 (DLP cannot be turned off here; use dlp: in routes.yaml)"
+                )
             }
             count = value
         } else {
@@ -322,7 +359,10 @@ struct RunCommand: AsyncParsableCommand {
 
     /// Runs `handler` for each delivery of `signalNumber` (SIGHUP; SIGTERM and SIGINT belong to the
     /// service group, which drains the sidecar and lets `run` return, so the process exits 0).
-    private static func onSignal(_ signalNumber: Int32, _ handler: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
+    private static func onSignal(
+        _ signalNumber: Int32,
+        _ handler: @escaping @Sendable () -> Void
+    ) -> any DispatchSourceSignal {
         signal(signalNumber, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
         source.setEventHandler(handler: handler)

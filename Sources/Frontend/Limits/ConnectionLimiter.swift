@@ -38,7 +38,10 @@ final class ConnectionLimiter: Sendable {
             if now {
                 var reason = "egress: too many agent connections (\(maximum) open)"
                 if suppressed > 0 { reason += "; \(suppressed) more refused since the last report" }
-                events.emit(.block(reason: reason, context: RequestContext(host: "", method: "", path: "")), minimum: .blocks)
+                events.emit(
+                    .block(reason: reason, context: RequestContext(host: "", method: "", path: "")),
+                    minimum: .blocks
+                )
             }
         }
         return admitted
@@ -89,7 +92,8 @@ final class AcceptErrorReporter: ChannelInboundHandler {
         guard now else { return }
         let detail: String
         if let ioError = error as? IOError {
-            detail = ioError.errnoCode == EMFILE || ioError.errnoCode == ENFILE
+            detail =
+                ioError.errnoCode == EMFILE || ioError.errnoCode == ENFILE
                 ? "out of file descriptors (\(ioError.errnoCode == EMFILE ? "EMFILE" : "ENFILE"))" : "\(ioError)"
         } else {
             detail = "\(error)"

@@ -133,7 +133,7 @@ extension ProxyRequestHandler {
     }
 
     /// The scan of a whole response body, decoded from its content coding first.
-    private func inboundScan(
+    func inboundScan(
         of body: ByteBuffer,
         head: HTTPResponseHead,
         exchange: Exchange
@@ -152,7 +152,7 @@ extension ProxyRequestHandler {
     }
 
     /// Refuses a response the agent has not seen any of; the event carries the upstream status.
-    private func blockResponse(
+    func blockResponse(
         _ exchange: Exchange,
         reason: String,
         status: HTTPResponseStatus,
@@ -163,7 +163,7 @@ extension ProxyRequestHandler {
     }
 
     /// The response is fully read: the upstream connection can serve others while we scan.
-    private func releaseUpstream(_ exchange: Exchange, context: ChannelHandlerContext) {
+    func releaseUpstream(_ exchange: Exchange, context: ChannelHandlerContext) {
         guard let connection = exchange.connection else { return }
         exchange.connection = nil
         services.pool(on: context.eventLoop).release(

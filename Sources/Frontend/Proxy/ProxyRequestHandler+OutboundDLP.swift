@@ -57,7 +57,7 @@ extension ProxyRequestHandler {
         }
     }
 
-    private func requestScanned(
+    func requestScanned(
         _ result: Result<ScanOutcome, any Error>,
         plan: OutboundScanPlan,
         heldBody: ByteBuffer,
@@ -129,7 +129,7 @@ extension ProxyRequestHandler {
 
     /// Parks the request in the supervision queue; the agent's connection stays open until the
     /// operator approves (forwarded unchanged), denies, or the timeout denies it as expired.
-    private func holdForOperator(
+    func holdForOperator(
         _ exchange: Exchange,
         outcome: ScanOutcome,
         plan: OutboundScanPlan,
@@ -211,7 +211,7 @@ extension ProxyRequestHandler {
     }
 
     /// Sends the decided request: the upstream connection is opened only now.
-    private func forward(_ exchange: Exchange, body: ByteBuffer, context: ChannelHandlerContext) {
+    func forward(_ exchange: Exchange, body: ByteBuffer, context: ChannelHandlerContext) {
         exchange.buffered = body.readableBytes > 0 ? [.body(body), .end(nil)] : [.end(nil)]
         // Held whole, so it can be sent again if a reused upstream connection fails at once.
         exchange.replay = exchange.buffered

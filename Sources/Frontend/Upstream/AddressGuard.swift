@@ -122,7 +122,8 @@ public enum AddressGuard {
 
     private static func outsideGlobalUnicast(_ bytes: [UInt8]) -> Range {
         if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] <= 1 {
-            return bytes[15] == 1 ? Range(cidr: "::1/128", name: "loopback") : Range(cidr: "::/128", name: "unspecified")
+            return bytes[15] == 1
+                ? Range(cidr: "::1/128", name: "loopback") : Range(cidr: "::/128", name: "unspecified")
         }
         if bytes[0] & 0xFE == 0xFC { return Range(cidr: "fc00::/7", name: "unique local") }
         if bytes[0] == 0xFE && bytes[1] & 0xC0 == 0x80 { return Range(cidr: "fe80::/10", name: "link-local") }

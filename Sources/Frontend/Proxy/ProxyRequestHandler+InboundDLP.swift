@@ -9,15 +9,14 @@ extension ProxyRequestHandler {
         guard var held = exchange.heldResponseBody.take() else { return }
         guard exchange.held.grow(by: buffer.readableBytes) else {
             exchange.upstreamReusable = false
-            blockResponse(exchange, reason: HeldBytesBudget.busyReason, status: .serviceUnavailable, context: context)
+            blockResponse(exchange, HeldBytesBudget.busy, context: context)
             return
         }
         guard held.append(buffer, within: services.maxScanBytes) else {
             exchange.upstreamReusable = false
             blockResponse(
                 exchange,
-                reason: BodyDecoding.Failure.tooLarge(limit: services.maxScanBytes).reason,
-                status: .forbidden,
+                BodyDecoding.Failure.tooLarge(limit: services.maxScanBytes).refusal,
                 context: context
             )
             return
@@ -33,8 +32,7 @@ extension ProxyRequestHandler {
         guard let scanner = services.scanner else {
             blockResponse(
                 exchange,
-                reason: ScanFailure.unavailable.reason,
-                status: .serviceUnavailable,
+                ScanFailure.unavailable.refusal,
                 context: context
             )
             return
@@ -43,7 +41,7 @@ extension ProxyRequestHandler {
         do {
             job = try inboundScan(of: held, head: head, exchange: exchange)
         } catch {
-            blockResponse(exchange, reason: error.reason, status: .forbidden, context: context)
+            blockResponse(exchange, error.refusal, context: context)
             return
         }
         scanner.scan(job).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
@@ -55,13 +53,12 @@ extension ProxyRequestHandler {
                 let failure = error as? ScanFailure ?? .workerError
                 self.blockResponse(
                     exchange,
-                    reason: failure.reason,
-                    status: HTTPResponseStatus(statusCode: failure.status),
+                    failure.refusal,
                     context: context
                 )
             case .success(let outcome) where !outcome.isClean:
                 self.services.metrics.dlpAction(direction: "inbound", action: "block")
-                self.blockResponse(exchange, reason: DLPReason.inbound, status: .forbidden, context: context)
+                self.blockResponse(exchange, Refusal(.forbidden, DLPReason.inbound), context: context)
             case .success:
                 var complete = head
                 // The whole body is here: send it with its length, whatever framing the upstream used.
@@ -152,14 +149,9 @@ extension ProxyRequestHandler {
     }
 
     /// Refuses a response the agent has not seen any of; the event carries the upstream status.
-    func blockResponse(
-        _ exchange: Exchange,
-        reason: String,
-        status: HTTPResponseStatus,
-        context: ChannelHandlerContext
-    ) {
+    func blockResponse(_ exchange: Exchange, _ refusal: Refusal, context: ChannelHandlerContext) {
         let upstreamStatus = exchange.upstreamResponseHead.map { Int($0.status.code) }
-        failExchange(exchange, status: status, reason: reason, responseStatus: upstreamStatus, context: context)
+        failExchange(exchange, refusal, responseStatus: upstreamStatus, context: context)
     }
 
     /// The response is fully read: the upstream connection can serve others while we scan.

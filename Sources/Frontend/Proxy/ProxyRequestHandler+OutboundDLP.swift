@@ -10,14 +10,13 @@ extension ProxyRequestHandler {
         // Taken out while appending, so the buffer is uniquely referenced and grows in place.
         guard var held = exchange.heldRequestBody.take() else { return }
         guard exchange.held.grow(by: buffer.readableBytes) else {
-            failExchange(exchange, status: .serviceUnavailable, reason: HeldBytesBudget.busyReason, context: context)
+            failExchange(exchange, HeldBytesBudget.busy, context: context)
             return
         }
         guard held.append(buffer, within: services.maxScanBytes) else {
             failExchange(
                 exchange,
-                status: .forbidden,
-                reason: BodyDecoding.Failure.tooLarge(limit: services.maxScanBytes).reason,
+                BodyDecoding.Failure.tooLarge(limit: services.maxScanBytes).refusal,
                 context: context
             )
             return
@@ -38,7 +37,7 @@ extension ProxyRequestHandler {
                 limit: services.maxScanBytes
             )
         } catch {
-            failExchange(exchange, status: .forbidden, reason: error.reason, context: context)
+            failExchange(exchange, error.refusal, context: context)
             return
         }
         let plan = OutboundScanPlan(
@@ -70,8 +69,7 @@ extension ProxyRequestHandler {
             let failure = error as? ScanFailure ?? .workerError
             failExchange(
                 exchange,
-                status: HTTPResponseStatus(statusCode: failure.status),
-                reason: failure.reason,
+                failure.refusal,
                 context: context
             )
             return
@@ -91,7 +89,7 @@ extension ProxyRequestHandler {
         )
         switch exchange.dlp.outboundAction {
         case .block:
-            failExchange(exchange, status: .forbidden, reason: reason, eventContext: eventContext, context: context)
+            failExchange(exchange, Refusal(.forbidden, reason), eventContext: eventContext, context: context)
         case .supervise:
             holdForOperator(
                 exchange,
@@ -109,8 +107,7 @@ extension ProxyRequestHandler {
             guard let redacted = outcome.redactedSegments, redacted.count == plan.segments.count else {
                 failExchange(
                     exchange,
-                    status: .serviceUnavailable,
-                    reason: ScanFailure.workerError.reason,
+                    ScanFailure.workerError.refusal,
                     context: context
                 )
                 return
@@ -141,8 +138,10 @@ extension ProxyRequestHandler {
         guard services.supervision.pending().count < services.limits.maxHeldRequests else {
             failExchange(
                 exchange,
-                status: .serviceUnavailable,
-                reason: "egress: too many requests held for the operator (\(services.limits.maxHeldRequests))",
+                Refusal(
+                    .serviceUnavailable,
+                    "egress: too many requests held for the operator (\(services.limits.maxHeldRequests))"
+                ),
                 eventContext: eventContext,
                 context: context
             )
@@ -193,16 +192,14 @@ extension ProxyRequestHandler {
             case .denied, .abandoned:
                 self.failExchange(
                     exchange,
-                    status: .forbidden,
-                    reason: "\(reason) (denied by the operator)",
+                    Refusal(.forbidden, "\(reason) (denied by the operator)"),
                     eventContext: eventContext,
                     context: context
                 )
             case .expired:
                 self.failExchange(
                     exchange,
-                    status: .forbidden,
-                    reason: "\(reason) (no operator decision in time)",
+                    Refusal(.forbidden, "\(reason) (no operator decision in time)"),
                     eventContext: eventContext,
                     context: context
                 )

@@ -4,6 +4,8 @@ import NIOHTTP1
 /// Answers the proxy gives itself: refusals before and during an exchange, always JSON
 /// (README, "Request handling"), each settling its request once.
 extension ProxyRequestHandler {
+    /// Refuses a request at its head; the rest of it is read and dropped (`discarding`), and the
+    /// connection closes after it when `closeAfter` or the agent asked to.
     func refuse(
         _ head: HTTPRequestHead,
         _ refusal: Refusal,
@@ -11,43 +13,17 @@ extension ProxyRequestHandler {
         closeAfter: Bool,
         context: ChannelHandlerContext
     ) {
-        refuse(
-            head,
-            status: refusal.status,
-            reason: refusal.reason,
-            host: requestContext.host,
-            path: requestContext.path,
-            outcome: refusal.outcome,
-            closeAfter: closeAfter,
-            context: context
-        )
-    }
-
-    func refuse(
-        _ head: HTTPRequestHead,
-        status: HTTPResponseStatus,
-        reason: String,
-        host: String,
-        path: String,
-        outcome: Refusal.Outcome? = nil,
-        closeAfter: Bool = false,
-        context: ChannelHandlerContext
-    ) {
-        let event = EgressEvent.block(
-            reason: reason,
-            context: RequestContext(host: host, method: head.method.rawValue, path: path)
-        )
-        services.metrics.requestSettled((outcome ?? Refusal(status, reason).outcome).rawValue)
+        services.metrics.requestSettled(refusal.outcome.rawValue)
         let close = closeAfter || !head.isKeepAlive
         // The state first: writing the refusal's end can deliver this request's end (and the next
         // pipelined request) before `respond` returns.
         let written = context.eventLoop.makePromise(of: Void.self)
         state = .discarding(closeAfter: close ? written.futureResult : nil)
         respond(
-            status: status,
-            reason: reason,
+            status: refusal.status,
+            reason: refusal.reason,
             version: head.version,
-            event: event,
+            event: .block(reason: refusal.reason, context: requestContext),
             closeAfter: close,
             context: context,
             closeNow: false,
@@ -59,14 +35,14 @@ extension ProxyRequestHandler {
     /// exchange's context in the block event when the path itself held a secret.
     func failExchange(
         _ exchange: Exchange,
-        status: HTTPResponseStatus,
-        reason: String,
+        _ refusal: Refusal,
         responseStatus: Int? = nil,
         eventContext: RequestContext? = nil,
         context: ChannelHandlerContext
     ) {
+        let (status, reason) = (refusal.status, refusal.reason)
         exchange.responseTimer?.cancel()
-        settle(exchange, Refusal(status, reason).outcome.rawValue)
+        settle(exchange, refusal.outcome.rawValue)
         exchange.held.release()
         if let connection = exchange.connection {
             connection.handler.receiver = nil

@@ -23,8 +23,7 @@ extension ProxyRequestHandler {
         case .failure(let failure):
             failExchange(
                 exchange,
-                status: HTTPResponseStatus(statusCode: failure.status),
-                reason: failure.reason,
+                failure.refusal,
                 context: context
             )
         case .success(let connection):
@@ -62,8 +61,7 @@ extension ProxyRequestHandler {
         if body.readableBytes > 0, (RequestBodyFraming(exchange.upstreamHead) ?? .noBody) == .noBody, let context {
             failExchange(
                 exchange,
-                status: .badRequest,
-                reason: "egress: request body without framing",
+                Refusal(.badRequest, "egress: request body without framing"),
                 context: context
             )
             return
@@ -95,7 +93,7 @@ extension ProxyRequestHandler {
             let context
         else { return }
         let failure = UpstreamFailure.responseTimeout(target: exchange.target.description)
-        failExchange(exchange, status: .gatewayTimeout, reason: failure.reason, context: context)
+        failExchange(exchange, Refusal(.gatewayTimeout, failure.reason), context: context)
     }
 }
 
@@ -196,7 +194,7 @@ extension ProxyRequestHandler: UpstreamResponseReceiver {
             connectUpstream(exchange, fresh: true, context: context)
         } else {
             let failure = UpstreamFailure.closedEarly(target: exchange.target.description)
-            failExchange(exchange, status: .badGateway, reason: failure.reason, context: context)
+            failExchange(exchange, Refusal(.badGateway, failure.reason), context: context)
         }
     }
 }

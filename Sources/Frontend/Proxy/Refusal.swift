@@ -20,3 +20,22 @@ struct Refusal: Equatable {
         self.outcome = outcome ?? (status == .forbidden ? .blocked : .failed)
     }
 }
+
+// Every failure the request path meets becomes a refusal in one place.
+
+extension UpstreamFailure {
+    var refusal: Refusal { Refusal(HTTPResponseStatus(statusCode: status), reason) }
+}
+
+extension ScanFailure {
+    var refusal: Refusal { Refusal(HTTPResponseStatus(statusCode: status), reason) }
+}
+
+extension BodyDecoding.Failure {
+    /// A body DLP cannot judge (undecodable, too large) is refused: fail closed.
+    var refusal: Refusal { Refusal(.forbidden, reason) }
+}
+
+extension HeldBytesBudget {
+    static let busy = Refusal(.serviceUnavailable, busyReason)
+}

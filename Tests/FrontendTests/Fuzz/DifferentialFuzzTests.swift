@@ -27,17 +27,33 @@ struct DifferentialFuzzTests {
 
     @Test("the upstream parses only requests the proxy judged and allowed")
     func upstreamParsesOnlyJudgedRequests() async throws {
+        // A plain upstream for http:// targets and a TLS one for tunnels; every port the generated
+        // targets name goes to one of them, so no name is ever resolved.
+        let pki = try TestPKI()
         let upstream = try await UpstreamServer.start()
-        // Every port the generated targets name goes to the local upstream: no name is ever resolved.
+        let tlsUpstream = try await UpstreamServer.start(tls: try pki.serverContext(for: "api.test"))
         let proxy = try await ProxyHarness.start(
             routes: Self.routes,
-            connectTo: [80, 443, 8080].map { ("api.test", $0, upstream.port) }
+            connectTo: [("api.test", 80, upstream.port), ("api.test", 8080, upstream.port), ("api.test", 443, tlsUpstream.port)],
+            trusting: pki
         )
         var generator = RequestStreamGenerator(seed: Self.seed)
         var responses = 0
         for index in 0..<Self.cases {
-            let bytes = generator.stream(case: index)
+            // Every other stream goes inside a TLS tunnel, the path most real traffic takes.
+            let inTunnel = index % 2 == 1
+            let bytes = generator.stream(case: index, tunnel: inTunnel)
             let client = try await RawClient.connect(port: proxy.port)
+            if inTunnel {
+                try await client.send("CONNECT api.test:443 HTTP/1.1\r\nHost: api.test:443\r\n\r\n")
+                await client.waitForResponses(1)
+                guard client.statuses == [200] else {
+                    Issue.record("case \(index): CONNECT answered \(client.receivedText)")
+                    await client.close()
+                    continue
+                }
+                try await client.startTLS(host: "api.test", caPath: proxy.caPath)
+            }
             try? await client.send(bytes: bytes)
             await Self.waitForQuiet(client)
             // Final responses only: `100 Continue` is an interim answer to `Expect`.
@@ -57,11 +73,11 @@ struct DifferentialFuzzTests {
         }
         // Wait for the upstream to settle, then compare what it parsed with what the proxy forwarded.
         var seen = -1
-        while seen != upstream.requests.count {
-            seen = upstream.requests.count
+        while seen != upstream.requests.count + tlsUpstream.requests.count {
+            seen = upstream.requests.count + tlsUpstream.requests.count
             try await Task.sleep(for: .milliseconds(300))
         }
-        let parsed = upstream.requests.filter(\.complete)
+        let parsed = (upstream.requests + tlsUpstream.requests).filter(\.complete)
         var forwarded: [String: Int] = [:]
         for event in proxy.events.events("egress_request") {
             let key = "\(event["method"] as? String ?? "?") \(event["path"] as? String ?? "?")"
@@ -70,7 +86,9 @@ struct DifferentialFuzzTests {
         for request in parsed {
             let path = String(request.head.uri.prefix { $0 != "?" })
             let key = "\(request.head.method.rawValue) \(path)"
-            #expect(path.hasPrefix("/ok/") && !path.contains("smuggled"), "upstream parsed a request nobody allowed: \(key)")
+            // A `smuggled` marker may be a real request when the request before it had no body (in a
+            // tunnel, origin-form is what clients send): what matters is that the proxy judged it.
+            #expect(path.hasPrefix("/ok/"), "upstream parsed a request nobody allowed: \(key)")
             #expect(["GET", "POST"].contains(request.head.method.rawValue), "upstream parsed \(key)")
             #expect(request.header("host") == "api.test", "\(key) reached the upstream with host \(request.header("host") ?? "none")")
             #expect((forwarded[key] ?? 0) > 0, "upstream parsed \(key), which the proxy never forwarded")
@@ -82,9 +100,14 @@ struct DifferentialFuzzTests {
         await health.waitForResponses(1)
         #expect(health.statuses == [200])
         await health.close()
-        print("fuzz: seed \(Self.seed), \(Self.cases) streams, \(responses) responses, \(parsed.count) requests parsed upstream")
+        let inTunnels = tlsUpstream.requests.filter(\.complete).count
+        print(
+            "fuzz: seed \(Self.seed), \(Self.cases) streams (half in TLS tunnels), \(responses) responses, "
+                + "\(parsed.count) requests parsed upstream (\(inTunnels) through tunnels)"
+        )
         await proxy.shutdown()
         await upstream.shutdown()
+        await tlsUpstream.shutdown()
     }
 
     /// Until the proxy closes the connection or nothing new arrives for 150 ms (at most 3 s).

@@ -20,23 +20,27 @@ struct RequestStreamGenerator {
         return "\(label)\(nextID)"
     }
 
-    /// One connection's bytes: 1–6 requests, sometimes mutated.
-    mutating func stream(case index: Int) -> [UInt8] {
+    /// One connection's bytes: 1–6 requests, sometimes mutated. Inside a tunnel targets are
+    /// mostly origin-form, as clients send them there.
+    mutating func stream(case index: Int, tunnel: Bool = false) -> [UInt8] {
         var bytes: [UInt8] = []
         for _ in 0..<Int.random(in: 1...6, using: &random) {
-            bytes += Array(request(case: index).utf8)
+            bytes += Array(request(case: index, tunnel: tunnel).utf8)
         }
         if chance(35) { mutate(&bytes) }
         return bytes
     }
 
-    private mutating func request(case index: Int) -> String {
+    private mutating func request(case index: Int, tunnel: Bool) -> String {
         let method = pick(["GET", "GET", "POST", "POST", "PUT", "TRACE", "DELETE", "HEAD", "OPTIONS", "G3T", "post"])
         let path =
             chance(60) ? "/ok/c\(index)-\(id("r"))" : pick(["/forbidden/c\(index)-\(id("f"))", "/ok/../admin/\(id("d"))",
                 "/ok/..;/admin/\(id("p"))", "/ok/%2e%2e/admin/\(id("e"))"])
         let host = chance(85) ? "api.test" : pick(["evil.test", "api.test:8080", "127.0.0.1", "api.test.", "API.TEST"])
-        let target = chance(90) ? "http://\(host)\(path)" : pick([path, "*", "http://\(host)", "//\(host)\(path)"])
+        let target =
+            tunnel
+            ? (chance(85) ? path : pick(["https://\(host)\(path)", "http://\(host)\(path)", "*", "//\(host)\(path)"]))
+            : (chance(90) ? "http://\(host)\(path)" : pick([path, "*", "http://\(host)", "//\(host)\(path)"]))
         let version = chance(92) ? "HTTP/1.1" : pick(["HTTP/1.0", "HTTP/2.0", "HTTP/1.1 ", "HTTX/1.1"])
         var headers: [String] = []
         if chance(90) { headers.append("Host: \(host)") }

@@ -68,8 +68,7 @@ public struct RouteTable: Sendable {
     /// `host` lowercased (IPv6 in brackets), with `:port` unless it is the scheme's default.
     private static func display(host: String, port: Int, isTLS: Bool) -> String {
         let normalised = HostPattern.normalisedRequestHost(host)
-        let shown = normalised.contains(":") ? "[\(normalised)]" : normalised
-        return port == (isTLS ? 443 : 80) ? shown : "\(shown):\(port)"
+        return HostPort(host: normalised, port: port == (isTLS ? 443 : 80) ? nil : port).description
     }
 }
 

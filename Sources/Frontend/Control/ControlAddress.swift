@@ -30,8 +30,7 @@ public enum ControlAddress: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unix(let path): "unix:\(path)"
-        case .tcp(let address):
-            address.host.contains(":") ? "[\(address.host)]:\(address.port)" : "\(address.host):\(address.port)"
+        case .tcp(let address): address.description
         }
     }
 }

@@ -183,8 +183,7 @@ public final class ProxyServer: Sendable {
             events.emitBoot(
                 .boot(
                     level: events.level.label,
-                    listen:
-                        "\(options.listenHost.contains(":") ? "[\(options.listenHost)]" : options.listenHost):\(port)",
+                    listen: HostPort(host: options.listenHost, port: port).description,
                     routes: options.routes.routes.count,
                     scanners: options.scanners?.count ?? 0,
                     extra: (options.scanners.map { [("fault_injection", .bool($0.faultInjection))] }

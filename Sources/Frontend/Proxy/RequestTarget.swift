@@ -1,3 +1,5 @@
+import EgressRoutes
+
 /// Where an agent's request goes: host (lowercased; IPv6 without brackets), port and whether the
 /// upstream leg is TLS.
 public struct UpstreamTarget: Sendable, Hashable, CustomStringConvertible {
@@ -14,7 +16,7 @@ public struct UpstreamTarget: Sendable, Hashable, CustomStringConvertible {
     var defaultPort: Int { isTLS ? 443 : 80 }
 
     /// `host` as it appears in URLs and `Host` headers (IPv6 in brackets).
-    var hostForURL: String { host.contains(":") ? "[\(host)]" : host }
+    var hostForURL: String { HostPort.bracketed(host) }
 
     /// The `Host` header value: the port is left out when it is the scheme's default.
     var hostHeader: String { port == defaultPort ? hostForURL : "\(hostForURL):\(port)" }
@@ -34,37 +36,15 @@ enum RequestTargetParser {
     /// `CONNECT host:port`; the port is required by RFC 9112 but defaults to 443 for lenient clients.
     static func parseAuthority(_ authority: Substring, defaultPort: Int) -> (host: String, port: Int)? {
         if authority.contains("@") { return nil }
-        var host: Substring
-        var portText: Substring?
+        guard let parsed = HostPort(parsing: authority, portRequired: false) else { return nil }
+        var host = Substring(parsed.host)
         if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { return nil }
-            host = authority[authority.index(after: authority.startIndex)..<close]
-            let rest = authority[authority.index(after: close)...]
-            if !rest.isEmpty {
-                guard rest.hasPrefix(":") else { return nil }
-                portText = rest.dropFirst()
-            }
-            guard !host.isEmpty, host.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return nil }
+            guard host.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return nil }
         } else {
-            if let colon = authority.lastIndex(of: ":") {
-                host = authority[..<colon]
-                portText = authority[authority.index(after: colon)...]
-            } else {
-                host = authority
-            }
             if host.hasSuffix(".") { host = host.dropLast() }
             guard !host.isEmpty, host.utf8.allSatisfy(isHostByte) else { return nil }
         }
-        let port: Int
-        if let portText {
-            guard !portText.isEmpty, portText.count <= 5, portText.allSatisfy(\.isASCIIDigit),
-                let value = Int(portText), (1...65535).contains(value)
-            else { return nil }
-            port = value
-        } else {
-            port = defaultPort
-        }
-        return (host.lowercased(), port)
+        return (host.lowercased(), parsed.port ?? defaultPort)
     }
 
     /// `GET http://host[:port]/path?query` → the target and the origin-form path to send upstream.

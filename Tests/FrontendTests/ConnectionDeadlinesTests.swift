@@ -29,6 +29,20 @@ struct ConnectionDeadlinesTests {
         #expect(deadlines.expired(.idle) == nil, "expires once")
     }
 
+    @Test func aPipelinedHeadThatBeganDuringAnExchangeIsUnderTheHeadDeadline() {
+        var deadlines = ConnectionDeadlines(tunnel: false, timeouts: Self.timeouts)
+        _ = deadlines.bytesReceived()
+        _ = deadlines.requestHeadReceived()
+        #expect(deadlines.bytesReceived() == .none)  // the body of this request
+        deadlines.requestEnded()
+        #expect(deadlines.bytesReceived() == .none)  // the next request, while this one is answered
+        #expect(deadlines.exchangeFinished() == .arm(.requestHead, .seconds(4)))
+        #expect(deadlines.requestHeadReceived() == .disarm)
+        #expect(deadlines.bytesReceived() == .none)  // only a body: no next request began
+        deadlines.requestEnded()
+        #expect(deadlines.exchangeFinished() == .arm(.idle, .seconds(3)), "no next request: idle")
+    }
+
     @Test func tunnelCycle() {
         var deadlines = ConnectionDeadlines(tunnel: true, timeouts: Self.timeouts)
         #expect(deadlines.initialAction == .arm(.clientHello, .seconds(1)))

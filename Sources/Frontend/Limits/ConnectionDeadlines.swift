@@ -39,6 +39,11 @@ struct ConnectionDeadlines: Equatable {
 
     private var phase: Phase
     private let timeouts: ConnectionTimeouts
+    /// The served request has been read to its end (its response may still be under way).
+    private var requestComplete = false
+    /// Bytes arrived after that: the next request (pipelined) has begun, so when the response ends
+    /// its head is already under the head deadline, not the idle one.
+    private var bytesWhileServing = false
 
     init(tunnel: Bool, timeouts: ConnectionTimeouts) {
         phase = tunnel ? .awaitingClientHello : .idle
@@ -63,7 +68,10 @@ struct ConnectionDeadlines: Equatable {
         case .idle:
             phase = .receivingHead
             return .arm(.requestHead, timeouts.requestHead)
-        case .handshaking, .receivingHead, .serving, .closed:
+        case .serving:
+            if requestComplete { bytesWhileServing = true }
+            return .none
+        case .handshaking, .receivingHead, .closed:
             return .none
         }
     }
@@ -77,12 +85,24 @@ struct ConnectionDeadlines: Equatable {
     mutating func requestHeadReceived() -> Action {
         guard phase != .closed else { return .none }
         phase = .serving
+        requestComplete = false
+        bytesWhileServing = false
         return .disarm
+    }
+
+    /// The served request's last part was read; what arrives from now on is the next request.
+    mutating func requestEnded() {
+        if phase == .serving { requestComplete = true }
     }
 
     /// The response has ended and the connection stays open for the next request.
     mutating func exchangeFinished() -> Action {
         guard phase == .serving else { return .none }
+        if bytesWhileServing {
+            bytesWhileServing = false
+            phase = .receivingHead
+            return .arm(.requestHead, timeouts.requestHead)
+        }
         phase = .idle
         return .arm(.idle, timeouts.idle)
     }

@@ -105,6 +105,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        if case .end = part { deadlines.requestEnded() }
         switch (state, part) {
         case (.idle, .head(let head)):
             handleHead(head, context: context)

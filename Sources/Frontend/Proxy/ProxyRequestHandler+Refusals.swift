@@ -58,31 +58,25 @@ extension ProxyRequestHandler {
         // Before the refusal is written: it may deliver the next pipelined request, which may pause
         // reads for its own upstream.
         resumeReads()
-        if exchange.requestEnded {
+        let written = context.eventLoop.makePromise(of: Void.self)
+        let requestEnded = exchange.requestEnded
+        if requestEnded {
             state = closeAfter ? .closed : .idle
             if !closeAfter { awaitNextRequest(context: context) }
-            respond(
-                status: status,
-                reason: reason,
-                version: exchange.clientVersion,
-                event: event,
-                closeAfter: closeAfter,
-                context: context
-            )
         } else {
-            let written = context.eventLoop.makePromise(of: Void.self)
+            // The rest of the request is read and dropped; a close waits for its end.
             state = .discarding(closeAfter: closeAfter ? written.futureResult : nil)
-            respond(
-                status: status,
-                reason: reason,
-                version: exchange.clientVersion,
-                event: event,
-                closeAfter: closeAfter,
-                context: context,
-                closeNow: false,
-                promise: written
-            )
         }
+        respond(
+            status: status,
+            reason: reason,
+            version: exchange.clientVersion,
+            event: event,
+            closeAfter: closeAfter,
+            context: context,
+            closeNow: requestEnded,
+            promise: written
+        )
     }
 
     /// Writes a JSON refusal. With `closeNow` the connection closes once it is written; otherwise

@@ -43,6 +43,22 @@ struct ConnectionDeadlinesTests {
         #expect(deadlines.exchangeFinished() == .arm(.idle, .seconds(3)), "no next request: idle")
     }
 
+    @Test func theRestOfARefusedRequestMustArriveInTime() {
+        var deadlines = ConnectionDeadlines(tunnel: false, timeouts: Self.timeouts)
+        _ = deadlines.bytesReceived()
+        _ = deadlines.requestHeadReceived()
+        #expect(deadlines.discardingBody() == .arm(.discardedBody, .seconds(4)))
+        #expect(deadlines.bytesReceived() == .none, "more body bytes do not extend it")
+        #expect(deadlines.expired(.discardedBody) == .discardedBody)
+
+        var ended = ConnectionDeadlines(tunnel: false, timeouts: Self.timeouts)
+        _ = ended.bytesReceived()
+        _ = ended.requestHeadReceived()
+        ended.requestEnded()
+        #expect(ended.discardingBody() == .none, "nothing left to discard")
+        #expect(ended.exchangeFinished() == .arm(.idle, .seconds(3)))
+    }
+
     @Test func tunnelCycle() {
         var deadlines = ConnectionDeadlines(tunnel: true, timeouts: Self.timeouts)
         #expect(deadlines.initialAction == .arm(.clientHello, .seconds(1)))

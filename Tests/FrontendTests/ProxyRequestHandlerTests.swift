@@ -106,6 +106,17 @@ final class ProxyRequestHandlerTests {
         #expect(!channel.isActive)
     }
 
+    @Test func aRefusedRequestWhoseBodyNeverEndsIsClosedAtTheDeadline() throws {
+        try send("POST http://evil.test/ HTTP/1.1\r\nHost: evil.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+        #expect(Self.statuses(output) == [403])
+        channel.embeddedEventLoop.advanceTime(by: .seconds(10))
+        try send("5\r\nworld\r\n")
+        channel.embeddedEventLoop.advanceTime(by: .seconds(9))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(2))
+        #expect(!channel.isActive, "a trickled body cannot hold the connection past the deadline")
+    }
+
     @Test func aHalfSentHeadGets408AtTheHeadDeadline() throws {
         try send("GET http://api.test/ok/x HTTP/1.1\r\nHost: api")
         channel.embeddedEventLoop.advanceTime(by: .seconds(19))

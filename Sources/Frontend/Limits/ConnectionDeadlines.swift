@@ -25,6 +25,8 @@ public struct ConnectionTimeouts: Sendable, Equatable {
 struct ConnectionDeadlines: Equatable {
     enum Deadline: String, Equatable, Sendable {
         case clientHello, tlsHandshake, idle, requestHead
+        /// The rest of a request that was already answered (refused) must arrive in time too.
+        case discardedBody
     }
 
     enum Action: Equatable {
@@ -34,7 +36,7 @@ struct ConnectionDeadlines: Equatable {
     }
 
     private enum Phase: Equatable {
-        case awaitingClientHello, handshaking, idle, receivingHead, serving, closed
+        case awaitingClientHello, handshaking, idle, receivingHead, serving, discardingBody, closed
     }
 
     private var phase: Phase
@@ -55,7 +57,7 @@ struct ConnectionDeadlines: Equatable {
         switch phase {
         case .awaitingClientHello: .arm(.clientHello, timeouts.clientHello)
         case .idle: .arm(.idle, timeouts.idle)
-        case .handshaking, .receivingHead, .serving, .closed: .none
+        case .handshaking, .receivingHead, .serving, .discardingBody, .closed: .none
         }
     }
 
@@ -71,7 +73,7 @@ struct ConnectionDeadlines: Equatable {
         case .serving:
             if requestComplete { bytesWhileServing = true }
             return .none
-        case .handshaking, .receivingHead, .closed:
+        case .handshaking, .receivingHead, .discardingBody, .closed:
             return .none
         }
     }
@@ -92,12 +94,20 @@ struct ConnectionDeadlines: Equatable {
 
     /// The served request's last part was read; what arrives from now on is the next request.
     mutating func requestEnded() {
-        if phase == .serving { requestComplete = true }
+        if phase == .serving || phase == .discardingBody { requestComplete = true }
+    }
+
+    /// The request was answered before its end (a refusal): the rest of it is read and dropped,
+    /// within the head timeout, so a body that never ends cannot hold the connection.
+    mutating func discardingBody() -> Action {
+        guard phase == .serving, !requestComplete else { return .none }
+        phase = .discardingBody
+        return .arm(.discardedBody, timeouts.requestHead)
     }
 
     /// The response has ended and the connection stays open for the next request.
     mutating func exchangeFinished() -> Action {
-        guard phase == .serving else { return .none }
+        guard phase == .serving || phase == .discardingBody else { return .none }
         if bytesWhileServing {
             bytesWhileServing = false
             phase = .receivingHead
@@ -121,6 +131,7 @@ struct ConnectionDeadlines: Equatable {
             case .handshaking: .tlsHandshake
             case .idle: .idle
             case .receivingHead: .requestHead
+            case .discardingBody: .discardedBody
             case .serving, .closed: nil
             }
         guard current == deadline else { return nil }

@@ -66,6 +66,14 @@ extension ProxyRequestHandler {
                 context: context,
                 writingThrough: pipelining
             )
+        case .discardedBody:
+            // The refusal was written already; the rest of the request never came.
+            state = .closed
+            services.events.emit(
+                .connectionClosed(reason: "egress: rest of a refused request not received within \(seconds)"),
+                minimum: .full
+            )
+            context.close(promise: nil)
         case .clientHello, .tlsHandshake:
             state = .closed
             let reason =

@@ -19,6 +19,7 @@ extension ProxyRequestHandler {
         // pipelined request) before `respond` returns.
         let written = context.eventLoop.makePromise(of: Void.self)
         state = .discarding(closeAfter: close ? written.futureResult : nil)
+        perform(deadlines.discardingBody(), context: context)
         respond(
             status: refusal.status,
             reason: refusal.reason,
@@ -66,6 +67,7 @@ extension ProxyRequestHandler {
         } else {
             // The rest of the request is read and dropped; a close waits for its end.
             state = .discarding(closeAfter: closeAfter ? written.futureResult : nil)
+            perform(deadlines.discardingBody(), context: context)
         }
         respond(
             status: status,

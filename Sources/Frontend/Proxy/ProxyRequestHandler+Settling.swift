@@ -32,6 +32,7 @@ extension ProxyRequestHandler {
         } else {
             // The upstream answered before the agent finished sending: drop the rest of the body.
             state = .discarding(closeAfter: exchange.closeClientAfter ? lastWrite.futureResult : nil)
+            perform(deadlines.discardingBody(), context: context)
         }
         if exchange.requestEnded && exchange.closeClientAfter { close(context: context, after: lastWrite.futureResult) }
         // Before the write: a request it delivers may pause reads again for its own upstream.

@@ -14,6 +14,8 @@ import ScannerWorkerCore
 /// - `slow:<ms>`: busy-waits that long, then scans and replies normally.
 /// - `syscall`: `open("/etc/hostname")`, which the seccomp filter answers by killing the worker (SIGSYS).
 /// - `garbage`: writes bytes that are not a frame, then carries on.
+/// - `lie`: a well-formed reply whose finding points past the end of its segment (a compromised
+///   worker trying to make the frontend index out of bounds).
 /// - `oom`: allocates and touches memory until `RLIMIT_AS` makes an allocation fail, which ends the
 ///   worker as it would end the real one (the Swift runtime reports the failure on stderr, a write the
 ///   filter forbids: SIGSYS).
@@ -55,6 +57,17 @@ enum FaultInjector {
             return .handled
         case "oom":
             exhaustMemory()
+        case "lie":
+            let finding = WireFinding(
+                detectorID: request.detectorIDs.first ?? "github_token_classic",
+                segment: UInt32(request.segments.count - 1),
+                start: 0,
+                end: UInt64(request.segments.last?.count ?? 0) + 1_000
+            )
+            if let frame = try? ScanReply(id: request.id, status: .ok, findings: [finding]).encodedFrame() {
+                socket.writeAll(frame)
+            }
+            return .handled
         default:
             if kind.hasPrefix("slow:"), let milliseconds = UInt64(kind.dropFirst("slow:".count)) {
                 let deadline = monotonicMilliseconds() + milliseconds

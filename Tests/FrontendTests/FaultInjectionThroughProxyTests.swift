@@ -75,7 +75,7 @@ struct FaultInjectionThroughProxyTests {
         "a body that kills two workers is refused, the proxy keeps serving, and the workers come back",
         arguments: [
             ("crash", "crashed", "SIGSEGV"), ("syscall", "crashed", "SIGSYS"), ("hang", "hung", nil),
-            ("garbage", "protocol_error", nil), ("oom", nil, nil),
+            ("garbage", "protocol_error", nil), ("lie", "protocol_error", nil), ("oom", nil, nil),
         ]
     )
     func poisonBody(kind: String, status: String?, signal: String?) async throws {

@@ -200,8 +200,14 @@ final class ScannerPool: @unchecked Sendable {
             everStarted.insert(id.slot)
             perform(machine.workerReady(id))
         case .scanReply(let reply):
-            guard jobs[reply.id] != nil else {
+            guard let pending = jobs[reply.id] else {
                 workerMisbehaved(id, status: "protocol_error", detail: "reply to an unknown scan")
+                return
+            }
+            // A lying worker is handled like one talking garbage: killed, and the scan retried once
+            // elsewhere; nothing it said reaches the request path.
+            if let problem = ScanReplyCheck.problem(with: reply, for: pending.job) {
+                workerMisbehaved(id, status: "protocol_error", detail: "inconsistent reply: \(problem)")
                 return
             }
             pendingReplies[reply.id] = reply

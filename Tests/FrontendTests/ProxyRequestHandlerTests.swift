@@ -16,6 +16,7 @@ final class ProxyRequestHandlerTests {
     let threadPool = NIOThreadPool(numberOfThreads: 1)
     let channel = EmbeddedChannel()
     let capture = EventCapture()
+    let reads = ReadCounter()
 
     init() throws {
         threadPool.start()
@@ -47,6 +48,7 @@ final class ProxyRequestHandlerTests {
             connectionTimeouts: timeouts,
             eventLoops: []
         )
+        try channel.pipeline.syncOperations.addHandler(reads)
         try channel.pipeline.syncOperations.addHandler(ClientBytesObserver())
         try ClientPipeline.addHTTPHandlers(to: channel.pipeline.syncOperations, mode: .forwardProxy, services: services)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
@@ -86,6 +88,17 @@ final class ProxyRequestHandlerTests {
         #expect(text.contains("egress: host not allowed: evil.test"))
         // TRACE closes the connection once its request has ended.
         #expect(!channel.isActive)
+    }
+
+    @Test func anAgentThatDoesNotReadIsNotReadFromEither() throws {
+        channel.isWritable = false
+        channel.pipeline.fireChannelWritabilityChanged()
+        let before = reads.count
+        channel.read()
+        #expect(reads.count == before, "no read while the agent's side is full")
+        channel.isWritable = true
+        channel.pipeline.fireChannelWritabilityChanged()
+        #expect(reads.count == before + 1, "the held read goes out once the agent drains")
     }
 
     @Test func anIdleConnectionClosesAtTheIdleDeadline() throws {
@@ -130,3 +143,17 @@ final class ProxyRequestHandlerTests {
         #expect(capture.events("egress_block").count == 1)
     }
 }
+
+/// Counts the reads that reach the socket end of the pipeline.
+final class ReadCounter: ChannelOutboundHandler {
+    typealias OutboundIn = Any
+    private(set) var count = 0
+
+    func read(context: ChannelHandlerContext) {
+        count += 1
+        context.read()
+    }
+}
+
+@available(*, unavailable)
+extension ReadCounter: Sendable {}

@@ -16,7 +16,6 @@ extension ProxyRequestHandler {
     /// that request must find the handler ready for it (docs/ARCHITECTURE.md, "Pipelining").
     func finishExchange(_ exchange: Exchange, context: ChannelHandlerContext) {
         settle(exchange, "forwarded")
-        exchange.held.release()
         if let connection = exchange.connection {
             exchange.connection = nil
             services.pool(on: context.eventLoop).release(
@@ -25,6 +24,9 @@ extension ProxyRequestHandler {
             )
         }
         let lastWrite = context.eventLoop.makePromise(of: Void.self)
+        // A held response is counted until it has left: queued for the agent, it is still held.
+        let held = exchange.held
+        lastWrite.futureResult.whenComplete { _ in held.release() }
         if exchange.requestEnded {
             // A connection that closes takes no further request, pipelined or not.
             state = exchange.closeClientAfter ? .closed : .idle

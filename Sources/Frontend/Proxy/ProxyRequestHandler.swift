@@ -167,6 +167,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             connection.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable)
                 .whenFailure { _ in }
         }
+        readIfPending()
         context.fireChannelWritabilityChanged()
     }
 
@@ -204,8 +205,11 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: Backpressure
 
+    /// Reads from the agent wait while an upstream is not ready for more, and while the agent does
+    /// not read what it is sent: an agent that pipelines requests and never reads its responses
+    /// would otherwise make the proxy queue responses without bound.
     func read(context: ChannelHandlerContext) {
-        if readsPaused {
+        if readsPaused || !context.channel.isWritable {
             readPending = true
         } else {
             context.read()
@@ -219,10 +223,13 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func resumeReads() {
         guard readsPaused else { return }
         readsPaused = false
-        if readPending, let context {
-            readPending = false
-            context.read()
-        }
+        readIfPending()
+    }
+
+    private func readIfPending() {
+        guard readPending, !readsPaused, let context, context.channel.isWritable else { return }
+        readPending = false
+        context.read()
     }
 
     // MARK: Deciding

@@ -20,7 +20,7 @@ struct UpstreamReuseTests {
         }
     }
 
-    @Test("a request without a body, and one held for DLP, are retried once on a fresh connection")
+    @Test("a GET, and a POST held for DLP with an Idempotency-Key, are retried once on a fresh connection")
     func replayableRequestsAreRetried() async throws {
         let routes = "log: 1\nroutes:\n  - host: api.test\n    dlp: {outbound_on_match: block, inbound_detectors: false}\n"
         try await Scenario.run(routes: routes, scanners: 1, responder: Self.hangingUpOnce()) { s in
@@ -29,13 +29,20 @@ struct UpstreamReuseTests {
             #expect(first.stdout.components(separatedBy: "\n200").count == 3)
             let held = try await curl(
                 s.proxy,
-                ["-w", "\n%{http_code}", "https://api.test/first", "-d", "clean body", "https://api.test/post"]
+                ["-w", "\n%{http_code}", "https://api.test/first", "-H", "Idempotency-Key: k1", "-d", "clean body", "https://api.test/post"]
             )
             #expect(held.stdout.hasSuffix("\n200"), "\(held.stdout) \(held.stderr)")
             let posts = s.upstream.requests.filter { $0.head.uri == "/post" }
             #expect(posts.count == 2)
             #expect(posts.allSatisfy { $0.bodyText == "clean body" })
             #expect(s.proxy.events.events("egress_block").isEmpty)
+            // Without the key a POST is not idempotent: the proxy does not send it twice.
+            let once = try await curl(
+                s.proxy,
+                ["-w", "\n%{http_code}", "https://api.test/first", "-d", "clean body", "https://api.test/post-once"]
+            )
+            #expect(once.stdout.hasSuffix("\n502"), "\(once.stdout)")
+            #expect(s.upstream.requests.filter { $0.head.uri == "/post-once" }.count == 1)
         }
     }
 

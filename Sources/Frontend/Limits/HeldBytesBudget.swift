@@ -47,6 +47,16 @@ final class HeldBytesReservation: Sendable {
         return true
     }
 
+    /// Gives `fewer` bytes back (a held copy that was dropped).
+    func shrink(by fewer: Int) {
+        let returned = count.withLockedValue { count in
+            let returned = min(max(fewer, 0), count)
+            count -= returned
+            return returned
+        }
+        budget.give(returned)
+    }
+
     /// Gives everything back.
     func release() {
         let returned = count.withLockedValue { count in

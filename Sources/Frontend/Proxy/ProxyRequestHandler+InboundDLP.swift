@@ -44,6 +44,10 @@ extension ProxyRequestHandler {
             blockResponse(exchange, error.refusal, context: context)
             return
         }
+        guard exchange.held.grow(by: job.byteCount) else {
+            blockResponse(exchange, HeldBytesBudget.busy, context: context)
+            return
+        }
         scanner.scan(job).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
             guard case .exchanging(let current) = self.state, current === exchange, let context = self.context else {
                 return
@@ -74,11 +78,14 @@ extension ProxyRequestHandler {
     /// Keeps a bounded copy of a streamed response for the `warn` scan.
     func copyForInboundWarn(_ buffer: ByteBuffer, exchange: Exchange) {
         guard var copy = exchange.inboundCopy.take() else { return }
+        // A copy that cannot grow is dropped, and so are the bytes it held.
         guard exchange.held.grow(by: buffer.readableBytes) else {
+            exchange.held.shrink(by: copy.readableBytes)
             exchange.inboundCopyBusy = true
             return
         }
         guard copy.append(buffer, within: services.maxScanBytes) else {
+            exchange.held.shrink(by: copy.readableBytes + buffer.readableBytes)
             exchange.inboundCopyOverflowed = true
             return
         }
@@ -117,7 +124,15 @@ extension ProxyRequestHandler {
             warn("egress DLP: response not scanned: \(error.reason)")
             return
         }
+        // The response is delivered and the exchange ends before this scan does: its bytes are
+        // counted on their own until the scan has finished.
+        let scanHold = HeldBytesReservation(budget: services.heldBytes)
+        guard scanHold.grow(by: job.byteCount) else {
+            warn("egress DLP: response not scanned: \(HeldBytesBudget.busyReason)")
+            return
+        }
         scanner.scan(job).whenComplete { result in
+            scanHold.release()
             switch result {
             case .success(let outcome) where !outcome.isClean:
                 metrics.dlpAction(direction: "inbound", action: "warn")

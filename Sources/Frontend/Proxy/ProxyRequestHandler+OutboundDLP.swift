@@ -51,6 +51,11 @@ extension ProxyRequestHandler {
             redact: exchange.dlp.outboundAction == .redact,
             segments: plan.segments
         )
+        // The decoded body and the scan's copy are held too (gzip can make a small body large).
+        guard exchange.held.grow(by: decoded.readableBytes + job.byteCount) else {
+            failExchange(exchange, HeldBytesBudget.busy, context: context)
+            return
+        }
         scanner.scan(job).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
             self.requestScanned(result, plan: plan, heldBody: held, exchange: exchange)
         }
@@ -211,7 +216,7 @@ extension ProxyRequestHandler {
     func forward(_ exchange: Exchange, body: ByteBuffer, context: ChannelHandlerContext) {
         exchange.buffered = body.readableBytes > 0 ? [.body(body), .end(nil)] : [.end(nil)]
         // Held whole, so it can be sent again if a reused upstream connection fails at once.
-        exchange.replay = exchange.buffered
+        if UpstreamRequestBuilder.mayRetry(exchange.upstreamHead) { exchange.replay = exchange.buffered }
         connectUpstream(exchange, context: context)
     }
 

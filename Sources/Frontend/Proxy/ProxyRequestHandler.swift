@@ -47,7 +47,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The connection's own deadlines (idle, request head, TLS handshake) and the one timer armed.
     var deadlines: ConnectionDeadlines
     var deadlineTimer: Scheduled<Void>?
-    var writingResponseEnd = false
+    /// How many writes of a response's end are under way (a nested refusal can write inside one).
+    var writingResponseEnd = 0
     var deferredParts = CircularBuffer<HTTPServerRequestPart>()
     var drainScheduled = false
 
@@ -78,7 +79,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         // A part delivered from inside our own write of a response's end (the next pipelined
         // request) waits for the next tick: a pipeline of refusals is then served one after the
         // other, never by recursion as deep as the pipeline is long.
-        if writingResponseEnd || !deferredParts.isEmpty {
+        if writingResponseEnd > 0 || !deferredParts.isEmpty {
             deferredParts.append(part)
             if !drainScheduled {
                 drainScheduled = true
@@ -92,16 +93,16 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func drainDeferredParts() {
         drainScheduled = false
         guard let context else { return }
-        while !writingResponseEnd, let part = deferredParts.popFirst() {
+        while writingResponseEnd == 0, let part = deferredParts.popFirst() {
             handle(part, context: context)
         }
     }
 
     /// Writes a response's end; see ``channelRead(context:data:)`` for why this is tracked.
     func writeResponseEnd(_ writer: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
-        writingResponseEnd = true
+        writingResponseEnd += 1
         writer.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
-        writingResponseEnd = false
+        writingResponseEnd -= 1
     }
 
     func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
@@ -175,6 +176,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         perform(deadlines.connectionClosed(), context: context)
         if case .exchanging(let exchange) = state {
             settle(exchange, "failed")
+            // Scans and connects still under way may keep the exchange alive: its bytes go back now.
+            exchange.held.release()
             exchange.responseTimer?.cancel()
             // An agent that gave up no longer waits for the operator.
             if let id = exchange.supervisionID { services.supervision.abandon(id) }
@@ -274,7 +277,9 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // Outbound DLP decides on the whole request before anything goes upstream.
             exchange.heldRequestBody = context.channel.allocator.buffer(capacity: 0)
         } else {
-            if let framing = RequestBodyFraming(plan.upstreamHead), [.noBody, .contentLength(0)].contains(framing) {
+            if UpstreamRequestBuilder.mayRetry(plan.upstreamHead), let framing = RequestBodyFraming(plan.upstreamHead),
+                [.noBody, .contentLength(0)].contains(framing)
+            {
                 exchange.replay = [.end(nil)]
             }
             connectUpstream(exchange, context: context)

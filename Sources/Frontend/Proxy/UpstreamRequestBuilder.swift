@@ -27,6 +27,17 @@ enum UpstreamRequestBuilder {
         return HTTPRequestHead(version: .http1_1, method: client.method, uri: originForm, headers: upstream)
     }
 
+    /// Whether the request may be sent again after a reused connection failed before any response
+    /// byte: RFC 9110 §9.2.2 lets a proxy retry only idempotent methods, and a client that sends an
+    /// `Idempotency-Key` says repeating it is safe (what LLM and payment APIs' clients send).
+    static func mayRetry(_ head: HTTPRequestHead) -> Bool {
+        switch head.method {
+        case .GET, .HEAD, .OPTIONS, .PUT, .DELETE: return true
+        default:
+            return head.headers.contains(name: "idempotency-key") || head.headers.contains(name: "x-idempotency-key")
+        }
+    }
+
     static func expectsContinue(_ head: HTTPRequestHead) -> Bool {
         head.headers[canonicalForm: "expect"].contains { $0.lowercased() == "100-continue" }
     }

@@ -8,6 +8,9 @@ struct ScanJob: Sendable {
     var detectorIDs: [String]
     var redact: Bool
     var segments: [[UInt8]]
+
+    /// The bytes this scan keeps alive while queued and in flight.
+    var byteCount: Int { segments.reduce(0) { $0 + $1.count } }
 }
 
 /// A completed scan: what was found where, and the redacted segments when they were asked for.

@@ -93,6 +93,8 @@ final class UpstreamConnectionPool {
             connection.channel.close(promise: nil)
             return
         }
+        // An exchange may have paused reading for a slow agent; an idle connection must see a close.
+        connection.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
         idle[connection.target, default: []].append(connection)
         connection.handler.onClose = { [weak self, weak connection] in
             guard let self, let connection else { return }

@@ -20,7 +20,7 @@ struct Throughput {
         var chunk: [UInt8] = []
         let sources = CleanCorpusTests.files(
             in: .init(
-                directory: "/work/main/.build/checkouts/swift-nio/Sources",
+                directory: CleanCorpusTests.checkouts + "/swift-nio/Sources",
                 extensions: ["swift"],
                 byteBudget: 1 << 20
             )

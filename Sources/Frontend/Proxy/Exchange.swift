@@ -8,7 +8,11 @@ final class Exchange {
     let method: HTTPMethod
     let clientVersion: HTTPVersion
     /// The head sent upstream; replaced when outbound DLP redacts it.
-    var upstreamHead: HTTPRequestHead
+    var upstreamHead: HTTPRequestHead {
+        didSet { upstreamFraming = RequestBodyFraming(upstreamHead) ?? .noBody }
+    }
+    /// How `upstreamHead` frames the body, read once per head rather than per body part.
+    private(set) var upstreamFraming: RequestBodyFraming
     let dlp: ExchangeDLP
 
     /// Parts read from the agent before the upstream connection was ready.
@@ -60,6 +64,7 @@ final class Exchange {
         self.method = clientHead.method
         self.clientVersion = clientHead.version
         self.upstreamHead = upstreamHead
+        self.upstreamFraming = RequestBodyFraming(upstreamHead) ?? .noBody
         self.dlp = dlp
         self.closeClientAfter = !clientHead.isKeepAlive
         if capturesBodies {

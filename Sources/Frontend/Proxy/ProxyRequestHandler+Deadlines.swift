@@ -40,17 +40,19 @@ extension ProxyRequestHandler {
         guard let context, let expired = deadlines.expired(deadline) else { return }
         deadlineTimer = nil
         let seconds = Self.seconds(timeout)
+        // Whatever expired, this connection takes no further request.
+        state = .closed
         switch expired {
-        case .idle:
-            // An idle keep-alive connection is simply closed; there is no request to answer.
-            state = .closed
-            services.events.emit(
-                .connectionClosed(reason: "egress: idle keep-alive connection closed after \(seconds)"),
-                minimum: .full
-            )
+        case .idle, .discardedBody:
+            // Nothing is left to answer: an idle keep-alive connection, or the rest of a request
+            // whose refusal was written already.
+            let reason =
+                expired == .idle
+                ? "egress: idle keep-alive connection closed after \(seconds)"
+                : "egress: rest of a refused request not received within \(seconds)"
+            services.events.emit(.connectionClosed(reason: reason), minimum: .full)
             context.close(promise: nil)
         case .requestHead:
-            state = .closed
             let reason = "egress: request head not received within \(seconds)"
             services.metrics.requestSettled(Refusal.Outcome.failed.rawValue)
             // No head was delivered, so HTTPServerPipelineHandler expects no response: write below it.
@@ -66,16 +68,7 @@ extension ProxyRequestHandler {
                 context: context,
                 writingThrough: pipelining
             )
-        case .discardedBody:
-            // The refusal was written already; the rest of the request never came.
-            state = .closed
-            services.events.emit(
-                .connectionClosed(reason: "egress: rest of a refused request not received within \(seconds)"),
-                minimum: .full
-            )
-            context.close(promise: nil)
         case .clientHello, .tlsHandshake:
-            state = .closed
             let reason =
                 expired == .clientHello
                 ? "egress: no TLS ClientHello within \(seconds) of CONNECT"

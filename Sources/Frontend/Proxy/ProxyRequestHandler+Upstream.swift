@@ -58,7 +58,7 @@ extension ProxyRequestHandler {
     /// Every request body byte goes upstream through here, so the level-2 log shows what was sent.
     /// A body behind a head without framing would be parsed upstream as another request: never sent.
     func sendUpstream(body: ByteBuffer, exchange: Exchange, connection: UpstreamConnection) {
-        if body.readableBytes > 0, (RequestBodyFraming(exchange.upstreamHead) ?? .noBody) == .noBody, let context {
+        if body.readableBytes > 0, exchange.upstreamFraming == .noBody, let context {
             failExchange(
                 exchange,
                 Refusal(.badRequest, "egress: request body without framing"),

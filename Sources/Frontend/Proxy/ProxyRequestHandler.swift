@@ -277,8 +277,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // Outbound DLP decides on the whole request before anything goes upstream.
             exchange.heldRequestBody = context.channel.allocator.buffer(capacity: 0)
         } else {
-            if UpstreamRequestBuilder.mayRetry(plan.upstreamHead), let framing = RequestBodyFraming(plan.upstreamHead),
-                [.noBody, .contentLength(0)].contains(framing)
+            if UpstreamRequestBuilder.mayRetry(plan.upstreamHead),
+                [.noBody, .contentLength(0)].contains(exchange.upstreamFraming)
             {
                 exchange.replay = [.end(nil)]
             }

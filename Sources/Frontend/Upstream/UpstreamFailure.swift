@@ -22,7 +22,7 @@ enum UpstreamFailure: Error, Equatable {
         case .unresolvable(let host): "egress: cannot resolve upstream host: \(host)"
         case .forbiddenAddress(let host, let address, let range):
             "egress: upstream address not allowed: \(host) resolves to \(address) (\(range))"
-        case .ownAddress: "egress: requests to the proxy itself are not allowed"
+        case .ownAddress: RequestAdmission.ownAddressReason
         case .connectTimeout(let target): "egress: upstream connect timeout: \(target)"
         case .connectFailed(let target, let detail): "egress: upstream connection failed: \(target) (\(detail))"
         case .tlsFailed(let host, let detail): "egress: upstream TLS verification failed for \(host) (\(detail))"

@@ -105,7 +105,7 @@ let package = Package(
         .testTarget(name: "IPCTests", dependencies: ["IPC", "EgressTestSupport"]),
         .testTarget(
             name: "ScannerWorkerTests",
-            dependencies: ["ScannerWorkerCore", "IPC", "Detectors", "ScannerWorker", "ScannerFaultsWorker"]
+            dependencies: ["ScannerWorkerCore", "IPC", "Detectors", "ScannerWorker", "ScannerFaultsWorker", "EgressTestSupport"]
         ),
         .testTarget(
             name: "FrontendTests",

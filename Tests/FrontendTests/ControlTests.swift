@@ -1,3 +1,4 @@
+import EgressTestSupport
 import Foundation
 import NIOCore
 import Testing
@@ -256,7 +257,7 @@ struct ControlTests {
             ]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
-            try process.run()
+            try ProcessEnvironment.withLock { try process.run() }
             let held = try await s.waitForPending(1)
             #expect(held.count == 1)
             kill(process.processIdentifier, SIGKILL)

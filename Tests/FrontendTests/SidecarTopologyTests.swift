@@ -1,3 +1,4 @@
+import EgressTestSupport
 import Crypto
 import Foundation
 import Testing
@@ -80,7 +81,7 @@ struct SidecarTopologyTests {
         upstream.environment = ["PATH": "/usr/bin:/bin"]
         upstream.standardOutput = FileHandle.nullDevice
         upstream.standardError = FileHandle.nullDevice
-        try upstream.run()
+        try ProcessEnvironment.withLock { try upstream.run() }
         processes.append(upstream)
         for _ in 0..<100 where !FileManager.default.fileExists(atPath: ready) {
             try await Task.sleep(for: .milliseconds(100))

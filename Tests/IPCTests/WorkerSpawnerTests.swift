@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import EgressTestSupport
 import Glibc
 import Testing
 
@@ -60,7 +61,7 @@ import Testing
     }
 
     @Test func childGetsOnlyTheSocketAndDevNullAndAnEmptyEnvironment() throws {
-        setenv("EGRESS_TEST_SPAWNER_SECRET", "ghp_fake_secret_that_must_not_leak", 0)
+        ProcessEnvironment.set("EGRESS_TEST_SPAWNER_SECRET", to: "ghp_fake_secret_that_must_not_leak")
         #expect(getenv("EGRESS_TEST_SPAWNER_SECRET") != nil)
         var blocked = sigset_t()
         sigemptyset(&blocked)

@@ -1,3 +1,4 @@
+import EgressTestSupport
 import Detectors
 import Foundation
 import Glibc
@@ -41,7 +42,7 @@ import Testing
     }
 
     @Test func getsNoEnvironmentFromTheFrontend() throws {
-        setenv("EGRESS_TEST_WORKER_SECRET", "ghp_fake_token_value_that_must_never_reach_a_worker", 0)
+        ProcessEnvironment.set("EGRESS_TEST_WORKER_SECRET", to: "ghp_fake_token_value_that_must_never_reach_a_worker")
         #expect(getenv("EGRESS_TEST_WORKER_SECRET") != nil)
         let (worker, _) = try WorkerProcess.ready()
         let environ = try Data(contentsOf: URL(fileURLWithPath: "/proc/\(worker.pid)/environ"))

@@ -1,3 +1,4 @@
+import EgressTestSupport
 import Foundation
 
 struct ProcessResult: Sendable {
@@ -30,7 +31,7 @@ func runProcess(
     let status: Int32 = try await withCheckedThrowingContinuation { continuation in
         process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
         do {
-            try process.run()
+            try ProcessEnvironment.withLock { try process.run() }
         } catch {
             process.terminationHandler = nil
             continuation.resume(throwing: error)

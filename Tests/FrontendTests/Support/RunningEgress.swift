@@ -1,3 +1,4 @@
+import EgressTestSupport
 import Foundation
 
 #if canImport(Glibc)
@@ -31,7 +32,7 @@ final class RunningEgress: Sendable {
         process.environment = environment
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
         process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        try ProcessEnvironment.withLock { try process.run() }
         self.process = process
     }
 

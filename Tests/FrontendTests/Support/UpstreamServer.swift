@@ -1,3 +1,4 @@
+import EgressTestSupport
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
@@ -301,7 +302,7 @@ enum GitCGI {
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice
         do {
-            try process.run()
+            try ProcessEnvironment.withLock { try process.run() }
         } catch {
             return Output(status: 500, headers: [], body: Array("cannot run git: \(error)".utf8))
         }

@@ -17,7 +17,8 @@ final class HeldBytesBudget: Sendable {
 
     var heldBytes: Int { held.withLockedValue { $0 } }
 
-    fileprivate func take(_ count: Int) -> Bool {
+    /// Takes `count` bytes; `false` (and nothing taken) when that would go over the limit.
+    func reserve(_ count: Int) -> Bool {
         held.withLockedValue { held in
             guard count <= limit - held else { return false }
             held += count
@@ -25,7 +26,8 @@ final class HeldBytesBudget: Sendable {
         }
     }
 
-    fileprivate func give(_ count: Int) {
+    /// Gives back bytes taken with ``reserve(_:)``.
+    func giveBack(_ count: Int) {
         held.withLockedValue { $0 -= count }
     }
 }
@@ -42,7 +44,7 @@ final class HeldBytesReservation: Sendable {
     /// Takes `more` bytes from the budget; `false` (and nothing taken) when it would go over.
     func grow(by more: Int) -> Bool {
         guard more > 0 else { return true }
-        guard budget.take(more) else { return false }
+        guard budget.reserve(more) else { return false }
         count.withLockedValue { $0 += more }
         return true
     }
@@ -54,7 +56,7 @@ final class HeldBytesReservation: Sendable {
             count -= returned
             return returned
         }
-        budget.give(returned)
+        budget.giveBack(returned)
     }
 
     /// Gives everything back.
@@ -63,7 +65,7 @@ final class HeldBytesReservation: Sendable {
             defer { count = 0 }
             return count
         }
-        budget.give(returned)
+        budget.giveBack(returned)
     }
 
     deinit { release() }

@@ -3,159 +3,112 @@ import IPC
 import NIOCore
 import NIOHTTP1
 
-/// Outbound DLP in the request path: the request is held whole, scanned in a worker, then
-/// blocked, redacted, forwarded with a warning, or forwarded clean (README, "DLP").
+/// Outbound DLP in the request path: the held request is decoded, scanned in a worker, and the
+/// outcome turned into a verdict for the machine — block, redact, supervise, warn or clean
+/// (README, "DLP").
 extension ProxyRequestHandler {
-    func holdRequestBody(_ buffer: ByteBuffer, exchange: Exchange, context: ChannelHandlerContext) {
-        // Taken out while appending, so the buffer is uniquely referenced and grows in place.
-        guard var held = exchange.heldRequestBody.take() else { return }
-        guard exchange.held.grow(by: buffer.readableBytes) else {
-            failExchange(exchange, HeldBytesBudget.busy, context: context)
+    func scanRequest(_ id: Machine.ExchangeID, _ scan: Machine.RequestScan, context: ChannelHandlerContext) {
+        guard let scanner = services.scanner else {
+            handle(.outboundDecided(id, .refuse(ScanFailure.unavailable.refusal, eventContext: nil)))
             return
         }
-        guard held.append(buffer, within: services.maxScanBytes) else {
-            failExchange(
-                exchange,
-                BodyDecoding.Failure.tooLarge(limit: services.maxScanBytes).refusal,
-                context: context
-            )
-            return
-        }
-        exchange.heldRequestBody = held
-    }
-
-    /// The request has ended: decode its body and send everything to a scanner.
-    func scanRequest(_ exchange: Exchange, context: ChannelHandlerContext) {
-        guard let held = exchange.heldRequestBody, let scanner = services.scanner else { return }
-        exchange.heldRequestBody = nil
-        pauseReads()
         let decoded: ByteBuffer
         do {
             decoded = try BodyDecoding.decode(
-                held,
-                codings: BodyDecoding.codings(exchange.upstreamHead.headers),
+                scan.body,
+                codings: BodyDecoding.codings(scan.head.headers),
                 limit: services.maxScanBytes
             )
         } catch {
-            failExchange(exchange, error.refusal, context: context)
+            handle(.outboundDecided(id, .refuse(error.refusal, eventContext: nil)))
             return
         }
-        let plan = OutboundScanPlan(
-            head: exchange.upstreamHead,
-            injectedHeader: exchange.dlp.injectedHeader,
-            decodedBody: decoded
-        )
+        let plan = OutboundScanPlan(head: scan.head, injectedHeader: scan.dlp.injectedHeader, decodedBody: decoded)
         let job = ScanJob(
             direction: .outbound,
-            detectorIDs: exchange.dlp.outboundDetectors,
-            redact: exchange.dlp.outboundAction == .redact,
+            detectorIDs: scan.dlp.outboundDetectors,
+            redact: scan.dlp.outboundAction == .redact,
             segments: plan.segments
         )
-        // The decoded body and the scan's copy are held too (gzip can make a small body large).
-        guard exchange.held.grow(by: decoded.readableBytes + job.byteCount) else {
-            failExchange(exchange, HeldBytesBudget.busy, context: context)
+        // The decoded body and the scan's copy are held too, until the scan is done (gzip can make
+        // a small body large).
+        let scanHold = HeldBytesReservation(budget: services.heldBytes)
+        guard scanHold.grow(by: decoded.readableBytes + job.byteCount) else {
+            handle(.outboundDecided(id, .refuse(HeldBytesBudget.busy, eventContext: nil)))
             return
         }
         scanner.scan(job).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
-            self.requestScanned(result, plan: plan, heldBody: held, exchange: exchange)
+            scanHold.release()
+            self.requestScanned(id, result, scan: scan, plan: plan)
         }
     }
 
     func requestScanned(
+        _ id: Machine.ExchangeID,
         _ result: Result<ScanOutcome, any Error>,
-        plan: OutboundScanPlan,
-        heldBody: ByteBuffer,
-        exchange: Exchange
+        scan: Machine.RequestScan,
+        plan: OutboundScanPlan
     ) {
-        guard case .exchanging(let current) = state, current === exchange, let context else { return }
+        guard let context else { return }
         let outcome: ScanOutcome
         switch result {
         case .failure(let error):
-            let failure = error as? ScanFailure ?? .workerError
-            failExchange(
-                exchange,
-                failure.refusal,
-                context: context
-            )
+            handle(.outboundDecided(id, .refuse((error as? ScanFailure ?? .workerError).refusal, eventContext: nil)))
             return
         case .success(let success):
             outcome = success
         }
         guard let first = outcome.findings.min(by: { ($0.segment, $0.start) < ($1.segment, $1.start) }) else {
-            forward(exchange, body: heldBody, context: context)
+            handle(.outboundDecided(id, .forward(scan.head, body: scan.body)))
             return
         }
         let reason = DLPReason.outbound(first.detectorID)
-        services.metrics.dlpAction(direction: "outbound", action: exchange.dlp.outboundAction.rawValue)
-        let eventContext = Self.contextWithoutSecrets(
-            exchange.context,
-            target: plan.segments[0],
-            findings: outcome.findings
-        )
-        switch exchange.dlp.outboundAction {
+        let action = scan.dlp.outboundAction
+        services.metrics.dlpAction(direction: "outbound", action: action.rawValue)
+        let eventContext = Self.contextWithoutSecrets(scan.context, target: plan.segments[0], findings: outcome.findings)
+        var detectors: [String] = []
+        for finding in outcome.findings where !detectors.contains(finding.detectorID) {
+            detectors.append(finding.detectorID)
+        }
+        switch action {
         case .block:
-            failExchange(exchange, Refusal(.forbidden, reason), eventContext: eventContext, context: context)
+            handle(.outboundDecided(id, .refuse(Refusal(.forbidden, reason), eventContext: eventContext)))
         case .supervise:
-            holdForOperator(
-                exchange,
-                outcome: outcome,
-                plan: plan,
-                heldBody: heldBody,
-                reason: reason,
-                eventContext: eventContext,
-                context: context
-            )
+            holdForOperator(id, scan: scan, plan: plan, outcome: outcome, detectors: detectors, reason: reason, eventContext: eventContext, context: context)
         case .warn:
             services.events.emit(.warn(reason: reason, context: eventContext), minimum: .blocks)
-            forward(exchange, body: heldBody, context: context)
+            handle(.outboundDecided(id, .forward(scan.head, body: scan.body)))
         case .redact:
             guard let redacted = outcome.redactedSegments, redacted.count == plan.segments.count else {
-                failExchange(
-                    exchange,
-                    ScanFailure.workerError.refusal,
-                    context: context
-                )
+                handle(.outboundDecided(id, .refuse(ScanFailure.workerError.refusal, eventContext: nil)))
                 return
             }
-            var head = exchange.upstreamHead
+            var head = scan.head
             let body = plan.applyRedaction(redacted, to: &head, allocator: context.channel.allocator)
-            exchange.upstreamHead = head
-            var detectors: [String] = []
-            for finding in outcome.findings where !detectors.contains(finding.detectorID) {
-                detectors.append(finding.detectorID)
-            }
             services.events.emit(.redact(reason: reason, context: eventContext, detectors: detectors), minimum: .blocks)
-            forward(exchange, body: body ?? heldBody, context: context)
+            handle(.outboundDecided(id, .forward(head, body: body ?? scan.body)))
         }
     }
 
     /// Parks the request in the supervision queue; the agent's connection stays open until the
     /// operator approves (forwarded unchanged), denies, or the timeout denies it as expired.
     func holdForOperator(
-        _ exchange: Exchange,
-        outcome: ScanOutcome,
+        _ id: Machine.ExchangeID,
+        scan: Machine.RequestScan,
         plan: OutboundScanPlan,
-        heldBody: ByteBuffer,
+        outcome: ScanOutcome,
+        detectors: [String],
         reason: String,
         eventContext: RequestContext,
         context: ChannelHandlerContext
     ) {
-        guard services.supervision.pending().count < services.limits.maxHeldRequests else {
-            failExchange(
-                exchange,
-                Refusal(
-                    .serviceUnavailable,
-                    "egress: too many requests held for the operator (\(services.limits.maxHeldRequests))"
-                ),
-                eventContext: eventContext,
-                context: context
-            )
+        let limit = services.limits.maxHeldRequests
+        guard services.supervision.pending().count < limit else {
+            let refusal = Refusal(.serviceUnavailable, "egress: too many requests held for the operator (\(limit))")
+            handle(.outboundDecided(id, .refuse(refusal, eventContext: eventContext)))
             return
         }
-        var detectors: [String] = []
-        for finding in outcome.findings where !detectors.contains(finding.detectorID) {
-            detectors.append(finding.detectorID)
-        }
+        // Worker offsets were checked against the segments when the reply arrived (ScanReplyCheck).
         let previews = outcome.findings.map { finding in
             MaskedPreview.of(plan.segments[Int(finding.segment)][Int(finding.start)..<Int(finding.end)])
         }
@@ -169,7 +122,6 @@ extension ProxyRequestHandler {
             timeout: services.superviseTimeout,
             on: context.eventLoop
         )
-        exchange.supervisionID = held.id
         let events = services.events
         let emit: (SupervisionQueue.Decision?) -> Void = { decision in
             events.emit(
@@ -185,39 +137,20 @@ extension ProxyRequestHandler {
             )
         }
         emit(nil)
+        handle(.outboundDecided(id, .awaitOperator(supervisionID: held.id)))
         decision.assumeIsolated().whenSuccess { decision in
             emit(decision)
-            exchange.supervisionID = nil
-            guard case .exchanging(let current) = self.state, current === exchange, let context = self.context else {
-                return
-            }
+            let verdict: Machine.OutboundVerdict
             switch decision {
             case .approved:
-                self.forward(exchange, body: heldBody, context: context)
+                verdict = .forward(scan.head, body: scan.body)
             case .denied, .abandoned:
-                self.failExchange(
-                    exchange,
-                    Refusal(.forbidden, "\(reason) (denied by the operator)"),
-                    eventContext: eventContext,
-                    context: context
-                )
+                verdict = .refuse(Refusal(.forbidden, "\(reason) (denied by the operator)"), eventContext: eventContext)
             case .expired:
-                self.failExchange(
-                    exchange,
-                    Refusal(.forbidden, "\(reason) (no operator decision in time)"),
-                    eventContext: eventContext,
-                    context: context
-                )
+                verdict = .refuse(Refusal(.forbidden, "\(reason) (no operator decision in time)"), eventContext: eventContext)
             }
+            self.handle(.outboundDecided(id, verdict))
         }
-    }
-
-    /// Sends the decided request: the upstream connection is opened only now.
-    func forward(_ exchange: Exchange, body: ByteBuffer, context: ChannelHandlerContext) {
-        exchange.buffered = body.readableBytes > 0 ? [.body(body), .end(nil)] : [.end(nil)]
-        // Held whole, so it can be sent again if a reused upstream connection fails at once.
-        if UpstreamRequestBuilder.mayRetry(exchange.upstreamHead) { exchange.replay = exchange.buffered }
-        connectUpstream(exchange, context: context)
     }
 
     /// Events name the path; when a secret sits in the path, the event shows it redacted.

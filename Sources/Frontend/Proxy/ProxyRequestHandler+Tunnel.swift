@@ -4,51 +4,30 @@ import NIOSSL
 
 /// CONNECT: the host's certificate, the 200, and the swap to TLS plus a fresh HTTP stack.
 extension ProxyRequestHandler {
-    /// An admitted CONNECT: mint (or reuse) the host's certificate, then answer 200.
-    func openTunnel(to target: UpstreamTarget, head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let host = target.host
-        state = .openingTunnel(TunnelSetup(target: target, version: head.version))
-        pauseReads()
+    /// Mints (off the event loop) or reuses the host's certificate.
+    func issueCertificate(for host: String, context: ChannelHandlerContext) {
         services.interception.context(for: host, on: context.eventLoop).assumeIsolated().whenComplete { result in
-            guard case .openingTunnel(var setup) = self.state, let context = self.context else { return }
-            switch result {
-            case .success(let tlsContext):
-                setup.tlsContext = tlsContext
-                self.state = .openingTunnel(setup)
-                self.completeTunnelIfReady(context: context)
-            case .failure:
-                self.state = .closed
-                self.respond(
-                    status: .internalServerError,
-                    reason: "egress: cannot issue a certificate for \(host)",
-                    version: head.version,
-                    event: nil,
-                    closeAfter: true,
-                    context: context
-                )
-            }
+            if case .success(let tlsContext) = result { self.tunnelContext = tlsContext }
+            self.handle(.certificateIssued(success: self.tunnelContext != nil))
         }
     }
 
     /// Answers 200 and swaps this connection's HTTP handlers for TLS termination plus a fresh HTTP
-    /// stack, once the CONNECT request has ended and the host's certificate is ready.
-    func completeTunnelIfReady(context: ChannelHandlerContext) {
-        guard case .openingTunnel(let setup) = state, setup.requestEnded, let tlsContext = setup.tlsContext else {
+    /// stack in tunnel mode.
+    func establishTunnel(to target: UpstreamTarget, version: HTTPVersion, context: ChannelHandlerContext) {
+        guard let tlsContext = tunnelContext else {
+            context.close(promise: nil)
             return
         }
-        state = .closed
-        let established = HTTPResponseHead(
-            version: setup.version,
-            status: .custom(code: 200, reasonPhrase: "Connection established")
-        )
+        let established = HTTPResponseHead(version: version, status: .custom(code: 200, reasonPhrase: "Connection established"))
         context.write(wrapOutboundOut(.head(established)), promise: nil)
-        writeResponseEnd(context, promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
 
         let channel = context.channel
         let sync = context.pipeline.syncOperations
         do {
             try sync.addHandler(NIOSSLServerHandler(context: tlsContext))
-            try ClientPipeline.addHTTPHandlers(to: sync, mode: .tunnel(setup.target), services: services)
+            try ClientPipeline.addHTTPHandlers(to: sync, mode: .tunnel(target), services: services)
             // The request decoder goes last: on removal it hands bytes the agent already sent
             // (its TLS ClientHello) to the next handler, which by then is the TLS handler.
             let decoder = siblings.first { $0 is ByteToMessageHandler<HTTPRequestDecoder> }

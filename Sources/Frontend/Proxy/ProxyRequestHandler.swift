@@ -4,8 +4,9 @@ import NIOHTTP1
 import NIOSSL
 import NIOTLS
 
-/// The agent-facing end of the proxy: decides each request against the routes, injects
-/// credentials, and relays it to an upstream connection with backpressure both ways.
+/// The agent-facing end of the proxy. It decides nothing itself: it turns what the agent, the
+/// upstream, the scanners and its timers report into ``ExchangeStateMachine`` events and performs
+/// the actions the machine returns (docs/ARCHITECTURE.md, "The exchange state machine").
 ///
 /// One instance serves the plain listener connection (absolute-form requests and `CONNECT`);
 /// after an allowed `CONNECT` a fresh instance in tunnel mode serves the decrypted requests.
@@ -13,194 +14,129 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
+    typealias Machine = ExchangeStateMachine<UpstreamConnection>
 
     enum Mode {
         case forwardProxy
         case tunnel(UpstreamTarget)
     }
 
-    enum State {
-        case idle
-        /// A response was sent before the request ended; the rest of the request is dropped. With
-        /// `closeAfter` the connection closes at the request's end, once the response is written.
-        case discarding(closeAfter: EventLoopFuture<Void>?)
-        case exchanging(Exchange)
-        case openingTunnel(TunnelSetup)
-        case closed
-    }
-
-    struct TunnelSetup {
-        var target: UpstreamTarget
-        var version: HTTPVersion
-        var requestEnded = false
-        var tlsContext: NIOSSLContext?
-    }
-
     let mode: Mode
     let services: ProxyServices
     /// The HTTP handlers installed beside this one, removed when a tunnel replaces them.
     let siblings: [any RemovableChannelHandler]
-    var state = State.idle
+    var machine: Machine
     private(set) var context: ChannelHandlerContext?
+    /// Events that arrive while actions are being performed (a write can deliver the next
+    /// pipelined request, or fail and close a channel) wait here and are handled right after, in
+    /// order: the machine never sees an event in the middle of another, and a pipeline of
+    /// thousands of refusals is served in a loop, not by recursion as deep as the pipeline.
+    private var queuedEvents = CircularBuffer<Machine.Event>()
+    private var performing = false
     var readsPaused = false
     var readPending = false
-    /// The connection's own deadlines (idle, request head, TLS handshake) and the one timer armed.
-    var deadlines: ConnectionDeadlines
+    /// The one connection deadline armed (idle, request head, TLS handshake, discarded body).
     var deadlineTimer: Scheduled<Void>?
-    /// How many writes of a response's end are under way (a nested refusal can write inside one).
-    var writingResponseEnd = 0
-    var deferredParts = CircularBuffer<HTTPServerRequestPart>()
-    var drainScheduled = false
+    /// The current exchange's upstream response timeout.
+    var responseTimer: Scheduled<Void>?
+    /// The last response end or refusal written: a close waits for it.
+    var lastWrite: EventLoopFuture<Void>?
+    /// The intercepting certificate of a tunnel being opened.
+    var tunnelContext: NIOSSLContext?
 
     init(mode: Mode, services: ProxyServices, siblings: [any RemovableChannelHandler]) {
         self.mode = mode
         self.services = services
         self.siblings = siblings
-        var isTunnel = false
-        if case .tunnel = mode { isTunnel = true }
-        deadlines = ConnectionDeadlines(tunnel: isTunnel, timeouts: services.connectionTimeouts)
+        var tunnelTarget: UpstreamTarget?
+        if case .tunnel(let target) = mode { tunnelTarget = target }
+        machine = Machine(
+            configuration: Machine.Configuration(
+                timeouts: services.connectionTimeouts,
+                tunnelTarget: tunnelTarget,
+                maxScanBytes: services.maxScanBytes,
+                heldBytes: services.heldBytes,
+                capturesBodies: services.events.isEnabled(.full)
+            )
+        )
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        perform(deadlines.initialAction, context: context)
+        for action in machine.initialActions { perform(action, context: context) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        // Removed mid-exchange (never on our own paths: a tunnel swap removes it closed), the
+        // exchange still ends: settled, its bytes and connection given back.
+        if case .exchanging = machine.state {
+            for action in machine.handle(.agentClosed) { perform(action, context: context) }
+        }
         deadlineTimer?.cancel()
         deadlineTimer = nil
+        responseTimer?.cancel()
+        responseTimer = nil
         self.context = nil
+    }
+
+    /// Hands `event` to the machine and performs what it returns; see ``queuedEvents``.
+    func handle(_ event: Machine.Event) {
+        queuedEvents.append(event)
+        guard !performing else { return }
+        performing = true
+        defer { performing = false }
+        while let next = queuedEvents.popFirst() {
+            guard let context else {
+                queuedEvents.removeAll()
+                return
+            }
+            for action in machine.handle(next) { perform(action, context: context) }
+        }
     }
 
     // MARK: Agent → proxy
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        // A part delivered from inside our own write of a response's end (the next pipelined
-        // request) waits for the next tick: a pipeline of refusals is then served one after the
-        // other, never by recursion as deep as the pipeline is long.
-        if writingResponseEnd > 0 || !deferredParts.isEmpty {
-            deferredParts.append(part)
-            if !drainScheduled {
-                drainScheduled = true
-                context.eventLoop.assumeIsolated().execute { self.drainDeferredParts() }
-            }
-            return
-        }
-        handle(part, context: context)
-    }
-
-    func drainDeferredParts() {
-        drainScheduled = false
-        guard let context else { return }
-        while writingResponseEnd == 0, let part = deferredParts.popFirst() {
-            handle(part, context: context)
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            handle(.requestHead(head, admission(of: head)))
+        case .body(let buffer):
+            handle(.requestBody(buffer))
+        case .end:
+            handle(.requestEnd)
         }
     }
 
-    /// Writes a response's end; see ``channelRead(context:data:)`` for why this is tracked.
-    func writeResponseEnd(_ writer: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
-        writingResponseEnd += 1
-        writer.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
-        writingResponseEnd -= 1
-    }
-
-    func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
-        if case .end = part { deadlines.requestEnded() }
-        switch (state, part) {
-        case (.idle, .head(let head)):
-            handleHead(head, context: context)
-        case (.discarding, .body):
-            break
-        case (.discarding(let closeAfter), .end):
-            if let closeAfter {
-                state = .closed
-                close(context: context, after: closeAfter)
-            } else {
-                state = .idle
-                awaitNextRequest(context: context)
-            }
-        case (.exchanging(let exchange), .body(let buffer)):
-            if exchange.heldRequestBody != nil {
-                holdRequestBody(buffer, exchange: exchange, context: context)
-            } else if let connection = exchange.connection {
-                sendUpstream(body: buffer, exchange: exchange, connection: connection)
-                if !connection.channel.isWritable { pauseReads() }
-            } else if exchange.upstreamResponseHead != nil {
-                // The upstream already answered and its connection is gone: the rest goes nowhere.
-            } else {
-                exchange.buffered.append(part)
-            }
-        case (.exchanging(let exchange), .end):
-            exchange.requestEnded = true
-            if exchange.heldRequestBody != nil {
-                scanRequest(exchange, context: context)
-            } else if let connection = exchange.connection {
-                finishUpstreamRequest(exchange, connection: connection)
-            } else {
-                exchange.buffered.append(part)
-            }
-        case (.openingTunnel(var setup), .end):
-            setup.requestEnded = true
-            state = .openingTunnel(setup)
-            completeTunnelIfReady(context: context)
-        case (.openingTunnel, .body), (.closed, _):
-            break
-        case (.idle, .body), (.idle, .end), (.discarding, .head), (.exchanging, .head), (.openingTunnel, .head):
-            // HTTPServerPipelineHandler delivers one request at a time, and every exchange leaves its
-            // state before the write that ends its response (which may deliver the next pipelined
-            // request at once). Should a part still arrive out of order, nothing was judged for it:
-            // close the connection rather than guess.
-            state = .closed
-            context.close(promise: nil)
-        }
+    /// Admission is a pure function of the head, this connection's mode and the policy in force.
+    func admission(of head: HTTPRequestHead) -> RequestAdmission {
+        let environment = RequestAdmission.Environment(
+            isOwnAddress: { [ownListeners = services.ownListeners] host, port in
+                ownListeners.contains(numericHost: host, port: port)
+            },
+            scannerAvailable: services.scanner != nil,
+            maxScanBytes: services.maxScanBytes
+        )
+        return RequestAdmission.decide(head, mode: mode, policy: services.policy, environment: environment)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if case .exchanging(let exchange) = state, let connection = exchange.connection {
-            connection.channel.flush()
-        }
+        handle(.agentReadComplete)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if case .exchanging(let exchange) = state, let connection = exchange.connection {
-            // A slow agent stops the upstream from being read, so the proxy never buffers without bound.
-            connection.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable)
-                .whenFailure { _ in }
-        }
+        handle(.agentWritabilityChanged(isWritable: context.channel.isWritable))
         readIfPending()
         context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        perform(deadlines.connectionClosed(), context: context)
-        if case .exchanging(let exchange) = state {
-            settle(exchange, "failed")
-            // Scans and connects still under way may keep the exchange alive: its bytes go back now.
-            exchange.held.release()
-            exchange.responseTimer?.cancel()
-            // An agent that gave up no longer waits for the operator.
-            if let id = exchange.supervisionID { services.supervision.abandon(id) }
-        }
-        if case .exchanging(let exchange) = state, let connection = exchange.connection {
-            // The agent went away mid-exchange: the upstream connection is in an unknown state.
-            services.pool(on: context.eventLoop).release(connection, reusable: false)
-        }
-        state = .closed
+        handle(.agentClosed)
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is HTTPParserError, case .idle = state {
-            state = .closed
-            respond(
-                status: .badRequest,
-                reason: "egress: malformed HTTP request",
-                version: .http1_1,
-                event: nil,
-                closeAfter: true,
-                context: context
-            )
+        if error is HTTPParserError {
+            handle(.malformedRequest)
             return
         }
         context.close(promise: nil)
@@ -219,10 +155,6 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    func pauseReads() {
-        readsPaused = true
-    }
-
     func resumeReads() {
         guard readsPaused else { return }
         readsPaused = false
@@ -235,57 +167,89 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.read()
     }
 
-    // MARK: Deciding
+    // MARK: Performing
 
-    func handleHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        perform(deadlines.requestHeadReceived(), context: context)
-        let environment = RequestAdmission.Environment(
-            isOwnAddress: { [ownListeners = services.ownListeners] host, port in
-                ownListeners.contains(numericHost: host, port: port)
-            },
-            scannerAvailable: services.scanner != nil,
-            maxScanBytes: services.maxScanBytes
-        )
-        let plan: RequestAdmission.ForwardPlan
-        switch RequestAdmission.decide(head, mode: mode, policy: services.policy, environment: environment) {
-        case .refuse(let refusal, let requestContext, let closeConnection):
-            refuse(head, refusal, requestContext, closeAfter: closeConnection, context: context)
-            return
-        case .openTunnel(let target, _):
-            openTunnel(to: target, head: head, context: context)
-            return
-        case .forward(let forward):
-            plan = forward
-        }
-        let exchange = Exchange(
-            context: plan.context,
-            target: plan.target,
-            clientHead: head,
-            upstreamHead: plan.upstreamHead,
-            dlp: plan.dlp,
-            capturesBodies: services.events.isEnabled(.full),
-            heldBytes: services.heldBytes
-        )
-        state = .exchanging(exchange)
-        if plan.expectsContinue {
-            context.writeAndFlush(
-                wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
-                promise: nil
-            )
-        }
-        if exchange.holdsRequest {
-            // Outbound DLP decides on the whole request before anything goes upstream.
-            exchange.heldRequestBody = context.channel.allocator.buffer(capacity: 0)
-        } else {
-            if UpstreamRequestBuilder.mayRetry(plan.upstreamHead),
-                [.noBody, .contentLength(0)].contains(exchange.upstreamFraming)
-            {
-                exchange.replay = [.end(nil)]
+    func perform(_ action: Machine.Action, context: ChannelHandlerContext) {
+        switch action {
+        case .deadline(let deadline):
+            perform(deadline, context: context)
+        case .pauseReads:
+            readsPaused = true
+        case .resumeReads:
+            resumeReads()
+        case .writeContinue(let version):
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: .continue))), promise: nil)
+        case .writeResponseHead(let head):
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+        case .writeResponseBody(let body):
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        case .writeResponseEnd(let releasingHeld):
+            let written = context.eventLoop.makePromise(of: Void.self)
+            lastWrite = written.futureResult
+            if releasingHeld > 0 {
+                written.futureResult.whenComplete { [heldBytes = services.heldBytes] _ in
+                    heldBytes.giveBack(releasingHeld)
+                }
             }
-            connectUpstream(exchange, context: context)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
+        case .writeRefusal(let response):
+            writeRefusal(response, context: context)
+        case .closeAfterWrites:
+            if let lastWrite {
+                lastWrite.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            } else {
+                context.close(promise: nil)
+            }
+        case .closeNow:
+            context.close(promise: nil)
+        case .issueCertificate(let host):
+            issueCertificate(for: host, context: context)
+        case .establishTunnel(let target, let version):
+            establishTunnel(to: target, version: version, context: context)
+        case .acquireUpstream(let id, let target, let fresh):
+            acquireUpstream(id, target: target, fresh: fresh, context: context)
+        case .releaseUpstream(let connection, let reusable):
+            services.pool(on: context.eventLoop).release(connection, reusable: reusable)
+        case .writeUpstreamHead(let connection, let head):
+            connection.channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        case .writeUpstreamBody(let connection, let body):
+            connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
+            if !connection.channel.isWritable { readsPaused = true }
+        case .writeUpstreamEnd(let connection):
+            connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        case .flushUpstream(let connection):
+            connection.channel.flush()
+        case .resumeReadsIfWritable(let connection):
+            if connection.channel.isWritable { resumeReads() }
+        case .setUpstreamAutoRead(let connection, let autoRead):
+            connection.channel.setOption(ChannelOptions.autoRead, value: autoRead).whenFailure { _ in }
+        case .armResponseTimer(let id):
+            responseTimer?.cancel()
+            responseTimer = context.eventLoop.assumeIsolated().scheduleTask(
+                in: services.upstreamSettings.responseTimeout
+            ) {
+                self.handle(.responseTimedOut(id))
+            }
+        case .cancelResponseTimer:
+            responseTimer?.cancel()
+            responseTimer = nil
+        case .scanRequest(let id, let scan):
+            scanRequest(id, scan, context: context)
+        case .scanResponse(let id, let scan):
+            scanResponse(id, scan, context: context)
+        case .scanResponseCopy(let scan):
+            scanResponseCopy(scan)
+        case .abandonSupervision(let id):
+            // An agent that gave up no longer waits for the operator.
+            services.supervision.abandon(id)
+        case .settle(let decision):
+            services.metrics.requestSettled(decision)
+        case .releaseHeld(let count):
+            services.heldBytes.giveBack(count)
+        case .emit(let event, let minimum):
+            services.events.emit(event, minimum: minimum)
         }
     }
-
 }
 
 @available(*, unavailable)

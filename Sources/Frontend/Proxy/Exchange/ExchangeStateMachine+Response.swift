@@ -1,0 +1,220 @@
+import EgressRoutes
+import NIOCore
+import NIOHTTP1
+
+/// Upstream → agent: the response head framed for the agent, held whole for inbound `block` or
+/// streamed (with a bounded copy for `warn`), the retry of a reused connection, the response timeout.
+extension ExchangeStateMachine {
+    mutating func responseHead(_ upstreamHead: HTTPResponseHead) -> [Action] {
+        guard case .exchanging(var exchange) = state, case .relaying(let connection, let reused, let response) = exchange.phase
+        else { return [] }
+        guard response.isAwaitingHead else {
+            // One head per response: a second one is an upstream that lies about its framing.
+            return upstreamBroke(exchange)
+        }
+        var actions: [Action] = [.cancelResponseTimer]
+        // The upstream answered: the request is no longer replayed, nor its held body kept.
+        exchange.replay = nil
+        if exchange.heldBytes > 0 {
+            actions.append(.releaseHeld(exchange.heldBytes))
+            exchange.heldBytes = 0
+        }
+        if !upstreamHead.isKeepAlive { exchange.upstreamReusable = false }
+        var copy = InboundCopy.none
+        if exchange.dlp.scansResponse(upstreamHead, requestMethod: exchange.method) {
+            if exchange.dlp.inboundAction == .block {
+                exchange.phase = .relaying(connection, wasReused: reused, .holding(upstreamHead, ByteBuffer()))
+                state = .exchanging(exchange)
+                return actions
+            }
+            copy = .keeping(ByteBuffer())
+        }
+        actions.append(agentHead(for: upstreamHead, exchange: &exchange))
+        exchange.phase = .relaying(connection, wasReused: reused, .streaming(upstreamHead, copy))
+        state = .exchanging(exchange)
+        return actions
+    }
+
+    /// The agent's response head, framed for the agent's connection.
+    func agentHead(for upstreamHead: HTTPResponseHead, exchange: inout Exchange) -> Action {
+        var (head, closeAfter) = ResponseFraming.clientHead(
+            from: upstreamHead,
+            requestMethod: exchange.method,
+            clientVersion: exchange.clientVersion
+        )
+        if closeAfter { exchange.closeClientAfter = true }
+        if exchange.closeClientAfter { head.headers.replaceOrAdd(name: "connection", value: "close") }
+        return .writeResponseHead(head)
+    }
+
+    mutating func responseBody(_ buffer: ByteBuffer, agentWritable: Bool) -> [Action] {
+        guard case .exchanging(var exchange) = state, case .relaying(let connection, let reused, var response) = exchange.phase
+        else { return [] }
+        state = .modifying
+        // Not kept while it changes, so the held buffers below are uniquely referenced and grow in place.
+        exchange.phase = .relaying(connection, wasReused: reused, .awaitingHead)
+        exchange.responseLog?.append(buffer.readableBytesView)
+        switch response {
+        case .awaitingHead:
+            return upstreamBroke(exchange)
+        case .holding(let head, var held):
+            response = .awaitingHead
+            guard reserve(buffer.readableBytes, for: &exchange) else {
+                exchange.upstreamReusable = false
+                return fail(exchange, HeldBytesBudget.busy, responseStatus: Int(head.status.code))
+            }
+            guard held.append(buffer, within: configuration.maxScanBytes) else {
+                exchange.upstreamReusable = false
+                return fail(
+                    exchange,
+                    BodyDecoding.Failure.tooLarge(limit: configuration.maxScanBytes).refusal,
+                    responseStatus: Int(head.status.code)
+                )
+            }
+            exchange.phase = .relaying(connection, wasReused: reused, .holding(head, held))
+            state = .exchanging(exchange)
+            return []
+        case .streaming(let head, var copy):
+            response = .awaitingHead
+            var actions: [Action] = []
+            if case .keeping(var kept) = copy {
+                copy = .none
+                // A copy that cannot grow is dropped, and so are the bytes it held.
+                if !reserve(buffer.readableBytes, for: &exchange) {
+                    actions.append(.releaseHeld(kept.readableBytes))
+                    exchange.heldBytes -= kept.readableBytes
+                    copy = .dropped(reason: HeldBytesBudget.busyReason)
+                } else if !kept.append(buffer, within: configuration.maxScanBytes) {
+                    actions.append(.releaseHeld(kept.readableBytes + buffer.readableBytes))
+                    exchange.heldBytes -= kept.readableBytes + buffer.readableBytes
+                    copy = .dropped(reason: "larger than \(configuration.maxScanBytes) bytes")
+                } else {
+                    copy = .keeping(kept)
+                }
+            }
+            exchange.phase = .relaying(connection, wasReused: reused, .streaming(head, copy))
+            state = .exchanging(exchange)
+            actions.append(.writeResponseBody(buffer))
+            // A slow agent stops the upstream from being read, so the proxy never buffers without bound.
+            if !agentWritable { actions.append(.setUpstreamAutoRead(connection, false)) }
+            return actions
+        }
+    }
+
+    mutating func responseEnd() -> [Action] {
+        guard case .exchanging(var exchange) = state, case .relaying(let connection, _, let response) = exchange.phase
+        else { return [] }
+        var actions: [Action] = []
+        switch response {
+        case .awaitingHead:
+            return upstreamBroke(exchange)
+        case .holding(let head, let held):
+            actions += responseLogged(exchange, head: head)
+            // The response is fully read: the connection can serve others while the scan runs.
+            actions.append(.releaseUpstream(connection, reusable: exchange.upstreamReusable && exchange.requestEnded))
+            exchange.phase = .scanningResponse(head, held)
+            state = .exchanging(exchange)
+            actions.append(
+                .scanResponse(
+                    exchange.id,
+                    ResponseScan(head: head, body: held, dlp: exchange.dlp, context: exchange.context)
+                )
+            )
+            return actions
+        case .streaming(let head, let copy):
+            actions += responseLogged(exchange, head: head)
+            switch copy {
+            case .none:
+                break
+            case .keeping(let body):
+                actions.append(
+                    .scanResponseCopy(ResponseScan(head: head, body: body, dlp: exchange.dlp, context: exchange.context))
+                )
+            case .dropped(let reason):
+                actions.append(
+                    .emit(
+                        .warn(
+                            reason: "egress DLP: response not scanned: \(reason)",
+                            context: exchange.context,
+                            responseStatus: Int(head.status.code)
+                        ),
+                        minimum: .blocks
+                    )
+                )
+            }
+            return actions + finish(exchange)
+        }
+    }
+
+    func responseLogged(_ exchange: Exchange, head: HTTPResponseHead) -> [Action] {
+        guard let body = exchange.responseLog else { return [] }
+        return [
+            .emit(
+                .response(host: exchange.context.host, status: Int(head.status.code), headers: head.headers, body: body),
+                minimum: .full
+            )
+        ]
+    }
+
+    mutating func responseScanned(_ id: ExchangeID, _ verdict: InboundVerdict) -> [Action] {
+        guard case .exchanging(var exchange) = state, exchange.id == id,
+            case .scanningResponse(let head, let body) = exchange.phase
+        else { return [] }
+        switch verdict {
+        case .refuse(let refusal):
+            return fail(exchange, refusal, responseStatus: Int(head.status.code))
+        case .deliver:
+            var complete = head
+            // The whole body is here: send it with its length, whatever framing the upstream used.
+            complete.headers.remove(name: "transfer-encoding")
+            complete.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
+            let headAction = agentHead(for: complete, exchange: &exchange)
+            return [headAction, .writeResponseBody(body)] + finish(exchange)
+        }
+    }
+
+    mutating func responseTimedOut(_ id: ExchangeID) -> [Action] {
+        guard case .exchanging(let exchange) = state, exchange.id == id,
+            case .relaying(_, _, .awaitingHead) = exchange.phase
+        else { return [] }
+        let failure = UpstreamFailure.responseTimeout(target: exchange.target.description)
+        return fail(exchange, Refusal(.gatewayTimeout, failure.reason))
+    }
+
+    mutating func upstreamClosed(cleanly: Bool) -> [Action] {
+        guard case .exchanging(var exchange) = state,
+            case .relaying(let connection, let wasReused, let response) = exchange.phase
+        else { return [] }
+        if case .streaming = response {
+            // Part of the response is already with the agent: closing is the only honest signal.
+            state = .closed
+            return abandon(exchange, outcome: "failed") + [.closeNow]
+        }
+        if wasReused, cleanly, response.isAwaitingHead, exchange.requestEnded, let replay = exchange.replay {
+            // A pooled connection the server closed while it was idle, before any response byte:
+            // send the request once more on a fresh connection (docs/ARCHITECTURE.md, "Upstream reuse").
+            exchange.replay = nil
+            exchange.phase = .connecting(pending: replay)
+            if exchange.requestLog != nil { exchange.requestLog = LoggedBody() }
+            state = .exchanging(exchange)
+            return [
+                .cancelResponseTimer, .releaseUpstream(connection, reusable: false), .pauseReads,
+                .acquireUpstream(exchange.id, exchange.target, fresh: true),
+            ]
+        }
+        let failure = UpstreamFailure.closedEarly(target: exchange.target.description)
+        return fail(exchange, Refusal(.badGateway, failure.reason))
+    }
+
+    /// The upstream broke HTTP (a second head, a body before its head): never relay a guess.
+    mutating func upstreamBroke(_ exchange: Exchange) -> [Action] {
+        var exchange = exchange
+        exchange.upstreamReusable = false
+        if case .relaying(_, _, .streaming) = exchange.phase {
+            state = .closed
+            return abandon(exchange, outcome: "failed") + [.closeNow]
+        }
+        let failure = UpstreamFailure.closedEarly(target: exchange.target.description)
+        return fail(exchange, Refusal(.badGateway, failure.reason))
+    }
+}

@@ -1,0 +1,576 @@
+import EgressRoutes
+import NIOCore
+import NIOHTTP1
+import EgressTestSupport
+import Testing
+
+@testable import Frontend
+
+/// The exchange state machine without sockets: each event's exact actions, then a random walk over
+/// every event in every state asserting what must always hold.
+@Suite("the exchange state machine")
+struct ExchangeStateMachineTests {
+    struct Conn: Equatable, CustomStringConvertible {
+        let number: Int
+        var description: String { "conn\(number)" }
+    }
+
+    typealias Machine = ExchangeStateMachine<Conn>
+    typealias Action = Machine.Action
+
+    static let policy = Policy(
+        routes: try! RoutesConfig.parse(
+            yaml: """
+                routes:
+                  - host: plain.test
+                    dlp: {outbound_detectors: false, inbound_detectors: false}
+                  - host: held.test
+                    dlp: {outbound_on_match: block, inbound_detectors: false}
+                  - host: inblock.test
+                    dlp: {outbound_detectors: false, inbound_on_match: block}
+                  - host: inwarn.test
+                    dlp: {outbound_detectors: false, inbound_on_match: warn}
+                """,
+            file: "routes.yaml"
+        ),
+        tokens: TokenStore(values: [:])
+    )
+
+    static let timeouts = ConnectionTimeouts()
+
+    let budget: HeldBytesBudget
+
+    init() {
+        budget = HeldBytesBudget(limit: 1_000)
+    }
+
+    func machine(maxScanBytes: Int = 100, tunnel: UpstreamTarget? = nil) -> Machine {
+        Machine(
+            configuration: Machine.Configuration(
+                timeouts: Self.timeouts,
+                tunnelTarget: tunnel,
+                maxScanBytes: maxScanBytes,
+                heldBytes: budget,
+                capturesBodies: false
+            )
+        )
+    }
+
+    static func head(_ method: HTTPMethod, _ uri: String, _ headers: [(String, String)] = []) -> HTTPRequestHead {
+        HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: HTTPHeaders(headers))
+    }
+
+    static func admitted(_ head: HTTPRequestHead) -> Machine.Event {
+        let environment = RequestAdmission.Environment(
+            isOwnAddress: { _, _ in false },
+            scannerAvailable: true,
+            maxScanBytes: 100
+        )
+        return .requestHead(head, RequestAdmission.decide(head, mode: .forwardProxy, policy: policy, environment: environment))
+    }
+
+    static func plan(_ head: HTTPRequestHead) -> RequestAdmission.ForwardPlan {
+        guard case .requestHead(_, .forward(let plan)) = admitted(head) else { fatalError("not forwarded: \(head.uri)") }
+        return plan
+    }
+
+    static func bytes(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
+
+    static let okHead = HTTPResponseHead(version: .http1_1, status: .ok, headers: ["content-length": "2"])
+
+    static func target(_ host: String) -> UpstreamTarget { UpstreamTarget(host: host, port: 80, isTLS: false) }
+
+    static func refusal(in actions: [Action]) -> Machine.RefusalResponse? {
+        for action in actions { if case .writeRefusal(let response) = action { return response } }
+        return nil
+    }
+
+    static func settles(_ actions: [Action]) -> [String] {
+        actions.compactMap { if case .settle(let decision) = $0 { decision } else { nil } }
+    }
+
+    // MARK: Exact actions
+
+    @Test func aStreamedRequestIsRelayedAndTheConnectionWaitsForTheNext() {
+        var machine = machine()
+        let head = Self.head(.GET, "http://plain.test/x")
+        let plan = Self.plan(head)
+        let id = Machine.ExchangeID(value: 1)
+        #expect(
+            machine.handle(Self.admitted(head)) == [
+                .deadline(.disarm), .pauseReads, .acquireUpstream(id, Self.target("plain.test"), fresh: false),
+            ]
+        )
+        #expect(machine.handle(.requestEnd) == [])
+        let conn = Conn(number: 1)
+        #expect(
+            machine.handle(.upstreamAcquired(id, .acquired(.init(connection: conn, wasReused: false)))) == [
+                .writeUpstreamHead(conn, plan.upstreamHead), .writeUpstreamEnd(conn), .armResponseTimer(id),
+                .flushUpstream(conn), .resumeReadsIfWritable(conn),
+            ]
+        )
+        var agentHead = Self.okHead
+        agentHead.headers = ["content-length": "2"]
+        #expect(machine.handle(.responseHead(Self.okHead)) == [.cancelResponseTimer, .writeResponseHead(agentHead)])
+        #expect(machine.handle(.responseBody(Self.bytes("ok"), agentWritable: false)) == [
+            .writeResponseBody(Self.bytes("ok")), .setUpstreamAutoRead(conn, false),
+        ])
+        #expect(
+            machine.handle(.responseEnd) == [
+                .settle("forwarded"), .releaseUpstream(conn, reusable: true), .deadline(.arm(.idle, Self.timeouts.idle)),
+                .resumeReads, .writeResponseEnd(releasingHeld: 0),
+            ]
+        )
+        guard case .idle = machine.state else {
+            Issue.record("not idle: \(machine.state)")
+            return
+        }
+    }
+
+    @Test func aRefusalDropsTheRestOfTheRequestThenClosesWhenAsked() {
+        var machine = machine()
+        let actions = machine.handle(Self.admitted(Self.head(.POST, "http://nowhere.test/", [("content-length", "3"), ("connection", "close")])))
+        #expect(Self.settles(actions) == ["blocked"])
+        let response = Self.refusal(in: actions)
+        #expect(response?.refusal.status == .forbidden)
+        #expect(response?.closeConnection == true)
+        #expect(actions.contains(.deadline(.arm(.discardedBody, Self.timeouts.requestHead))))
+        #expect(machine.handle(.requestBody(Self.bytes("abc"))) == [])
+        #expect(machine.handle(.requestEnd) == [.closeAfterWrites])
+        // A request pipelined behind a closing one is never started.
+        let late = machine.handle(Self.admitted(Self.head(.GET, "http://plain.test/")))
+        #expect(late == [.closeNow])
+    }
+
+    @Test func aHeadWhileAnExchangeRunsClosesTheConnectionAndSettlesTheExchangeOnce() {
+        var machine = machine()
+        _ = machine.handle(Self.admitted(Self.head(.GET, "http://plain.test/")))
+        let actions = machine.handle(Self.admitted(Self.head(.GET, "http://plain.test/again")))
+        #expect(actions == [.cancelResponseTimer, .settle("failed"), .closeNow])
+        #expect(Self.settles(machine.handle(.agentClosed)).isEmpty)
+    }
+
+    @Test func aHeldBodyIsScannedWholeAndForwardedWithItsVerdict() {
+        var machine = machine()
+        let head = Self.head(.POST, "http://held.test/p", [("content-length", "6")])
+        let plan = Self.plan(head)
+        #expect(machine.handle(Self.admitted(head)) == [.deadline(.disarm)])
+        #expect(machine.handle(.requestBody(Self.bytes("abc"))) == [])
+        #expect(machine.handle(.requestBody(Self.bytes("def"))) == [])
+        #expect(budget.heldBytes == 6)
+        let end = machine.handle(.requestEnd)
+        guard case .scanRequest(let id, let scan) = end.last else {
+            Issue.record("no scan: \(end)")
+            return
+        }
+        #expect(end.first == .pauseReads)
+        #expect(scan.body == Self.bytes("abcdef"))
+        #expect(scan.head == plan.upstreamHead)
+        // A verdict for another exchange changes nothing.
+        #expect(machine.handle(.outboundDecided(.next(after: id), .refuse(Refusal(.forbidden, "x"), eventContext: nil))) == [])
+        #expect(
+            machine.handle(.outboundDecided(id, .forward(plan.upstreamHead, body: Self.bytes("abcdef")))) == [
+                .pauseReads, .acquireUpstream(id, Self.target("held.test"), fresh: false),
+            ]
+        )
+        let conn = Conn(number: 7)
+        #expect(
+            machine.handle(.upstreamAcquired(id, .acquired(.init(connection: conn, wasReused: true)))) == [
+                .writeUpstreamHead(conn, plan.upstreamHead), .writeUpstreamBody(conn, Self.bytes("abcdef")),
+                .writeUpstreamEnd(conn), .armResponseTimer(id), .flushUpstream(conn), .resumeReadsIfWritable(conn),
+            ]
+        )
+        // The held body is kept for a retry until the upstream answers.
+        #expect(budget.heldBytes == 6)
+        let headActions = machine.handle(.responseHead(Self.okHead))
+        #expect(headActions.prefix(2) == [.cancelResponseTimer, .releaseHeld(6)])
+    }
+
+    @Test func aHeldBodyOverTheScanLimitOrTheBudgetIsRefused() {
+        var machine = machine(maxScanBytes: 4)
+        _ = machine.handle(Self.admitted(Self.head(.POST, "http://held.test/p", [("content-length", "6")])))
+        let actions = machine.handle(.requestBody(Self.bytes("abcdef")))
+        #expect(Self.refusal(in: actions)?.refusal == BodyDecoding.Failure.tooLarge(limit: 4).refusal)
+        #expect(actions.contains(.releaseHeld(6)))
+        #expect(Self.settles(actions) == ["blocked"])
+
+        let small = HeldBytesBudget(limit: 2)
+        var tight = Machine(
+            configuration: .init(timeouts: Self.timeouts, tunnelTarget: nil, maxScanBytes: 100, heldBytes: small, capturesBodies: false)
+        )
+        _ = tight.handle(Self.admitted(Self.head(.POST, "http://held.test/p", [("content-length", "6")])))
+        let busy = tight.handle(.requestBody(Self.bytes("abcdef")))
+        #expect(Self.refusal(in: busy)?.refusal == HeldBytesBudget.busy)
+        #expect(!busy.contains { if case .releaseHeld = $0 { true } else { false } })
+        #expect(small.heldBytes == 0)
+    }
+
+    @Test func anAgentThatLeavesWhileTheOperatorDecidesWithdrawsTheRequest() {
+        var machine = machine()
+        _ = machine.handle(Self.admitted(Self.head(.POST, "http://held.test/p", [("content-length", "1")])))
+        _ = machine.handle(.requestBody(Self.bytes("x")))
+        guard case .scanRequest(let id, _) = machine.handle(.requestEnd).last else {
+            Issue.record("no scan")
+            return
+        }
+        #expect(machine.handle(.outboundDecided(id, .awaitOperator(supervisionID: "s1"))) == [])
+        #expect(
+            machine.handle(.agentClosed) == [
+                .deadline(.disarm), .cancelResponseTimer, .settle("failed"), .releaseHeld(1), .abandonSupervision("s1"),
+            ]
+        )
+        // The decision that comes later finds no exchange.
+        #expect(machine.handle(.outboundDecided(id, .forward(Self.head(.POST, "/p"), body: Self.bytes("x")))) == [])
+    }
+
+    @Test func aConnectionAcquiredForAnExchangeThatEndedGoesBackClean() {
+        var machine = machine()
+        guard case .acquireUpstream(let id, _, _) = machine.handle(Self.admitted(Self.head(.GET, "http://plain.test/"))).last else {
+            Issue.record("no acquire")
+            return
+        }
+        _ = machine.handle(.agentClosed)
+        #expect(
+            machine.handle(.upstreamAcquired(id, .acquired(.init(connection: Conn(number: 2), wasReused: false)))) == [
+                .releaseUpstream(Conn(number: 2), reusable: true)
+            ]
+        )
+    }
+
+    @Test func aReusedConnectionClosedBeforeAnyResponseByteIsRetriedOnceOnAFreshOne() {
+        var machine = machine()
+        guard case .acquireUpstream(let id, let target, _) = machine.handle(Self.admitted(Self.head(.GET, "http://plain.test/"))).last
+        else {
+            Issue.record("no acquire")
+            return
+        }
+        _ = machine.handle(.requestEnd)
+        _ = machine.handle(.upstreamAcquired(id, .acquired(.init(connection: Conn(number: 1), wasReused: true))))
+        #expect(
+            machine.handle(.upstreamClosed(cleanly: true)) == [
+                .cancelResponseTimer, .releaseUpstream(Conn(number: 1), reusable: false), .pauseReads,
+                .acquireUpstream(id, target, fresh: true),
+            ]
+        )
+        let conn = Conn(number: 2)
+        let resent = machine.handle(.upstreamAcquired(id, .acquired(.init(connection: conn, wasReused: true))))
+        #expect(resent.prefix(3) == [.writeUpstreamHead(conn, Self.plan(Self.head(.GET, "http://plain.test/")).upstreamHead), .writeUpstreamEnd(conn), .armResponseTimer(id)])
+        // Once only: the second failure reaches the agent.
+        let failed = machine.handle(.upstreamClosed(cleanly: true))
+        #expect(Self.refusal(in: failed)?.refusal.status == .badGateway)
+        #expect(Self.settles(failed) == ["failed"])
+    }
+
+    @Test func aStreamedBodyIsNeverReplayed() {
+        var machine = machine()
+        guard case .acquireUpstream(let id, _, _) = machine.handle(
+            Self.admitted(Self.head(.POST, "http://plain.test/", [("content-length", "1")]))
+        ).last else {
+            Issue.record("no acquire")
+            return
+        }
+        _ = machine.handle(.requestBody(Self.bytes("x")))
+        _ = machine.handle(.requestEnd)
+        _ = machine.handle(.upstreamAcquired(id, .acquired(.init(connection: Conn(number: 1), wasReused: true))))
+        #expect(Self.refusal(in: machine.handle(.upstreamClosed(cleanly: true)))?.refusal.status == .badGateway)
+    }
+
+    @Test func anUpstreamThatClosesMidResponseClosesTheAgentConnection() {
+        var machine = machine()
+        guard case .acquireUpstream(let id, _, _) = machine.handle(Self.admitted(Self.head(.GET, "http://plain.test/"))).last else {
+            Issue.record("no acquire")
+            return
+        }
+        _ = machine.handle(.requestEnd)
+        _ = machine.handle(.upstreamAcquired(id, .acquired(.init(connection: Conn(number: 1), wasReused: false))))
+        _ = machine.handle(.responseHead(Self.okHead))
+        #expect(
+            machine.handle(.upstreamClosed(cleanly: false)) == [
+                .cancelResponseTimer, .settle("failed"), .releaseUpstream(Conn(number: 1), reusable: false), .closeNow,
+            ]
+        )
+    }
+
+    @Test func inboundBlockHoldsTheResponseUntilTheScanPasses() {
+        var machine = machine()
+        guard case .acquireUpstream(let id, _, _) = machine.handle(Self.admitted(Self.head(.GET, "http://inblock.test/"))).last else {
+            Issue.record("no acquire")
+            return
+        }
+        _ = machine.handle(.requestEnd)
+        let conn = Conn(number: 1)
+        _ = machine.handle(.upstreamAcquired(id, .acquired(.init(connection: conn, wasReused: false))))
+        let chunked = HTTPResponseHead(version: .http1_1, status: .ok, headers: ["transfer-encoding": "chunked", "content-type": "text/html"])
+        #expect(machine.handle(.responseHead(chunked)) == [.cancelResponseTimer])
+        #expect(machine.handle(.responseBody(Self.bytes("hello"), agentWritable: true)) == [])
+        let end = machine.handle(.responseEnd)
+        #expect(end.first == .releaseUpstream(conn, reusable: true))
+        guard case .scanResponse(id, let scan) = end.last else {
+            Issue.record("no scan: \(end)")
+            return
+        }
+        #expect(scan.body == Self.bytes("hello"))
+        let delivered = machine.handle(.responseScanned(id, .deliver))
+        guard case .writeResponseHead(let head) = delivered.first else {
+            Issue.record("no head: \(delivered)")
+            return
+        }
+        #expect(head.headers["content-length"] == ["5"])
+        #expect(head.headers["transfer-encoding"].isEmpty)
+        #expect(delivered[1] == .writeResponseBody(Self.bytes("hello")))
+        #expect(delivered.contains(.writeResponseEnd(releasingHeld: 5)))
+        #expect(Self.settles(delivered) == ["forwarded"])
+    }
+
+    @Test func anInjectedResponseIsRefusedWithTheUpstreamStatus() {
+        var machine = machine()
+        guard case .acquireUpstream(let id, _, _) = machine.handle(Self.admitted(Self.head(.GET, "http://inblock.test/"))).last else {
+            Issue.record("no acquire")
+            return
+        }
+        _ = machine.handle(.requestEnd)
+        _ = machine.handle(.upstreamAcquired(id, .acquired(.init(connection: Conn(number: 1), wasReused: false))))
+        _ = machine.handle(.responseHead(Self.okHead))
+        _ = machine.handle(.responseBody(Self.bytes("ok"), agentWritable: true))
+        _ = machine.handle(.responseEnd)
+        let refused = machine.handle(.responseScanned(id, .refuse(Refusal(.forbidden, DLPReason.inbound))))
+        let response = Self.refusal(in: refused)
+        #expect(response?.event == .block(reason: DLPReason.inbound, context: Self.plan(Self.head(.GET, "http://inblock.test/")).context, responseStatus: 200))
+        #expect(refused.contains(.releaseHeld(2)))
+        #expect(Self.settles(refused) == ["blocked"])
+    }
+
+    @Test func aWarnCopyThatOutgrowsTheScanLimitIsReportedNotScanned() {
+        var machine = machine(maxScanBytes: 3)
+        guard case .acquireUpstream(let id, _, _) = machine.handle(Self.admitted(Self.head(.GET, "http://inwarn.test/"))).last else {
+            Issue.record("no acquire")
+            return
+        }
+        _ = machine.handle(.requestEnd)
+        _ = machine.handle(.upstreamAcquired(id, .acquired(.init(connection: Conn(number: 1), wasReused: false))))
+        _ = machine.handle(.responseHead(HTTPResponseHead(version: .http1_1, status: .ok, headers: ["content-length": "4"])))
+        #expect(machine.handle(.responseBody(Self.bytes("ab"), agentWritable: true)) == [.writeResponseBody(Self.bytes("ab"))])
+        #expect(
+            machine.handle(.responseBody(Self.bytes("cd"), agentWritable: true)) == [
+                .releaseHeld(4), .writeResponseBody(Self.bytes("cd")),
+            ]
+        )
+        budget.giveBack(4)  // what the handler does with `.releaseHeld`
+        let end = machine.handle(.responseEnd)
+        let context = Self.plan(Self.head(.GET, "http://inwarn.test/")).context
+        #expect(
+            end.first
+                == .emit(
+                    .warn(reason: "egress DLP: response not scanned: larger than 3 bytes", context: context, responseStatus: 200),
+                    minimum: .blocks
+                )
+        )
+        #expect(end.contains(.writeResponseEnd(releasingHeld: 0)))
+        #expect(budget.heldBytes == 0)
+    }
+
+    @Test func aResponseBeforeTheRequestEndedLeavesTheRestToBeDropped() {
+        var machine = machine()
+        guard case .acquireUpstream(let id, _, _) = machine.handle(
+            Self.admitted(Self.head(.POST, "http://plain.test/", [("content-length", "10")]))
+        ).last else {
+            Issue.record("no acquire")
+            return
+        }
+        _ = machine.handle(.upstreamAcquired(id, .acquired(.init(connection: Conn(number: 1), wasReused: false))))
+        _ = machine.handle(.responseHead(Self.okHead))
+        let end = machine.handle(.responseEnd)
+        // The upstream got an incomplete request: its connection is not reused.
+        #expect(end.contains(.releaseUpstream(Conn(number: 1), reusable: false)))
+        #expect(end.contains(.deadline(.arm(.discardedBody, Self.timeouts.requestHead))))
+        #expect(machine.handle(.requestBody(Self.bytes("rest"))) == [])
+        #expect(machine.handle(.requestEnd) == [.deadline(.arm(.idle, Self.timeouts.idle))])
+    }
+
+    @Test func aBodyBehindAHeadWithoutFramingIsNeverSent() {
+        var machine = machine()
+        guard case .acquireUpstream(let id, _, _) = machine.handle(Self.admitted(Self.head(.GET, "http://plain.test/"))).last else {
+            Issue.record("no acquire")
+            return
+        }
+        _ = machine.handle(.upstreamAcquired(id, .acquired(.init(connection: Conn(number: 1), wasReused: false))))
+        let actions = machine.handle(.requestBody(Self.bytes("GET /admin HTTP/1.1\r\n\r\n")))
+        #expect(Self.refusal(in: actions)?.refusal == Refusal(.badRequest, "egress: request body without framing"))
+        #expect(!actions.contains { if case .writeUpstreamBody = $0 { true } else { false } })
+        #expect(actions.contains(.releaseUpstream(Conn(number: 1), reusable: false)))
+    }
+
+    @Test func theResponseTimeoutAnswersOnlyTheExchangeItWasArmedFor() {
+        var machine = machine()
+        guard case .acquireUpstream(let id, _, _) = machine.handle(Self.admitted(Self.head(.GET, "http://plain.test/"))).last else {
+            Issue.record("no acquire")
+            return
+        }
+        _ = machine.handle(.requestEnd)
+        _ = machine.handle(.upstreamAcquired(id, .acquired(.init(connection: Conn(number: 1), wasReused: false))))
+        #expect(machine.handle(.responseTimedOut(.next(after: id))) == [])
+        let timedOut = machine.handle(.responseTimedOut(id))
+        #expect(Self.refusal(in: timedOut)?.refusal.status == .gatewayTimeout)
+        #expect(machine.handle(.responseTimedOut(id)) == [])
+    }
+
+    @Test func deadlinesAnswerWhatIsLeftAndCloseTheConnection() {
+        var idle = machine()
+        #expect(idle.initialActions == [.deadline(.arm(.idle, Self.timeouts.idle))])
+        #expect(idle.handle(.deadlineExpired(.requestHead)) == [])  // not the deadline in force
+        #expect(
+            idle.handle(.deadlineExpired(.idle)) == [
+                .emit(.connectionClosed(reason: "egress: idle keep-alive connection closed after 75 s"), minimum: .full), .closeNow,
+            ]
+        )
+        var slow = machine()
+        _ = slow.handle(.bytesReceived)
+        let actions = slow.handle(.deadlineExpired(.requestHead))
+        #expect(Self.settles(actions) == ["failed"])
+        #expect(Self.refusal(in: actions)?.refusal.status == .requestTimeout)
+        #expect(Self.refusal(in: actions)?.withoutRequest == true)
+        #expect(actions.last == .closeAfterWrites)
+    }
+
+    @Test func aConnectIsAnsweredOnceItHasEndedAndTheCertificateIsReady() {
+        var machine = machine()
+        let connect = Self.head(.CONNECT, "plain.test:443")
+        #expect(machine.handle(Self.admitted(connect)) == [.deadline(.disarm), .pauseReads, .issueCertificate(host: "plain.test")])
+        #expect(machine.handle(.requestEnd) == [])
+        #expect(
+            machine.handle(.certificateIssued(success: true)) == [
+                .establishTunnel(UpstreamTarget(host: "plain.test", port: 443, isTLS: true), .http1_1)
+            ]
+        )
+        var failing = self.machine()
+        _ = failing.handle(Self.admitted(connect))
+        let refused = failing.handle(.certificateIssued(success: false))
+        #expect(Self.refusal(in: refused)?.refusal.status == .internalServerError)
+        #expect(refused.last == .closeAfterWrites)
+    }
+
+    // MARK: Every event in every state
+
+    /// Random events, in any order, for many connections: the machine never traps, every admitted
+    /// request is settled exactly once, every connection it was handed is released exactly once,
+    /// and every byte it took from the budget goes back.
+    @Test func aRandomWalkKeepsTheInvariants() {
+        var generator = SeededGenerator(seed: 0x5EED)
+        let heads = [
+            Self.head(.GET, "http://plain.test/"),
+            Self.head(.POST, "http://plain.test/", [("content-length", "4")]),
+            Self.head(.POST, "http://held.test/", [("content-length", "4")]),
+            Self.head(.GET, "http://inblock.test/"),
+            Self.head(.GET, "http://inwarn.test/", [("connection", "close")]),
+            Self.head(.GET, "http://nowhere.test/"),
+            Self.head(.CONNECT, "plain.test:443"),
+        ].map(Self.admitted)
+        let responseHeads = [
+            Self.okHead,
+            HTTPResponseHead(version: .http1_1, status: .ok, headers: ["transfer-encoding": "chunked"]),
+            HTTPResponseHead(version: .http1_1, status: .ok, headers: ["connection": "close"]),
+        ]
+        for _ in 0..<20_000 {
+            var machine = machine(maxScanBytes: 6)
+            var admitted = 0
+            var settled = 0
+            var handedOut: [Int] = []
+            var released: [Int] = []
+            var nextConnection = 0
+            var acquisitions: [Machine.ExchangeID] = []
+            var scans: [Machine.ExchangeID] = []
+            var responseScans: [Machine.ExchangeID] = []
+            var timers: [Machine.ExchangeID] = []
+            var pendingRelease = 0
+            for _ in 0..<Int.random(in: 1...40, using: &generator) {
+                var event: Machine.Event
+                switch Int.random(in: 0..<16, using: &generator) {
+                case 0: event = heads.randomElement(using: &generator)!
+                case 1, 2: event = .requestBody(Self.bytes(["", "ab", "abcd"].randomElement(using: &generator)!))
+                case 3: event = .requestEnd
+                case 4:
+                    guard let id = acquisitions.randomElement(using: &generator) else { continue }
+                    if Bool.random(using: &generator) {
+                        nextConnection += 1
+                        handedOut.append(nextConnection)
+                        event = .upstreamAcquired(
+                            id,
+                            .acquired(.init(connection: Conn(number: nextConnection), wasReused: Bool.random(using: &generator)))
+                        )
+                    } else {
+                        event = .upstreamAcquired(id, .failed(Refusal(.badGateway, "no")))
+                    }
+                case 5:
+                    guard let id = scans.randomElement(using: &generator) else { continue }
+                    event = [
+                        .outboundDecided(id, .forward(Self.head(.POST, "/", [("content-length", "2")]), body: Self.bytes("ok"))),
+                        .outboundDecided(id, .awaitOperator(supervisionID: "s")),
+                        .outboundDecided(id, .refuse(Refusal(.forbidden, "dlp"), eventContext: nil)),
+                    ].randomElement(using: &generator)!
+                case 6:
+                    guard let id = responseScans.randomElement(using: &generator) else { continue }
+                    event = .responseScanned(id, Bool.random(using: &generator) ? .deliver : .refuse(Refusal(.forbidden, "x")))
+                case 7: event = .responseHead(responseHeads.randomElement(using: &generator)!)
+                case 8, 9: event = .responseBody(Self.bytes("body"), agentWritable: Bool.random(using: &generator))
+                case 10: event = .responseEnd
+                case 11: event = .upstreamClosed(cleanly: Bool.random(using: &generator))
+                case 12:
+                    guard let id = timers.randomElement(using: &generator) else { continue }
+                    event = .responseTimedOut(id)
+                case 13:
+                    event = .deadlineExpired(
+                        [.idle, .requestHead, .discardedBody, .clientHello, .tlsHandshake].randomElement(using: &generator)!
+                    )
+                case 14: event = [.bytesReceived, .malformedRequest, .agentReadComplete].randomElement(using: &generator)!
+                default: event = .certificateIssued(success: Bool.random(using: &generator))
+                }
+                // A request counts once admitted or refused in the idle state (a tunnel is not a
+                // request), and so does a half-sent head answered 408.
+                if case .idle = machine.state, case .requestHead(_, let admission) = event {
+                    if case .openTunnel = admission {} else { admitted += 1 }
+                }
+                let actions = machine.handle(event)
+                if case .deadlineExpired(.requestHead) = event, Self.refusal(in: actions) != nil { admitted += 1 }
+                for action in actions {
+                    switch action {
+                    case .settle: settled += 1
+                    case .releaseUpstream(let connection, _): released.append(connection.number)
+                    case .acquireUpstream(let id, _, _): acquisitions.append(id)
+                    case .scanRequest(let id, _): scans.append(id)
+                    case .scanResponse(let id, _): responseScans.append(id)
+                    case .armResponseTimer(let id): timers.append(id)
+                    case .releaseHeld(let count): budget.giveBack(count)
+                    case .writeResponseEnd(let count): pendingRelease += count
+                    default: break
+                    }
+                }
+                #expect(settled <= admitted)
+            }
+            for action in machine.handle(.agentClosed) {
+                switch action {
+                case .settle: settled += 1
+                case .releaseUpstream(let connection, _): released.append(connection.number)
+                case .releaseHeld(let count): budget.giveBack(count)
+                default: break
+                }
+            }
+            // Late results for exchanges that ended hand back what they carry.
+            for id in acquisitions {
+                nextConnection += 1
+                handedOut.append(nextConnection)
+                for action in machine.handle(.upstreamAcquired(id, .acquired(.init(connection: Conn(number: nextConnection), wasReused: false)))) {
+                    if case .releaseUpstream(let connection, _) = action { released.append(connection.number) }
+                }
+            }
+            budget.giveBack(pendingRelease)
+            #expect(settled == admitted)
+            #expect(released.sorted() == handedOut.sorted())
+            #expect(budget.heldBytes == 0)
+        }
+    }
+}
+
+extension ExchangeStateMachine.ExchangeID {
+    /// The id the machine gives the exchange after `id` (tests only).
+    static func next(after id: Self) -> Self { Self(value: id.value + 1) }
+}

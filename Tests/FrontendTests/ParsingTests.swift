@@ -75,7 +75,12 @@ struct ParsingTests {
         #expect(override == ConnectToOverride(host: "api.test", port: 443, address: "127.0.0.1", addressPort: 8443))
         let v6 = try ConnectToOverride(parsing: "api.test:443:[::1]:8443")
         #expect(v6.address == "::1")
-        for bad in ["api.test:443:127.0.0.1", "api.test:x:127.0.0.1:1", ":443:127.0.0.1:1", "a:1:b:70000", "a:1:[::1"] {
+        let v6Host = try ConnectToOverride(parsing: "[2001:db8::1]:443:[::1]:8443")
+        #expect(v6Host == ConnectToOverride(host: "2001:db8::1", port: 443, address: "::1", addressPort: 8443))
+        for bad in [
+            "api.test:443:127.0.0.1", "api.test:x:127.0.0.1:1", ":443:127.0.0.1:1", "a:1:b:70000", "a:1:[::1",
+            "a:0:b:1", "a:1:b:1:c", "a:1:::1:2", "[::1:1:b:2", "a:+1:b:2",
+        ] {
             #expect(throws: ConnectToOverrideError.self) { try ConnectToOverride(parsing: bad) }
         }
     }

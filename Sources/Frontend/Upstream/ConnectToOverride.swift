@@ -1,3 +1,5 @@
+import EgressRoutes
+
 /// `--connect-to HOST:PORT:ADDR:PORT2`: connections for HOST:PORT go to ADDR:PORT2 instead, while
 /// TLS still verifies the certificate for HOST (like curl's option of the same name).
 public struct ConnectToOverride: Sendable, Equatable {
@@ -13,43 +15,32 @@ public struct ConnectToOverride: Sendable, Equatable {
         self.addressPort = addressPort
     }
 
-    /// Parses `HOST:PORT:ADDR:PORT2`; IPv6 literals go in brackets (`[::1]`).
+    /// Parses `HOST:PORT:ADDR:PORT2`: two ``HostPort``s joined by a colon, IPv6 literals in brackets
+    /// (`[::1]`), each port from 1 to 65535.
     public init(parsing text: String) throws(ConnectToOverrideError) {
-        var fields: [String] = []
-        var rest = Substring(text)
-        while !rest.isEmpty {
-            var field: Substring
-            if rest.hasPrefix("[") {
-                guard let close = rest.firstIndex(of: "]") else {
-                    throw ConnectToOverrideError(text: text, problem: "unclosed '['")
-                }
-                field = rest[rest.index(after: rest.startIndex)..<close]
-                rest = rest[rest.index(after: close)...]
-            } else {
-                let end = rest.firstIndex(of: ":") ?? rest.endIndex
-                field = rest[..<end]
-                rest = rest[end...]
-            }
-            fields.append(String(field))
-            if rest.hasPrefix(":") {
-                rest = rest.dropFirst()
-                if rest.isEmpty { fields.append("") }
-            } else if !rest.isEmpty {
-                throw ConnectToOverrideError(text: text, problem: "expected ':' after '\(field)'")
-            }
-        }
-        guard fields.count == 4 else {
+        guard let separator = Self.separator(in: Substring(text)) else {
             throw ConnectToOverrideError(text: text, problem: "expected four fields HOST:PORT:ADDR:PORT2")
         }
-        guard !fields[0].isEmpty, !fields[2].isEmpty else {
-            throw ConnectToOverrideError(text: text, problem: "HOST and ADDR must not be empty")
+        guard let from = HostPort(parsing: text[..<separator], portRequired: true), let port = from.port else {
+            throw ConnectToOverrideError(text: text, problem: "HOST:PORT must be a host and a port from 1 to 65535")
         }
-        guard let port = Int(fields[1]), (1...65535).contains(port),
-            let addressPort = Int(fields[3]), (1...65535).contains(addressPort)
+        guard let to = HostPort(parsing: text[text.index(after: separator)...], portRequired: true),
+            let addressPort = to.port
         else {
-            throw ConnectToOverrideError(text: text, problem: "PORT and PORT2 must be numbers from 1 to 65535")
+            throw ConnectToOverrideError(text: text, problem: "ADDR:PORT2 must be an address and a port from 1 to 65535")
         }
-        self.init(host: fields[0].lowercased(), port: port, address: fields[2], addressPort: addressPort)
+        self.init(host: from.host.lowercased(), port: port, address: to.host, addressPort: addressPort)
+    }
+
+    /// The colon between `HOST:PORT` and `ADDR:PORT2`: the first one after the first pair's port.
+    private static func separator(in text: Substring) -> Substring.Index? {
+        var rest = text
+        if rest.hasPrefix("[") {
+            guard let close = rest.firstIndex(of: "]") else { return nil }
+            rest = rest[close...]
+        }
+        guard let portColon = rest.firstIndex(of: ":") else { return nil }
+        return rest[rest.index(after: portColon)...].firstIndex(of: ":")
     }
 }
 

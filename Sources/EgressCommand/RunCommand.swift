@@ -93,6 +93,12 @@ struct RunCommand: AsyncParsableCommand {
     var requestHeadTimeout = "20"
 
     @Option(
+        name: .customLong("held-body-timeout"),
+        help: "Seconds from a request head on a DLP route to the end of its body, held for the scan (default 60)."
+    )
+    var heldBodyTimeout = "60"
+
+    @Option(
         name: .customLong("idle-timeout"),
         help: "Seconds an agent's keep-alive connection may sit idle (default 75)."
     )
@@ -293,6 +299,7 @@ struct RunCommand: AsyncParsableCommand {
         options.maxScanBytes = maxScan
         options.superviseTimeout = superviseWait
         options.connectionTimeouts.requestHead = try Self.seconds(requestHeadTimeout, flag: "--request-head-timeout")
+        options.connectionTimeouts.heldBody = try Self.seconds(heldBodyTimeout, flag: "--held-body-timeout")
         options.connectionTimeouts.idle = try Self.seconds(idleTimeout, flag: "--idle-timeout")
         options.connectionTimeouts.clientHello = try Self.seconds(clientHelloTimeout, flag: "--client-hello-timeout")
         options.connectionTimeouts.tlsHandshake = try Self.seconds(tlsHandshakeTimeout, flag: "--tls-handshake-timeout")

@@ -13,6 +13,7 @@ struct ConnectionDeadlinesTests {
         timeouts.tlsHandshake = .seconds(2)
         timeouts.idle = .seconds(3)
         timeouts.requestHead = .seconds(4)
+        timeouts.heldBody = .seconds(5)
         return timeouts
     }()
 
@@ -34,12 +35,12 @@ struct ConnectionDeadlinesTests {
         _ = deadlines.bytesReceived()
         _ = deadlines.requestHeadReceived()
         #expect(deadlines.bytesReceived() == .none)  // the body of this request
-        deadlines.requestEnded()
+        #expect(deadlines.requestEnded() == .none)
         #expect(deadlines.bytesReceived() == .none)  // the next request, while this one is answered
         #expect(deadlines.exchangeFinished() == .arm(.requestHead, .seconds(4)))
         #expect(deadlines.requestHeadReceived() == .disarm)
         #expect(deadlines.bytesReceived() == .none)  // only a body: no next request began
-        deadlines.requestEnded()
+        #expect(deadlines.requestEnded() == .none)
         #expect(deadlines.exchangeFinished() == .arm(.idle, .seconds(3)), "no next request: idle")
     }
 
@@ -54,9 +55,30 @@ struct ConnectionDeadlinesTests {
         var ended = ConnectionDeadlines(tunnel: false, timeouts: Self.timeouts)
         _ = ended.bytesReceived()
         _ = ended.requestHeadReceived()
-        ended.requestEnded()
+        #expect(ended.requestEnded() == .none)
         #expect(ended.discardingBody() == .none, "nothing left to discard")
         #expect(ended.exchangeFinished() == .arm(.idle, .seconds(3)))
+    }
+
+    @Test func aBodyHeldForDLPMustEndInTime() {
+        var deadlines = ConnectionDeadlines(tunnel: false, timeouts: Self.timeouts)
+        _ = deadlines.bytesReceived()
+        _ = deadlines.requestHeadReceived()
+        #expect(deadlines.holdingRequestBody() == .arm(.heldBody, .seconds(5)))
+        #expect(deadlines.bytesReceived() == .none, "body bytes do not restart it")
+        #expect(deadlines.requestEnded() == .disarm, "the whole body is here: the scan has its own deadline")
+        #expect(deadlines.expired(.heldBody) == nil)
+        #expect(deadlines.exchangeFinished() == .arm(.idle, .seconds(3)))
+
+        var stalled = ConnectionDeadlines(tunnel: false, timeouts: Self.timeouts)
+        _ = stalled.requestHeadReceived()
+        _ = stalled.holdingRequestBody()
+        #expect(stalled.expired(.heldBody) == .heldBody)
+
+        var refused = ConnectionDeadlines(tunnel: false, timeouts: Self.timeouts)
+        _ = refused.requestHeadReceived()
+        _ = refused.holdingRequestBody()
+        #expect(refused.discardingBody() == .arm(.discardedBody, .seconds(4)), "refused mid-body: the rest under the discard deadline")
     }
 
     @Test func tunnelCycle() {

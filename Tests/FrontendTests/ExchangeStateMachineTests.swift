@@ -154,7 +154,7 @@ struct ExchangeStateMachineTests {
         var machine = machine()
         let head = Self.head(.POST, "http://held.test/p", [("content-length", "6")])
         let plan = Self.plan(head)
-        #expect(machine.handle(Self.admitted(head)) == [.deadline(.disarm)])
+        #expect(machine.handle(Self.admitted(head)) == [.deadline(.disarm), .deadline(.arm(.heldBody, Self.timeouts.heldBody))])
         #expect(machine.handle(.requestBody(Self.bytes("abc"))) == [])
         #expect(machine.handle(.requestBody(Self.bytes("def"))) == [])
         #expect(budget.heldBytes == 6)
@@ -163,7 +163,7 @@ struct ExchangeStateMachineTests {
             Issue.record("no scan: \(end)")
             return
         }
-        #expect(end.first == .pauseReads)
+        #expect(end.prefix(2) == [.deadline(.disarm), .pauseReads])
         #expect(scan.body == Self.bytes("abcdef"))
         #expect(scan.head == plan.upstreamHead)
         // A verdict for another exchange changes nothing.
@@ -432,6 +432,19 @@ struct ExchangeStateMachineTests {
         #expect(actions.last == .closeAfterWrites)
     }
 
+    @Test func aHeldBodyThatStallsIsAnswered408AndItsBytesGoBack() {
+        var machine = machine()
+        _ = machine.handle(Self.admitted(Self.head(.POST, "http://held.test/p", [("content-length", "9")])))
+        _ = machine.handle(.requestBody(Self.bytes("abc")))
+        let actions = machine.handle(.deadlineExpired(.heldBody))
+        #expect(actions.prefix(3) == [.cancelResponseTimer, .settle("failed"), .releaseHeld(3)])
+        let response = Self.refusal(in: actions)
+        #expect(response?.refusal == Refusal(.requestTimeout, "egress: request body not received within 60 s"))
+        #expect(response?.closeConnection == true)
+        #expect(actions.last == .closeAfterWrites)
+        #expect(machine.handle(.requestBody(Self.bytes("def"))) == [])
+    }
+
     @Test func aConnectIsAnsweredOnceItHasEndedAndTheCertificateIsReady() {
         var machine = machine()
         let connect = Self.head(.CONNECT, "plain.test:443")
@@ -519,7 +532,7 @@ struct ExchangeStateMachineTests {
                     event = .responseTimedOut(id)
                 case 13:
                     event = .deadlineExpired(
-                        [.idle, .requestHead, .discardedBody, .clientHello, .tlsHandshake].randomElement(using: &generator)!
+                        [.idle, .requestHead, .discardedBody, .clientHello, .tlsHandshake, .heldBody].randomElement(using: &generator)!
                     )
                 case 14: event = [.bytesReceived, .malformedRequest, .agentReadComplete].randomElement(using: &generator)!
                 default: event = .certificateIssued(success: Bool.random(using: &generator))

@@ -45,6 +45,29 @@ struct LimitsTests {
         }
     }
 
+    @Test("a body held for DLP that stalls gets 408, the connection closes and its bytes go back")
+    func heldBodyTimeout() async throws {
+        var timeouts = Self.timeouts()
+        timeouts.heldBody = .milliseconds(500)
+        let routes = "log: 1\nroutes:\n  - host: api.test\n    dlp: {outbound_on_match: block, inbound_detectors: false}\n"
+        try await Scenario.run(routes: routes, scanners: 1, connectionTimeouts: timeouts) { s in
+            let client = try await RawClient.connect(port: s.proxy.port)
+            try await client.send("POST http://api.test/upload HTTP/1.1\r\nHost: api.test\r\nContent-Length: 100\r\n\r\nslow")
+            // Trickling bytes do not keep it alive.
+            for _ in 0..<3 {
+                try await Task.sleep(for: .milliseconds(150))
+                try? await client.send("x")
+            }
+            await client.waitForClose(seconds: 5)
+            #expect(client.statuses == [408], "\(client.receivedText)")
+            #expect(client.receivedText.contains("egress: request body not received within 0.5 s"))
+            #expect(s.proxy.events.events("egress_block").contains { ($0["path"] as? String) == "/upload" })
+            #expect(s.upstream.requests.isEmpty)
+            #expect(s.proxy.server.services.heldBytes.heldBytes == 0)
+            await client.close()
+        }
+    }
+
     @Test("an idle connection is closed, before its first request and between requests")
     func idleTimeout() async throws {
         // Long enough that a loaded machine still sends the second client's request in time.

@@ -1,7 +1,8 @@
 import NIOCore
 
 /// How long an agent connection may take at each step before the proxy gives up on it
-/// (`--client-hello-timeout`, `--tls-handshake-timeout`, `--idle-timeout`, `--request-head-timeout`).
+/// (`--client-hello-timeout`, `--tls-handshake-timeout`, `--idle-timeout`, `--request-head-timeout`,
+/// `--held-body-timeout`).
 public struct ConnectionTimeouts: Sendable, Equatable {
     /// From CONNECT's 200 to the first byte of the agent's TLS ClientHello.
     public var clientHello: TimeAmount = .seconds(10)
@@ -11,6 +12,9 @@ public struct ConnectionTimeouts: Sendable, Equatable {
     public var idle: TimeAmount = .seconds(75)
     /// From the first byte of a request to its complete head.
     public var requestHead: TimeAmount = .seconds(20)
+    /// From a request head on a DLP route to the end of its body, which is held whole for the scan
+    /// (and counted against `--max-held-bytes` meanwhile).
+    public var heldBody: TimeAmount = .seconds(60)
 
     public init() {}
 }
@@ -21,12 +25,15 @@ public struct ConnectionTimeouts: Sendable, Equatable {
 /// A plain connection starts idle. A tunnel starts awaiting the agent's TLS ClientHello, then
 /// handshaking, then idle. Idle waits for the first byte of a request (keep-alive idle time); from
 /// that byte the whole head must arrive in time (slowloris). While a request is being served no
-/// connection deadline runs (the exchange has its own: upstream and scan timeouts, supervise expiry).
+/// connection deadline runs (the exchange has its own: upstream and scan timeouts, supervise expiry),
+/// except while its body is held for DLP: a body that trickles in would pin held bytes.
 struct ConnectionDeadlines: Equatable {
     enum Deadline: String, Equatable, Sendable {
         case clientHello, tlsHandshake, idle, requestHead
         /// The rest of a request that was already answered (refused) must arrive in time too.
         case discardedBody
+        /// A body held whole for an outbound scan.
+        case heldBody
     }
 
     enum Action: Equatable {
@@ -36,7 +43,7 @@ struct ConnectionDeadlines: Equatable {
     }
 
     private enum Phase: Equatable {
-        case awaitingClientHello, handshaking, idle, receivingHead, serving, discardingBody, closed
+        case awaitingClientHello, handshaking, idle, receivingHead, serving, receivingHeldBody, discardingBody, closed
     }
 
     private var phase: Phase
@@ -57,7 +64,7 @@ struct ConnectionDeadlines: Equatable {
         switch phase {
         case .awaitingClientHello: .arm(.clientHello, timeouts.clientHello)
         case .idle: .arm(.idle, timeouts.idle)
-        case .handshaking, .receivingHead, .serving, .discardingBody, .closed: .none
+        case .handshaking, .receivingHead, .serving, .receivingHeldBody, .discardingBody, .closed: .none
         }
     }
 
@@ -73,7 +80,7 @@ struct ConnectionDeadlines: Equatable {
         case .serving:
             if requestComplete { bytesWhileServing = true }
             return .none
-        case .handshaking, .receivingHead, .discardingBody, .closed:
+        case .handshaking, .receivingHead, .receivingHeldBody, .discardingBody, .closed:
             return .none
         }
     }
@@ -92,22 +99,39 @@ struct ConnectionDeadlines: Equatable {
         return .disarm
     }
 
+    /// The served request's body is held for DLP: it must end in time.
+    mutating func holdingRequestBody() -> Action {
+        guard phase == .serving, !requestComplete else { return .none }
+        phase = .receivingHeldBody
+        return .arm(.heldBody, timeouts.heldBody)
+    }
+
     /// The served request's last part was read; what arrives from now on is the next request.
-    mutating func requestEnded() {
-        if phase == .serving || phase == .discardingBody { requestComplete = true }
+    mutating func requestEnded() -> Action {
+        switch phase {
+        case .receivingHeldBody:
+            phase = .serving
+            requestComplete = true
+            return .disarm
+        case .serving, .discardingBody:
+            requestComplete = true
+            return .none
+        case .awaitingClientHello, .handshaking, .idle, .receivingHead, .closed:
+            return .none
+        }
     }
 
     /// The request was answered before its end (a refusal): the rest of it is read and dropped,
     /// within the head timeout, so a body that never ends cannot hold the connection.
     mutating func discardingBody() -> Action {
-        guard phase == .serving, !requestComplete else { return .none }
+        guard phase == .serving || phase == .receivingHeldBody, !requestComplete else { return .none }
         phase = .discardingBody
         return .arm(.discardedBody, timeouts.requestHead)
     }
 
     /// The response has ended and the connection stays open for the next request.
     mutating func exchangeFinished() -> Action {
-        guard phase == .serving || phase == .discardingBody else { return .none }
+        guard phase == .serving || phase == .receivingHeldBody || phase == .discardingBody else { return .none }
         if bytesWhileServing {
             bytesWhileServing = false
             phase = .receivingHead
@@ -132,6 +156,7 @@ struct ConnectionDeadlines: Equatable {
             case .idle: .idle
             case .receivingHead: .requestHead
             case .discardingBody: .discardedBody
+            case .receivingHeldBody: .heldBody
             case .serving, .closed: nil
             }
         guard current == deadline else { return nil }

@@ -99,8 +99,24 @@ extension ExchangeStateMachine {
         guard let expired = deadlines.expired(deadline) else { return [] }
         let seconds = Self.seconds(deadlineTimeout(expired))
         // Whatever expired, this connection takes no further request.
+        let previous = state
         state = .closed
         switch expired {
+        case .heldBody:
+            guard case .exchanging(let exchange) = previous else { return [.closeNow] }
+            let reason = "egress: request body not received within \(seconds)"
+            let refusal = Refusal(.requestTimeout, reason)
+            return abandon(exchange, outcome: refusal.outcome.rawValue) + [
+                .writeRefusal(
+                    RefusalResponse(
+                        refusal: refusal,
+                        version: exchange.clientVersion,
+                        event: .block(reason: reason, context: exchange.context),
+                        closeConnection: true
+                    )
+                ),
+                .closeAfterWrites,
+            ]
         case .idle, .discardedBody:
             // Nothing is left to answer: an idle keep-alive connection, or the rest of a request
             // whose refusal was written already.
@@ -147,6 +163,7 @@ extension ExchangeStateMachine {
         case .tlsHandshake: timeouts.tlsHandshake
         case .idle: timeouts.idle
         case .requestHead, .discardedBody: timeouts.requestHead
+        case .heldBody: timeouts.heldBody
         }
     }
 

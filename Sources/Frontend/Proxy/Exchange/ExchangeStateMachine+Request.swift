@@ -45,7 +45,10 @@ extension ExchangeStateMachine {
                 exchange.responseLog = LoggedBody()
             }
             if plan.expectsContinue { actions.append(.writeContinue(head.version)) }
-            if !holds {
+            if holds {
+                // The held body pins budget until it ends: it must end in time.
+                actions.append(.deadline(deadlines.holdingRequestBody()))
+            } else {
                 // Without a body it can be sent again as it is, should a reused connection fail.
                 if UpstreamRequestBuilder.mayRetry(plan.upstreamHead),
                     [.noBody, .contentLength(0)].contains(exchange.framing)
@@ -106,7 +109,12 @@ extension ExchangeStateMachine {
     }
 
     mutating func requestEnd() -> [Action] {
-        deadlines.requestEnded()
+        let deadline = deadlines.requestEnded()
+        let actions = handleRequestEnd()
+        return deadline == .none ? actions : [.deadline(deadline)] + actions
+    }
+
+    private mutating func handleRequestEnd() -> [Action] {
         switch state {
         case .discarding(let closeAfter):
             if closeAfter {

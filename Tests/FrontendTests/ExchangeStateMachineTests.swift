@@ -50,8 +50,7 @@ struct ExchangeStateMachineTests {
                 timeouts: Self.timeouts,
                 tunnelTarget: tunnel,
                 maxScanBytes: maxScanBytes,
-                heldBytes: budget,
-                capturesBodies: false
+                heldBytes: budget
             )
         )
     }
@@ -60,17 +59,21 @@ struct ExchangeStateMachineTests {
         HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: HTTPHeaders(headers))
     }
 
-    static func admitted(_ head: HTTPRequestHead) -> Machine.Event {
+    static func admitted(_ head: HTTPRequestHead, mode: ProxyRequestHandler.Mode = .forwardProxy, capturesBodies: Bool = false) -> Machine.Event {
         let environment = RequestAdmission.Environment(
             isOwnAddress: { _, _ in false },
             scannerAvailable: true,
             maxScanBytes: 100
         )
-        return .requestHead(head, RequestAdmission.decide(head, mode: .forwardProxy, policy: policy, environment: environment))
+        return .requestHead(
+            head,
+            RequestAdmission.decide(head, mode: mode, policy: policy, environment: environment),
+            capturesBodies: capturesBodies
+        )
     }
 
     static func plan(_ head: HTTPRequestHead) -> RequestAdmission.ForwardPlan {
-        guard case .requestHead(_, .forward(let plan)) = admitted(head) else { fatalError("not forwarded: \(head.uri)") }
+        guard case .requestHead(_, .forward(let plan), _) = admitted(head) else { fatalError("not forwarded: \(head.uri)") }
         return plan
     }
 
@@ -137,9 +140,10 @@ struct ExchangeStateMachineTests {
         #expect(actions.contains(.deadline(.arm(.discardedBody, Self.timeouts.requestHead))))
         #expect(machine.handle(.requestBody(Self.bytes("abc"))) == [])
         #expect(machine.handle(.requestEnd) == [.closeAfterWrites])
-        // A request pipelined behind a closing one is never started.
+        // A request pipelined behind a closing one is never started, nor does it cut off the
+        // response still being written.
         let late = machine.handle(Self.admitted(Self.head(.GET, "http://plain.test/")))
-        #expect(late == [.closeNow])
+        #expect(late == [])
     }
 
     @Test func aHeadWhileAnExchangeRunsClosesTheConnectionAndSettlesTheExchangeOnce() {
@@ -196,7 +200,7 @@ struct ExchangeStateMachineTests {
 
         let small = HeldBytesBudget(limit: 2)
         var tight = Machine(
-            configuration: .init(timeouts: Self.timeouts, tunnelTarget: nil, maxScanBytes: 100, heldBytes: small, capturesBodies: false)
+            configuration: .init(timeouts: Self.timeouts, tunnelTarget: nil, maxScanBytes: 100, heldBytes: small)
         )
         _ = tight.handle(Self.admitted(Self.head(.POST, "http://held.test/p", [("content-length", "6")])))
         let busy = tight.handle(.requestBody(Self.bytes("abcdef")))
@@ -464,12 +468,13 @@ struct ExchangeStateMachineTests {
 
     // MARK: Every event in every state
 
-    /// Random events, in any order, for many connections: the machine never traps, every admitted
-    /// request is settled exactly once, every connection it was handed is released exactly once,
-    /// and every byte it took from the budget goes back.
+    /// Random events, in any order, on plain and tunnel connections: the machine never traps and
+    /// is never left `.modifying`; each request is settled exactly once before the next is admitted;
+    /// each connection it was handed is released exactly once and never written after; no byte of
+    /// a held request goes upstream except the verdict's; every byte taken from the budget goes back.
     @Test func aRandomWalkKeepsTheInvariants() {
         var generator = SeededGenerator(seed: 0x5EED)
-        let heads = [
+        let heads: [HTTPRequestHead] = [
             Self.head(.GET, "http://plain.test/"),
             Self.head(.POST, "http://plain.test/", [("content-length", "4")]),
             Self.head(.POST, "http://held.test/", [("content-length", "4")]),
@@ -477,35 +482,84 @@ struct ExchangeStateMachineTests {
             Self.head(.GET, "http://inwarn.test/", [("connection", "close")]),
             Self.head(.GET, "http://nowhere.test/"),
             Self.head(.CONNECT, "plain.test:443"),
-        ].map(Self.admitted)
+            Self.head(.GET, "/in-tunnel"),
+            Self.head(.POST, "/in-tunnel", [("content-length", "4")]),
+        ]
+        let verdictHead = Self.head(.POST, "/judged", [("content-length", "2")])
         let responseHeads = [
             Self.okHead,
             HTTPResponseHead(version: .http1_1, status: .ok, headers: ["transfer-encoding": "chunked"]),
             HTTPResponseHead(version: .http1_1, status: .ok, headers: ["connection": "close"]),
         ]
-        for _ in 0..<20_000 {
-            var machine = machine(maxScanBytes: 6)
-            var admitted = 0
-            var settled = 0
-            var handedOut: [Int] = []
-            var released: [Int] = []
+        for walk in 0..<20_000 {
+            let tunnel = walk % 2 == 1 ? UpstreamTarget(host: "held.test", port: 443, isTLS: true) : nil
+            let mode: ProxyRequestHandler.Mode = tunnel.map { .tunnel($0) } ?? .forwardProxy
+            var machine = machine(maxScanBytes: 6, tunnel: tunnel)
+            var requestOpen = false
+            var handedOut: Set<Int> = []
+            var released: Set<Int> = []
             var nextConnection = 0
+            var held: Set<Machine.ExchangeID> = []  // exchanges whose body is held for DLP
+            var judged: Set<Machine.ExchangeID> = []  // held exchanges a forward verdict was given for
+            var connectionExchange: [Int: Machine.ExchangeID] = [:]
             var acquisitions: [Machine.ExchangeID] = []
             var scans: [Machine.ExchangeID] = []
             var responseScans: [Machine.ExchangeID] = []
             var timers: [Machine.ExchangeID] = []
             var pendingRelease = 0
+
+            func perform(_ actions: [Action], for event: Machine.Event) {
+                for action in actions {
+                    switch action {
+                    case .settle:
+                        #expect(requestOpen, "settled twice, or with no request: \(event)")
+                        requestOpen = false
+                    case .releaseUpstream(let connection, _):
+                        #expect(handedOut.contains(connection.number))
+                        #expect(released.insert(connection.number).inserted, "released twice: \(connection)")
+                    case .writeUpstreamHead(let connection, let head):
+                        #expect(!released.contains(connection.number), "written after release")
+                        if let id = connectionExchange[connection.number], held.contains(id) {
+                            #expect(head == verdictHead, "a held request's head goes up only as judged")
+                        }
+                    case .writeUpstreamBody(let connection, let body):
+                        #expect(!released.contains(connection.number), "written after release")
+                        if let id = connectionExchange[connection.number], held.contains(id) {
+                            #expect(body == Self.bytes("ok"), "a held request's body goes up only as judged")
+                        }
+                    case .writeUpstreamEnd(let connection), .flushUpstream(let connection),
+                        .setUpstreamAutoRead(let connection, _), .resumeReadsIfWritable(let connection):
+                        #expect(!released.contains(connection.number), "used after release")
+                    case .acquireUpstream(let id, _, _):
+                        #expect(!held.contains(id) || judged.contains(id), "a held request connects only once judged")
+                        acquisitions.append(id)
+                    case .scanRequest(let id, _):
+                        held.insert(id)
+                        scans.append(id)
+                    case .scanResponse(let id, _): responseScans.append(id)
+                    case .armResponseTimer(let id): timers.append(id)
+                    case .releaseHeld(let count):
+                        budget.giveBack(count)
+                        #expect(budget.heldBytes >= 0, "given back twice")
+                    case .writeResponseEnd(let count): pendingRelease += count
+                    default: break
+                    }
+                }
+            }
+
             for _ in 0..<Int.random(in: 1...40, using: &generator) {
                 var event: Machine.Event
-                switch Int.random(in: 0..<16, using: &generator) {
-                case 0: event = heads.randomElement(using: &generator)!
+                switch Int.random(in: 0..<17, using: &generator) {
+                case 0:
+                    event = Self.admitted(heads.randomElement(using: &generator)!, mode: mode, capturesBodies: Bool.random(using: &generator))
                 case 1, 2: event = .requestBody(Self.bytes(["", "ab", "abcd"].randomElement(using: &generator)!))
                 case 3: event = .requestEnd
                 case 4:
                     guard let id = acquisitions.randomElement(using: &generator) else { continue }
                     if Bool.random(using: &generator) {
                         nextConnection += 1
-                        handedOut.append(nextConnection)
+                        handedOut.insert(nextConnection)
+                        connectionExchange[nextConnection] = id
                         event = .upstreamAcquired(
                             id,
                             .acquired(.init(connection: Conn(number: nextConnection), wasReused: Bool.random(using: &generator)))
@@ -515,11 +569,14 @@ struct ExchangeStateMachineTests {
                     }
                 case 5:
                     guard let id = scans.randomElement(using: &generator) else { continue }
-                    event = [
-                        .outboundDecided(id, .forward(Self.head(.POST, "/", [("content-length", "2")]), body: Self.bytes("ok"))),
-                        .outboundDecided(id, .awaitOperator(supervisionID: "s")),
-                        .outboundDecided(id, .refuse(Refusal(.forbidden, "dlp"), eventContext: nil)),
-                    ].randomElement(using: &generator)!
+                    let verdicts: [Machine.OutboundVerdict] = [
+                        .forward(verdictHead, body: Self.bytes("ok")),
+                        .awaitOperator(supervisionID: "s"),
+                        .refuse(Refusal(.forbidden, "dlp"), eventContext: nil),
+                    ]
+                    let verdict = verdicts.randomElement(using: &generator)!
+                    if case .forward = verdict { judged.insert(id) }
+                    event = .outboundDecided(id, verdict)
                 case 6:
                     guard let id = responseScans.randomElement(using: &generator) else { continue }
                     event = .responseScanned(id, Bool.random(using: &generator) ? .deliver : .refuse(Refusal(.forbidden, "x")))
@@ -534,50 +591,40 @@ struct ExchangeStateMachineTests {
                     event = .deadlineExpired(
                         [.idle, .requestHead, .discardedBody, .clientHello, .tlsHandshake, .heldBody].randomElement(using: &generator)!
                     )
-                case 14: event = [.bytesReceived, .malformedRequest, .agentReadComplete].randomElement(using: &generator)!
+                case 14:
+                    event = [.bytesReceived, .malformedRequest, .agentReadComplete, .tlsHandshakeCompleted]
+                        .randomElement(using: &generator)!
+                case 15:
+                    event = Int.random(in: 0..<8, using: &generator) == 0
+                        ? .agentClosed : .agentWritabilityChanged(isWritable: Bool.random(using: &generator))
                 default: event = .certificateIssued(success: Bool.random(using: &generator))
                 }
-                // A request counts once admitted or refused in the idle state (a tunnel is not a
-                // request), and so does a half-sent head answered 408.
-                if case .idle = machine.state, case .requestHead(_, let admission) = event {
-                    if case .openTunnel = admission {} else { admitted += 1 }
-                }
-                let actions = machine.handle(event)
-                if case .deadlineExpired(.requestHead) = event, Self.refusal(in: actions) != nil { admitted += 1 }
-                for action in actions {
-                    switch action {
-                    case .settle: settled += 1
-                    case .releaseUpstream(let connection, _): released.append(connection.number)
-                    case .acquireUpstream(let id, _, _): acquisitions.append(id)
-                    case .scanRequest(let id, _): scans.append(id)
-                    case .scanResponse(let id, _): responseScans.append(id)
-                    case .armResponseTimer(let id): timers.append(id)
-                    case .releaseHeld(let count): budget.giveBack(count)
-                    case .writeResponseEnd(let count): pendingRelease += count
-                    default: break
+                // A request opens when it is admitted or refused in the idle state (a tunnel is not a
+                // request), or when a half-sent head is answered 408.
+                if case .idle = machine.state, case .requestHead(_, let admission, _) = event {
+                    if case .openTunnel = admission {} else {
+                        #expect(!requestOpen, "a request admitted before the previous one was settled")
+                        requestOpen = true
                     }
                 }
-                #expect(settled <= admitted)
+                let actions = machine.handle(event)
+                if case .deadlineExpired(.requestHead) = event, Self.refusal(in: actions) != nil { requestOpen = true }
+                perform(actions, for: event)
+                if case .modifying = machine.state { Issue.record("left modifying after \(event)") }
             }
-            for action in machine.handle(.agentClosed) {
-                switch action {
-                case .settle: settled += 1
-                case .releaseUpstream(let connection, _): released.append(connection.number)
-                case .releaseHeld(let count): budget.giveBack(count)
-                default: break
-                }
-            }
+            perform(machine.handle(.agentClosed), for: .agentClosed)
             // Late results for exchanges that ended hand back what they carry.
             for id in acquisitions {
                 nextConnection += 1
-                handedOut.append(nextConnection)
-                for action in machine.handle(.upstreamAcquired(id, .acquired(.init(connection: Conn(number: nextConnection), wasReused: false)))) {
-                    if case .releaseUpstream(let connection, _) = action { released.append(connection.number) }
-                }
+                handedOut.insert(nextConnection)
+                perform(
+                    machine.handle(.upstreamAcquired(id, .acquired(.init(connection: Conn(number: nextConnection), wasReused: false)))),
+                    for: .agentClosed
+                )
             }
             budget.giveBack(pendingRelease)
-            #expect(settled == admitted)
-            #expect(released.sorted() == handedOut.sorted())
+            #expect(!requestOpen, "a request never settled")
+            #expect(released == handedOut)
             #expect(budget.heldBytes == 0)
         }
     }

@@ -46,6 +46,51 @@ struct UpstreamReuseTests {
         }
     }
 
+    @Test("a connection that becomes ready after its agent left goes back to the pool, not astray")
+    func connectionReadyAfterTheAgentLeftIsPooled() async throws {
+        let routes = "log: 1\nroutes:\n  - host: api.test\n\(dlpOff)\n"
+        try await Scenario.run(routes: routes, upstreamAcceptDelay: .milliseconds(1500)) { s in
+            let client = try await RawClient.connect(port: s.proxy.port)
+            try await client.send("GET https://api.test/x HTTP/1.1\r\nHost: api.test\r\n\r\n")
+            try await Task.sleep(for: .milliseconds(50))
+            // A reset: reads from the agent wait while the upstream connects, so only a reset is seen.
+            await client.reset()
+            var idle = 0
+            for _ in 0..<200 {
+                idle = try await s.proxy.server.services.idleUpstreamCount()
+                if idle == 1 { break }
+                try await Task.sleep(for: .milliseconds(30))
+            }
+            #expect(idle == 1, "the connection opened for the agent that left is pooled")
+            #expect(s.upstream.requests.isEmpty)
+        }
+    }
+
+    @Test("an answer the upstream appends to a response never answers the next pipelined request")
+    func appendedAnswerIsNotTakenForTheNextResponse() async throws {
+        let routes = "log: 1\nroutes:\n  - host: api.test\n\(dlpOff)\n"
+        let forged = "HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nforged"
+        try await Scenario.run(
+            routes: routes,
+            plainUpstream: true,
+            responder: { request in
+                request.head.uri == "/a"
+                    ? .full(headers: [("content-length", "2")], body: Array("ok\(forged)".utf8)) : .echo(request)
+            }
+        ) { s in
+            let client = try await RawClient.connect(port: s.proxy.port)
+            try await client.send(
+                "GET http://api.test/a HTTP/1.1\r\nHost: api.test\r\n\r\nGET http://api.test/b HTTP/1.1\r\nHost: api.test\r\n\r\n"
+            )
+            await client.waitForResponses(2)
+            #expect(client.statuses == [200, 200], "\(client.receivedText)")
+            #expect(!client.receivedText.contains("forged"), "\(client.receivedText)")
+            #expect(client.receivedText.contains(#""uri":"\/b""#), "\(client.receivedText)")
+            #expect(s.upstream.requests.map(\.head.uri) == ["/a", "/b"])
+            await client.close()
+        }
+    }
+
     @Test("a streamed body cannot be replayed: the agent gets the 502")
     func streamedBodyIsNotRetried() async throws {
         let routes = "log: 1\nroutes:\n  - host: api.test\n\(dlpOff)\n"

@@ -24,8 +24,11 @@ extension ProxyRequestHandler {
             deadlineTimer = nil
         case .arm(let deadline, let timeout):
             deadlineTimer?.cancel()
+            deadlineGeneration += 1
+            let generation = deadlineGeneration
             deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
-                self.deadlineTimer = nil
+                // A timer that fired as it was being replaced must not forget its successor.
+                if generation == self.deadlineGeneration { self.deadlineTimer = nil }
                 self.handle(.deadlineExpired(deadline))
             }
         }

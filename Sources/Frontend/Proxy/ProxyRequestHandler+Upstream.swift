@@ -8,6 +8,11 @@ extension ProxyRequestHandler {
         services.pool(on: context.eventLoop).acquire(target, fresh: fresh) { result in
             switch result {
             case .success(let connection):
+                guard self.context != nil else {
+                    // This handler is gone (the agent left): nobody else will give it back.
+                    self.services.pool(on: connection.channel.eventLoop).release(connection, reusable: true)
+                    return
+                }
                 // Until the machine releases it (which clears this), the connection reports here.
                 connection.handler.receiver = self
                 self.handle(

@@ -37,6 +37,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var readPending = false
     /// The one connection deadline armed (idle, request head, TLS handshake, discarded body).
     var deadlineTimer: Scheduled<Void>?
+    var deadlineGeneration = 0
     /// The current exchange's upstream response timeout.
     var responseTimer: Scheduled<Void>?
     /// The last response end or refusal written: a close waits for it.
@@ -55,8 +56,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 timeouts: services.connectionTimeouts,
                 tunnelTarget: tunnelTarget,
                 maxScanBytes: services.maxScanBytes,
-                heldBytes: services.heldBytes,
-                capturesBodies: services.events.isEnabled(.full)
+                heldBytes: services.heldBytes
             )
         )
     }
@@ -99,7 +99,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            handle(.requestHead(head, admission(of: head)))
+            // Level 2 records bodies; the level is read per request, as a reload may change it.
+            handle(.requestHead(head, admission(of: head), capturesBodies: services.events.isEnabled(.full)))
         case .body(let buffer):
             handle(.requestBody(buffer))
         case .end:

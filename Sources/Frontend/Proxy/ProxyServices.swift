@@ -80,6 +80,16 @@ final class ProxyServices: Sendable {
         return pool.value
     }
 
+    /// How many upstream connections sit idle in the pools, over every loop (tests use it to see
+    /// that a connection came back).
+    func idleUpstreamCount() async throws -> Int {
+        var total = 0
+        for bound in pools.values {
+            total += try await bound.eventLoop.submit { bound.value.idleCount }.get()
+        }
+        return total
+    }
+
     func closeIdleUpstreams() -> [EventLoopFuture<Void>] {
         pools.values.map { bound in
             bound.eventLoop.submit { bound.value.closeAll() }

@@ -95,6 +95,20 @@ final class UpstreamConnectionPool {
         }
         // An exchange may have paused reading for a slow agent; an idle connection must see a close.
         connection.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+        // Offered to another exchange only from the next tick: bytes left in the read that ended the
+        // response (an upstream appending an answer nobody asked for) meet no receiver and close the
+        // connection first (UpstreamHandler), instead of answering the next request before it is sent.
+        eventLoop.assumeIsolated().execute {
+            guard connection.channel.isActive, (self.idle[connection.target]?.count ?? 0) < self.settings.maxIdlePerTarget
+            else {
+                connection.channel.close(promise: nil)
+                return
+            }
+            self.pool(connection)
+        }
+    }
+
+    private func pool(_ connection: UpstreamConnection) {
         idle[connection.target, default: []].append(connection)
         connection.handler.onClose = { [weak self, weak connection] in
             guard let self, let connection else { return }

@@ -48,7 +48,13 @@ final class UpstreamHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        receiver?.upstreamDidReceive(unwrapInboundIn(data))
+        guard let receiver else {
+            // A response part while no exchange holds the connection: an answer nobody asked for.
+            // The connection's state is unknown, so it is never reused.
+            context.close(promise: nil)
+            return
+        }
+        receiver.upstreamDidReceive(unwrapInboundIn(data))
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

@@ -85,6 +85,14 @@ final class RawClient: Sendable {
         try? await group.shutdownGracefully()
     }
 
+    /// Closes with a reset (SO_LINGER 0): the proxy notices even while it is not reading.
+    func reset() async {
+        if let provider = channel as? any SocketOptionProvider {
+            try? await provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).get()
+        }
+        await close()
+    }
+
     /// Sends `text`, then collects everything until the proxy closes the connection (or 10 s pass).
     static func exchange(port: Int, send text: String) async throws -> String {
         let client = try await connect(port: port)

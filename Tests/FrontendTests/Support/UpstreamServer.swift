@@ -90,6 +90,7 @@ final class UpstreamServer: Sendable {
 
     static func start(
         tls: NIOSSLContext? = nil,
+        acceptDelay: TimeAmount? = nil,
         responder: @escaping Responder = UpstreamReply.echo
     ) async throws -> UpstreamServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -98,6 +99,14 @@ final class UpstreamServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let acceptDelay {
+                        // A slow upstream: nothing (not even the TLS handshake) is read for a while.
+                        _ = channel.setOption(ChannelOptions.autoRead, value: false)
+                        channel.eventLoop.scheduleTask(in: acceptDelay) {
+                            _ = channel.setOption(ChannelOptions.autoRead, value: true)
+                            channel.read()
+                        }
+                    }
                     let sync = channel.pipeline.syncOperations
                     if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
                     try sync.configureHTTPServerPipeline(withErrorHandling: true)

@@ -3,7 +3,10 @@ import NIOHTTP1
 
 /// Agent → upstream: admission, the body held for DLP or streamed, the verdict, the connection.
 extension ExchangeStateMachine {
-    mutating func requestHead(_ head: HTTPRequestHead, _ admission: RequestAdmission) -> [Action] {
+    mutating func requestHead(_ head: HTTPRequestHead, _ admission: RequestAdmission, capturesBodies: Bool) -> [Action] {
+        // A connection that is closing takes no further request; its last response is still
+        // being written, so it is not cut off either.
+        if case .closed = state { return [] }
         guard case .idle = state else {
             // HTTPServerPipelineHandler delivers one request at a time; a head in any other state was
             // never judged.
@@ -40,7 +43,7 @@ extension ExchangeStateMachine {
                 clientHead: head,
                 phase: holds ? .receivingBodyForScan(ByteBuffer()) : .connecting(pending: [])
             )
-            if configuration.capturesBodies {
+            if capturesBodies {
                 exchange.requestLog = LoggedBody()
                 exchange.responseLog = LoggedBody()
             }
@@ -194,7 +197,11 @@ extension ExchangeStateMachine {
     // MARK: The verdict on a held request
 
     mutating func outboundDecided(_ id: ExchangeID, _ verdict: OutboundVerdict) -> [Action] {
-        guard case .exchanging(var exchange) = state, exchange.id == id else { return [] }
+        guard case .exchanging(var exchange) = state, exchange.id == id else {
+            // The request was parked for the operator after its exchange ended: withdraw it.
+            if case .awaitOperator(let supervisionID) = verdict { return [.abandonSupervision(supervisionID)] }
+            return []
+        }
         switch (exchange.phase, verdict) {
         case (.scanningRequest, .awaitOperator(let supervisionID)):
             exchange.phase = .awaitingOperator(supervisionID: supervisionID)

@@ -26,14 +26,13 @@ struct ExchangeStateMachine<Connection> {
         var maxScanBytes: Int
         /// `--max-held-bytes`: every held body and copy is taken from it first.
         var heldBytes: HeldBytesBudget
-        /// Log level 2: request and response bodies are copied for `egress_request` / `egress_response`.
-        var capturesBodies: Bool
     }
 
     enum Event {
         // From the agent.
-        /// A request head, with the admission decision taken on it (a pure function of the head).
-        case requestHead(HTTPRequestHead, RequestAdmission)
+        /// A request head, with the admission decision taken on it (a pure function of the head),
+        /// and whether the log level in force (it can change on reload) records bodies.
+        case requestHead(HTTPRequestHead, RequestAdmission, capturesBodies: Bool)
         case requestBody(ByteBuffer)
         case requestEnd
         /// The agent's bytes could not be parsed as HTTP.
@@ -264,7 +263,8 @@ struct ExchangeStateMachine<Connection> {
 
     mutating func handle(_ event: Event) -> [Action] {
         switch event {
-        case .requestHead(let head, let admission): requestHead(head, admission)
+        case .requestHead(let head, let admission, let capturesBodies):
+            requestHead(head, admission, capturesBodies: capturesBodies)
         case .requestBody(let buffer): requestBody(buffer)
         case .requestEnd: requestEnd()
         case .malformedRequest: malformedRequest()

@@ -26,7 +26,12 @@ final class ControlRequestHandler: ChannelInboundHandler, RemovableChannelHandle
         case .body(let chunk):
             bodyBytes += chunk.readableBytes
         case .end:
-            guard let head else { preconditionFailure("request end without a head") }
+            guard let head else {
+                // NIO's decoder never ends a request it did not start; should one arrive, nothing
+                // was asked: close rather than answer a guess.
+                context.close(promise: nil)
+                return
+            }
             self.head = nil
             let response: ControlResponse
             if bodyBytes > Self.maximumBodyBytes {

@@ -24,12 +24,12 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
-        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
     ],
     targets: [
         // C libraries behind thin module maps; scripts/setup.sh installs their -dev packages.
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The DLP detector catalog, PCRE2 matching, validation and redaction. No I/O.
         .target(name: "Detectors", dependencies: ["CPCRE2"]),
         // The frontend ⇄ scanner wire protocol: versioned, length-prefixed frames. Pure Swift.
@@ -54,6 +54,7 @@ let package = Package(
                 "EgressRoutes",
                 "Detectors",
                 "IPC",
+                "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -65,7 +66,6 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
@@ -111,6 +111,7 @@ let package = Package(
             name: "FrontendTests",
             dependencies: [
                 "Frontend",
+                "CZlib",
                 "EgressRoutes",
                 "EgressTestSupport",
                 "EgressCommand",

@@ -1,4 +1,3 @@
-import CompressNIO
 import NIOCore
 import NIOHTTP1
 
@@ -7,13 +6,15 @@ import NIOHTTP1
 enum BodyDecoding {
     enum Failure: Error, Equatable {
         case unsupported(String)
-        case corrupt(String)
+        /// The coding, and what was wrong: corrupt, truncated, or bytes after the stream.
+        case corrupt(String, problem: String)
         case tooLarge(limit: Int)
 
         var reason: String {
             switch self {
             case .unsupported(let coding): "egress DLP: cannot scan a body with content-encoding \(coding)"
-            case .corrupt(let coding): "egress DLP: cannot decode the \(coding) body for scanning"
+            case .corrupt(let coding, let problem):
+                "egress DLP: cannot decode the \(coding) body for scanning (\(problem))"
             case .tooLarge(let limit): "egress DLP: body too large to scan (over \(limit) bytes)"
             }
         }
@@ -28,39 +29,30 @@ enum BodyDecoding {
             .filter { !$0.isEmpty && $0 != "identity" }
     }
 
+    /// The body with every content coding removed, outermost first; each stream must be whole
+    /// (``Inflate``), and no step may produce more than `limit` bytes.
     static func decode(_ body: ByteBuffer, codings: [String], limit: Int) throws(Failure) -> ByteBuffer {
         var current = body
         for coding in codings.reversed() {
-            let algorithms: [CompressionAlgorithm]
+            let format: Inflate.Format
             switch coding {
-            case "gzip", "x-gzip": algorithms = [.gzip()]
-            // HTTP "deflate" is zlib-wrapped, but some servers send raw deflate: accept both.
-            case "deflate": algorithms = [.zlib(), .deflate()]
+            case "gzip", "x-gzip": format = .gzip
+            case "deflate": format = Inflate.deflateFormat(of: current)
             default: throw .unsupported(coding)
             }
-            current = try decode(current, algorithms: algorithms, coding: coding, limit: limit)
+            do {
+                current = try Inflate.decompress(current, format: format, limit: limit)
+            } catch {
+                switch error {
+                case .tooLarge: throw .tooLarge(limit: limit)
+                case .corrupt: throw .corrupt(coding, problem: "corrupt data")
+                case .truncated: throw .corrupt(coding, problem: "truncated")
+                case .trailingBytes: throw .corrupt(coding, problem: "bytes after the end of the stream")
+                }
+            }
         }
         guard current.readableBytes <= limit else { throw .tooLarge(limit: limit) }
         return current
-    }
-
-    private static func decode(
-        _ input: ByteBuffer,
-        algorithms: [CompressionAlgorithm],
-        coding: String,
-        limit: Int
-    ) throws(Failure) -> ByteBuffer {
-        for algorithm in algorithms {
-            var source = input
-            do {
-                return try source.decompress(with: algorithm, maxSize: limit)
-            } catch let error as CompressNIOError where error == .bufferOverflow {
-                throw .tooLarge(limit: limit)
-            } catch {
-                continue
-            }
-        }
-        throw .corrupt(coding)
     }
 
     /// Narrows the agent's `Accept-Encoding` to codings the proxy can decode, so responses on a

@@ -57,6 +57,12 @@ struct RunCommand: AsyncParsableCommand {
     var scanTimeout = "2"
 
     @Option(
+        name: .customLong("scanner-probe-interval"),
+        help: "Seconds between liveness probes of idle scanner workers; one that does not answer within --scan-timeout is replaced (default 5)."
+    )
+    var scannerProbeInterval = "5"
+
+    @Option(
         name: .customLong("max-scan-bytes"),
         help: "Largest decoded body DLP scans; larger ones are refused (default 33554432)."
     )
@@ -346,6 +352,7 @@ struct RunCommand: AsyncParsableCommand {
             count = max(1, System.coreCount)
         }
         let scanDeadline = try Self.seconds(scanTimeout, flag: "--scan-timeout", atMost: 600)
+        let probeInterval = try Self.seconds(scannerProbeInterval, flag: "--scanner-probe-interval", atMost: 3600)
         let executable = scannerPath ?? Self.siblingExecutable("egress-scanner")
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw CommandFailure("--scanner-path \(executable): not an executable file")
@@ -354,7 +361,8 @@ struct RunCommand: AsyncParsableCommand {
             executable: executable,
             count: count,
             scanTimeout: scanDeadline,
-            faultInjection: faultInjection
+            faultInjection: faultInjection,
+            probeInterval: probeInterval
         )
     }
 

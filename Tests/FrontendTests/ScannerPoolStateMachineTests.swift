@@ -27,6 +27,38 @@ struct ScannerPoolStateMachineTests {
         #expect(machine.replyReceived(ids[1], job: 2) == [.deliver(2, from: ids[1]), .send(3, to: ids[1])])
     }
 
+    @Test("idle workers are probed; an answer makes them idle again, and a scan waits for it")
+    func probesOfIdleWorkers() {
+        var (machine, ids) = Self.started(2)
+        #expect(machine.submit(1) == [.send(1, to: ids[0])])
+        // Only the idle worker is probed; the busy one proves itself by answering its scan.
+        #expect(machine.probeDue() == [.probe(ids[1])])
+        #expect(machine.isProbing(ids[1]))
+        #expect(machine.submit(2) == [])
+        #expect(machine.probeAnswered(ids[1]) == [.send(2, to: ids[1])])
+        #expect(!machine.isProbing(ids[1]))
+        #expect(machine.probeAnswered(ids[1]) == [], "a second answer is not one")
+        #expect(machine.liveWorkers == 2)
+    }
+
+    @Test("an idle worker that does not answer its probe is killed and replaced; no scan is lost")
+    func unansweredProbe() {
+        var (machine, ids) = Self.started(2)
+        #expect(machine.probeDue() == [.probe(ids[0]), .probe(ids[1])])
+        #expect(machine.submit(5) == [], "a scan waits while every worker is being probed")
+        #expect(machine.probeDeadlinePassed(ids[0]) == [.kill(ids[0])])
+        #expect(machine.probeDeadlinePassed(ids[0]) == [], "once")
+        #expect(machine.probeAnswered(ids[1]) == [.send(5, to: ids[1])])
+        let exit = machine.workerExited(ids[0])
+        #expect(exit == [.scheduleRespawn(slot: 0, after: .milliseconds(100))])
+        #expect(machine.probeDue() == [], "the busy worker and the dying one are not probed")
+        // Stopping kills a worker that is being probed, and probes nothing afterwards.
+        var (all, allIDs) = Self.started(1)
+        _ = all.probeDue()
+        #expect(all.stop() == [.kill(allIDs[0])])
+        #expect(all.probeDue() == [])
+    }
+
     @Test("a scan whose worker dies is retried once on another worker")
     func retryOnce() {
         var (machine, ids) = Self.started(2)

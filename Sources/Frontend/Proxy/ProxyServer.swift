@@ -44,12 +44,21 @@ public struct ScannerOptions: Sendable {
     public var scanTimeout: TimeAmount
     /// Accept a test-only worker that misbehaves on request; the boot line says so.
     public var faultInjection: Bool
+    /// How often idle workers must answer a liveness probe (`--scanner-probe-interval`).
+    public var probeInterval: TimeAmount
 
-    public init(executable: String, count: Int, scanTimeout: TimeAmount = .seconds(2), faultInjection: Bool = false) {
+    public init(
+        executable: String,
+        count: Int,
+        scanTimeout: TimeAmount = .seconds(2),
+        faultInjection: Bool = false,
+        probeInterval: TimeAmount = .seconds(5)
+    ) {
         self.executable = executable
         self.count = count
         self.scanTimeout = scanTimeout
         self.faultInjection = faultInjection
+        self.probeInterval = probeInterval
     }
 }
 
@@ -113,7 +122,8 @@ public final class ProxyServer: Sendable {
                         executable: scanners.executable,
                         workerCount: scanners.count,
                         scanTimeout: scanners.scanTimeout,
-                        acceptsFaultInjection: scanners.faultInjection
+                        acceptsFaultInjection: scanners.faultInjection,
+                        probeInterval: scanners.probeInterval
                     ),
                     loop: group.next(),
                     events: events,

@@ -17,7 +17,13 @@ final class ScannerPool: @unchecked Sendable {
         var maxFrameSize = WireProtocol.defaultMaxFrameSize
         /// A worker announcing fault injection is refused unless this is set (tests only).
         var acceptsFaultInjection = false
+        /// How often idle workers are probed; one that does not answer within `scanTimeout` is
+        /// killed and replaced (`--scanner-probe-interval`).
+        var probeInterval: TimeAmount = .seconds(5)
     }
+
+    /// The scan id of a liveness probe (real scans count from 1).
+    static let probeID: ScannerPoolStateMachine.JobID = 0
 
     private struct LiveWorker {
         var id: ScannerPoolStateMachine.WorkerID
@@ -47,6 +53,7 @@ final class ScannerPool: @unchecked Sendable {
     private var everStarted: Set<Int> = []
     private var readyWaiters: [EventLoopPromise<Void>] = []
     private var exitWaiters: [EventLoopPromise<Void>] = []
+    private var probeTask: RepeatedTask?
 
     init(
         configuration: Configuration,
@@ -70,6 +77,10 @@ final class ScannerPool: @unchecked Sendable {
             let ready = self.loop.makePromise(of: Void.self)
             self.readyWaiters.append(ready)
             self.perform(self.machine.start())
+            let interval = self.configuration.probeInterval
+            self.probeTask = self.loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+                self.perform(self.machine.probeDue())
+            }
             return ready.futureResult
         }
     }
@@ -88,6 +99,8 @@ final class ScannerPool: @unchecked Sendable {
     /// Kills every worker and waits until all are reaped.
     func shutdown() -> EventLoopFuture<Void> {
         loop.flatSubmit {
+            self.probeTask?.cancel()
+            self.probeTask = nil
             self.perform(self.machine.stop())
             if self.workers.isEmpty { return self.loop.makeSucceededVoidFuture() }
             let done = self.loop.makePromise(of: Void.self)
@@ -115,6 +128,7 @@ final class ScannerPool: @unchecked Sendable {
                     settle(pending, .failure(failure == .poisonBody ? .poisonBody : .unavailable))
                 }
             case .kill(let id): kill(id, because: workers[id.slot]?.killedBecause ?? "stopped")
+            case .probe(let id): probe(id)
             case .scheduleRespawn(let slot, let delay):
                 loop.scheduleTask(in: TimeAmount(delay)) {
                     self.perform(self.machine.respawnDue(slot: slot))
@@ -199,6 +213,16 @@ final class ScannerPool: @unchecked Sendable {
             }
             everStarted.insert(id.slot)
             perform(machine.workerReady(id))
+        case .scanReply(let reply) where reply.id == Self.probeID:
+            // An empty scan has one honest answer: ok, nothing found, nothing redacted.
+            guard machine.isProbing(id), reply.status == .ok, reply.findings.isEmpty, reply.redactedSegments == nil
+            else {
+                workerMisbehaved(id, status: "protocol_error", detail: "unexpected answer to a liveness probe")
+                return
+            }
+            workers[id.slot]?.timer?.cancel()
+            workers[id.slot]?.timer = nil
+            perform(machine.probeAnswered(id))
         case .scanReply(let reply):
             guard let pending = jobs[reply.id] else {
                 workerMisbehaved(id, status: "protocol_error", detail: "reply to an unknown scan")
@@ -261,6 +285,28 @@ final class ScannerPool: @unchecked Sendable {
             )
             self.workers[id.slot]?.killedBecause = "hung"
             self.perform(self.machine.deadlinePassed(id, job: jobID))
+        }
+        channel.writeAndFlush(channel.allocator.buffer(bytes: frame), promise: nil)
+    }
+
+    /// An empty scan to an idle worker, under the scan deadline.
+    private func probe(_ id: ScannerPoolStateMachine.WorkerID) {
+        guard let worker = workers[id.slot], worker.id == id, let channel = worker.channel,
+            let frame = try? ScanRequest(id: Self.probeID, direction: 0, detectorIDs: [], redact: false, segments: [])
+                .encodedFrame(maxFrameSize: configuration.maxFrameSize)
+        else {
+            perform(machine.probeAnswered(id))
+            return
+        }
+        workers[id.slot]?.timer = loop.scheduleTask(in: configuration.scanTimeout) {
+            self.emitScannerEvent(
+                slot: id.slot,
+                pid: self.workers[id.slot]?.pid,
+                status: "hung",
+                detail: "idle worker did not answer its liveness probe"
+            )
+            self.workers[id.slot]?.killedBecause = "hung"
+            self.perform(self.machine.probeDeadlinePassed(id))
         }
         channel.writeAndFlush(channel.allocator.buffer(bytes: frame), promise: nil)
     }

@@ -1,6 +1,7 @@
 /// The scanner pool's decisions, without processes or sockets (README, "The scanner pool"): one scan per worker at a
 /// time, a deadline per scan, respawn with capped exponential backoff, one retry of a scan whose
-/// worker died, refusal of a body that killed two workers, and "unavailable" when no worker can run.
+/// worker died, refusal of a body that killed two workers, "unavailable" when no worker can run, and
+/// liveness probes of idle workers (a worker stopped while idle is found before a scan lands on it).
 ///
 /// The I/O shell (`ScannerPool`) feeds events in and carries out the returned actions. Events name
 /// a worker by slot and incarnation, so news about a process that was already replaced is ignored.
@@ -36,6 +37,8 @@ struct ScannerPoolStateMachine {
         case fail(JobID, Failure)
         case kill(WorkerID)
         case scheduleRespawn(slot: Int, after: Duration)
+        /// Send the worker an empty scan and arm its deadline: an idle worker must still answer.
+        case probe(WorkerID)
     }
 
     enum Death: Equatable {
@@ -43,6 +46,8 @@ struct ScannerPoolStateMachine {
         case exited
         /// The scan deadline passed; the worker was killed.
         case timedOut
+        /// An idle worker did not answer its liveness probe in time; it was killed.
+        case unresponsive
         /// The worker answered with something that is not a valid reply.
         case protocolViolation
     }
@@ -51,6 +56,8 @@ struct ScannerPoolStateMachine {
         case starting
         case idle
         case busy(JobID)
+        /// Idle, answering a liveness probe; takes scans again once it has.
+        case probing
         /// Killed (or known dead) and waiting for its exit to be observed.
         case dying
         case backingOff
@@ -141,6 +148,34 @@ struct ScannerPoolStateMachine {
         return actions
     }
 
+    /// Time to check the idle workers: each is sent a probe it must answer within the scan deadline.
+    mutating func probeDue() -> [Action] {
+        guard !stopping else { return [] }
+        var actions: [Action] = []
+        for slot in workers.indices where workers[slot].state == .idle {
+            workers[slot].state = .probing
+            actions.append(.probe(WorkerID(slot: slot, incarnation: workers[slot].incarnation)))
+        }
+        return actions
+    }
+
+    /// Whether `id` is answering a probe (so a reply from it is the probe's answer).
+    func isProbing(_ id: WorkerID) -> Bool {
+        isCurrent(id) && workers[id.slot].state == .probing
+    }
+
+    mutating func probeAnswered(_ id: WorkerID) -> [Action] {
+        guard isProbing(id) else { return [] }
+        workers[id.slot].state = .idle
+        return dispatch()
+    }
+
+    /// The probe's deadline passed: the worker is hung (or stopped) although it had no scan.
+    mutating func probeDeadlinePassed(_ id: WorkerID) -> [Action] {
+        guard isProbing(id) else { return [] }
+        return workerFailed(id, death: .unresponsive) + [.kill(id)]
+    }
+
     /// The backoff for `slot` elapsed.
     mutating func respawnDue(slot: Int) -> [Action] {
         guard !stopping, workers[slot].state == .backingOff else { return [] }
@@ -163,7 +198,7 @@ struct ScannerPoolStateMachine {
         queue.removeAll()
         for slot in workers.indices {
             switch workers[slot].state {
-            case .starting, .idle, .busy:
+            case .starting, .idle, .busy, .probing:
                 if case .busy(let job) = workers[slot].state { actions.append(.fail(job, .unavailable)) }
                 workers[slot].state = .dying
                 actions.append(.kill(WorkerID(slot: slot, incarnation: workers[slot].incarnation)))
@@ -178,7 +213,7 @@ struct ScannerPoolStateMachine {
     }
 
     /// Workers that are up and scanning or waiting (for metrics and tests).
-    var liveWorkers: Int { workers.filter { $0.state == .idle || $0.state.isBusy }.count }
+    var liveWorkers: Int { workers.filter { $0.state == .idle || $0.state == .probing || $0.state.isBusy }.count }
     var queuedJobs: Int { queue.count }
 
     // MARK: Internals
@@ -250,7 +285,7 @@ extension ScannerPoolStateMachine.Worker {
     /// Up, or on its way up: a queued scan will be served.
     var canServeSoon: Bool {
         switch state {
-        case .starting, .idle, .busy: true
+        case .starting, .idle, .busy, .probing: true
         case .dying, .backingOff, .stopped: false
         }
     }

@@ -65,6 +65,7 @@ final class ProxyHarness: Sendable {
         scanners: Int? = nil,
         scannerExecutable: String = siblingExecutable("egress-scanner"),
         scanTimeout: TimeAmount = .seconds(5),
+        scannerProbeInterval: TimeAmount = .seconds(5),
         maxScanBytes: Int = ScannerOptions.defaultMaxScanBytes,
         upstreamResponseTimeout: TimeAmount = .seconds(600),
         superviseTimeout: TimeAmount = .seconds(300),
@@ -89,7 +90,8 @@ final class ProxyHarness: Sendable {
                 executable: scannerExecutable,
                 count: scanners,
                 scanTimeout: scanTimeout,
-                faultInjection: scannerExecutable.hasSuffix("ScannerFaultsWorker")
+                faultInjection: scannerExecutable.hasSuffix("ScannerFaultsWorker"),
+                probeInterval: scannerProbeInterval
             )
         }
         options.maxScanBytes = maxScanBytes

@@ -1,9 +1,8 @@
 import Foundation
 
-/// One lock for the test process's environment. Foundation's `Process.run` copies the process
-/// environment for the child while a concurrent `setenv` may reallocate it underneath: that read
-/// of freed memory crashed whole test runs. Every test that changes the environment, and every
-/// test that starts a `Process`, does so under this lock.
+/// One lock for the test process's environment: a child started with an inherited environment
+/// reads `environ` while a concurrent `setenv` may reallocate it underneath. Every test that
+/// changes the environment, and ``ChildProcess`` when it starts a child, does so under this lock.
 public enum ProcessEnvironment {
     private static let lock = NSLock()
 

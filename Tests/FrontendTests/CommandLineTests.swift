@@ -132,7 +132,7 @@ struct CommandLineTests {
         // one.test is allowed (its upstream refuses the connection: 502), two.test is not (403).
         #expect(try await status("two.test") == "403")
         try allow("two.test").write(toFile: routesPath, atomically: true, encoding: .utf8)
-        kill(running.process.processIdentifier, SIGHUP)
+        kill(running.process.pid, SIGHUP)
         var reloaded = false
         for _ in 0..<100 {
             if try await status("two.test") != "403" { reloaded = true; break }
@@ -141,7 +141,7 @@ struct CommandLineTests {
         #expect(reloaded)
         #expect(try await status("one.test") == "403")
         try "log: 1\nroutes:\n  - host: \"two.test\"\n    bogus: 1\n".write(toFile: routesPath, atomically: true, encoding: .utf8)
-        kill(running.process.processIdentifier, SIGHUP)
+        kill(running.process.pid, SIGHUP)
         for _ in 0..<100 where !running.stderrLines.contains(where: { $0.contains("rejected") }) {
             try await Task.sleep(for: .milliseconds(50))
         }

@@ -249,19 +249,18 @@ struct ControlTests {
     @Test("a held request whose agent goes away disappears from /pending")
     func abandoned() async throws {
         try await Setup.run { s in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            process.arguments = [
-                "-sS", "--max-time", "30", "--proxy", s.proxy.proxyURL, "--cacert", s.proxy.caPath, "-d", Self.token,
-                "https://api.test/gone",
-            ]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try ProcessEnvironment.withLock { try process.run() }
+            let process = try ChildProcess(
+                "/usr/bin/curl",
+                [
+                    "-sS", "--max-time", "30", "--proxy", s.proxy.proxyURL, "--cacert", s.proxy.caPath, "-d", Self.token,
+                    "https://api.test/gone",
+                ],
+                environment: ["PATH": "/usr/bin:/bin"]
+            )
             let held = try await s.waitForPending(1)
             #expect(held.count == 1)
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.signal(SIGKILL)
+            _ = await process.waitForExit()
             #expect(try await s.waitForPending(0).isEmpty)
             #expect(s.superviseStatuses() == ["held", "abandoned"])
             #expect(s.upstream.requests.isEmpty)

@@ -177,7 +177,7 @@ struct FaultInjectionThroughProxyTests {
         let boot = try await running.bootEvent()
         #expect(boot["fault_injection"] as? Bool == true)
         let port = try #require((boot["listen"] as? String)?.split(separator: ":").last.flatMap { Int($0) })
-        let pid = running.process.processIdentifier
+        let pid = running.process.pid
         let get = { (path: String) in
             try await runProcess(
                 "/usr/bin/curl",

@@ -198,7 +198,7 @@ struct LimitsTests {
         // How many descriptors the proxy needs at rest, measured on a first run.
         let probe = try RunningEgress(arguments: arguments, directory: directory)
         _ = try await probe.listenPort()
-        let atRest = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(probe.process.processIdentifier)/fd").count
+        let atRest = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(probe.process.pid)/fd").count
         _ = await probe.terminate()
 
         let limited = try RunningEgress(

@@ -23,7 +23,7 @@ struct SidecarTopologyTests {
         let topology = NetworkTopology()
         try await topology.create()
         let directory = try TemporaryDirectory()
-        var processes: [Process] = []
+        var processes: [ChildProcess] = []
         var proxy: RunningEgress?
         do {
             try await exercise(topology, directory: directory, processes: &processes, proxy: &proxy)
@@ -32,10 +32,10 @@ struct SidecarTopologyTests {
         }
         if let proxy { _ = await proxy.terminate() }
         for process in processes where process.isRunning {
-            process.terminate()
+            process.signal(SIGTERM)
             for _ in 0..<20 where process.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
+            process.signal(SIGKILL)
+            _ = await process.waitForExit()
         }
         await topology.destroy()
     }
@@ -43,7 +43,7 @@ struct SidecarTopologyTests {
     private func exercise(
         _ topology: NetworkTopology,
         directory: TemporaryDirectory,
-        processes: inout [Process],
+        processes: inout [ChildProcess],
         proxy: inout RunningEgress?
     ) async throws {
         try Unprivileged.makeReadable(directory.path)
@@ -71,17 +71,15 @@ struct SidecarTopologyTests {
         let ready = directory.file("upstream.ready")
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("Topology/upstream.py").path
-        let upstream = Process()
-        upstream.executableURL = URL(fileURLWithPath: NetworkTopology.ip)
-        upstream.arguments = [
-            "netns", "exec", topology.upstream, python, script, "--address", NetworkTopology.upstreamAddress,
-            "--cert", directory.file("upstream-cert.pem"), "--key", directory.file("upstream-key.pem"),
-            "--git-root", gitRoot, "--log", upstreamLog, "--ready", ready,
-        ]
-        upstream.environment = ["PATH": "/usr/bin:/bin"]
-        upstream.standardOutput = FileHandle.nullDevice
-        upstream.standardError = FileHandle.nullDevice
-        try ProcessEnvironment.withLock { try upstream.run() }
+        let upstream = try ChildProcess(
+            NetworkTopology.ip,
+            [
+                "netns", "exec", topology.upstream, python, script, "--address", NetworkTopology.upstreamAddress,
+                "--cert", directory.file("upstream-cert.pem"), "--key", directory.file("upstream-key.pem"),
+                "--git-root", gitRoot, "--log", upstreamLog, "--ready", ready,
+            ],
+            environment: ["PATH": "/usr/bin:/bin"]
+        )
         processes.append(upstream)
         for _ in 0..<100 where !FileManager.default.fileExists(atPath: ready) {
             try await Task.sleep(for: .milliseconds(100))
@@ -117,7 +115,7 @@ struct SidecarTopologyTests {
         proxy = running
         let boot = try await running.bootEvent()
         #expect(boot["listen"] as? String == "0.0.0.0:8080")
-        let proxyStatus = try processStatus(running.process.processIdentifier)
+        let proxyStatus = try processStatus(running.process.pid)
         #expect(proxyStatus["Uid"]?.hasPrefix("65534\t65534") == true)
         #expect(proxyStatus["CapEff"] == "0000000000000000")
         #expect(running.childPIDs.count == 2)

@@ -45,7 +45,7 @@ struct UnprivilegedTests {
         let port = try await running.listenPort()
 
         // The proxy and every worker run as nobody with no capabilities; workers are sandboxed.
-        let proxyStatus = try processStatus(running.process.processIdentifier)
+        let proxyStatus = try processStatus(running.process.pid)
         #expect(proxyStatus["Uid"]?.hasPrefix("65534\t65534") == true)
         #expect(proxyStatus["CapEff"] == "0000000000000000")
         #expect(proxyStatus["CapBnd"] == "0000000000000000")

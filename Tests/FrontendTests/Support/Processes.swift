@@ -20,23 +20,15 @@ func runProcess(
     let errPath = directory.file("stderr")
     _ = FileManager.default.createFile(atPath: outPath, contents: nil)
     _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-    process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-    let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-        process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-        do {
-            try ProcessEnvironment.withLock { try process.run() }
-        } catch {
-            process.terminationHandler = nil
-            continuation.resume(throwing: error)
-        }
-    }
+    let child = try ChildProcess(
+        executable,
+        arguments,
+        environment: environment,
+        currentDirectory: currentDirectory,
+        stdout: outPath,
+        stderr: errPath
+    )
+    let status = await child.waitForExit()
     return ProcessResult(
         status: status,
         stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",

@@ -9,7 +9,7 @@ import Glibc
 /// executable (e.g. `ip netns exec NS setpriv …`), which the launcher execs in place, so the
 /// process id is the proxy's own.
 final class RunningEgress: Sendable {
-    let process: Process
+    let process: ChildProcess
     let stderrPath: String
 
     init(
@@ -21,19 +21,16 @@ final class RunningEgress: Sendable {
     ) throws {
         stderrPath = directory.file("egress.stderr")
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        let process = Process()
         if let first = launcher.first {
-            process.executableURL = URL(fileURLWithPath: first)
-            process.arguments = Array(launcher.dropFirst()) + [executable] + arguments
+            process = try ChildProcess(
+                first,
+                Array(launcher.dropFirst()) + [executable] + arguments,
+                environment: environment,
+                stderr: stderrPath
+            )
         } else {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
+            process = try ChildProcess(executable, arguments, environment: environment, stderr: stderrPath)
         }
-        process.environment = environment
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-        process.standardOutput = FileHandle.nullDevice
-        try ProcessEnvironment.withLock { try process.run() }
-        self.process = process
     }
 
     var stderrLines: [String] {
@@ -71,7 +68,7 @@ final class RunningEgress: Sendable {
     /// The pids of the proxy's direct children (its scanner workers). Each thread lists the children
     /// it forked itself, and workers are spawned from the proxy's helper threads.
     var childPIDs: [Int32] {
-        let pid = process.processIdentifier
+        let pid = process.pid
         let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
         return threads.flatMap { thread in
             ((try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/children", encoding: .utf8)) ?? "")
@@ -80,11 +77,10 @@ final class RunningEgress: Sendable {
     }
 
     func terminate() async -> Int32 {
-        kill(process.processIdentifier, SIGTERM)
+        process.signal(SIGTERM)
         for _ in 0..<100 where process.isRunning { try? await Task.sleep(for: .milliseconds(50)) }
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        return process.terminationStatus
+        process.signal(SIGKILL)
+        return await process.waitForExit()
     }
 }
 

@@ -90,7 +90,7 @@ final class UpstreamServer: Sendable {
 
     static func start(
         tls: NIOSSLContext? = nil,
-        acceptDelay: TimeAmount? = nil,
+        readGate: Gate? = nil,
         responder: @escaping Responder = UpstreamReply.echo
     ) async throws -> UpstreamServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -99,12 +99,14 @@ final class UpstreamServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    if let acceptDelay {
-                        // A slow upstream: nothing (not even the TLS handshake) is read for a while.
+                    if let readGate {
+                        // A slow upstream: nothing (not even the TLS handshake) is read until the gate opens.
                         _ = channel.setOption(ChannelOptions.autoRead, value: false)
-                        channel.eventLoop.scheduleTask(in: acceptDelay) {
-                            _ = channel.setOption(ChannelOptions.autoRead, value: true)
-                            channel.read()
+                        readGate.whenOpen {
+                            channel.eventLoop.execute {
+                                _ = channel.setOption(ChannelOptions.autoRead, value: true)
+                                channel.read()
+                            }
                         }
                     }
                     let sync = channel.pipeline.syncOperations
@@ -290,9 +292,6 @@ enum GitCGI {
         let uri = request.head.uri
         let path = String(uri.prefix { $0 != "?" })
         let query = uri.contains("?") ? String(uri[uri.index(after: uri.firstIndex(of: "?")!)...]) : ""
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        process.arguments = ["http-backend"]
         var environment: [String: String] = [
             "GIT_PROJECT_ROOT": root,
             "GIT_HTTP_EXPORT_ALL": "1",
@@ -304,24 +303,20 @@ enum GitCGI {
         ]
         if let contentType = request.header("content-type") { environment["CONTENT_TYPE"] = contentType }
         if let protocolHeader = request.header("git-protocol") { environment["GIT_PROTOCOL"] = protocolHeader }
-        process.environment = environment
-        let stdin = Pipe()
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
+        guard let directory = try? TemporaryDirectory() else {
+            return Output(status: 500, headers: [], body: Array("cannot make a directory for git".utf8))
+        }
+        let input = directory.file("stdin")
+        let output = directory.file("stdout")
+        _ = FileManager.default.createFile(atPath: input, contents: Data(request.body))
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
         do {
-            try ProcessEnvironment.withLock { try process.run() }
+            let child = try ChildProcess("/usr/bin/git", ["http-backend"], environment: environment, stdin: input, stdout: output)
+            _ = child.waitForExitBlocking()
         } catch {
             return Output(status: 500, headers: [], body: Array("cannot run git: \(error)".utf8))
         }
-        let writer = Thread {
-            stdin.fileHandleForWriting.write(Data(request.body))
-            try? stdin.fileHandleForWriting.close()
-        }
-        writer.start()
-        let data = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let data = FileManager.default.contents(atPath: output) ?? Data()
         return parse(Array(data))
     }
 

@@ -49,12 +49,21 @@ struct UpstreamReuseTests {
     @Test("a connection that becomes ready after its agent left goes back to the pool, not astray")
     func connectionReadyAfterTheAgentLeftIsPooled() async throws {
         let routes = "log: 1\nroutes:\n  - host: api.test\n\(dlpOff)\n"
-        try await Scenario.run(routes: routes, upstreamAcceptDelay: .milliseconds(1500)) { s in
+        let gate = Gate()
+        try await Scenario.run(routes: routes, upstreamReadGate: gate) { s in
             let client = try await RawClient.connect(port: s.proxy.port)
             try await client.send("GET https://api.test/x HTTP/1.1\r\nHost: api.test\r\n\r\n")
-            try await Task.sleep(for: .milliseconds(50))
+            // The proxy is connecting (its TLS handshake waits on the gate) when the agent leaves.
+            for _ in 0..<200 where s.upstream.connectionsAccepted == 0 { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(s.upstream.connectionsAccepted == 1)
             // A reset: reads from the agent wait while the upstream connects, so only a reset is seen.
             await client.reset()
+            let failed = #"egress_requests_total{decision="failed"} 1"#
+            for _ in 0..<200 where !s.proxy.server.services.metrics.exposition(heldRequests: 0).contains(failed) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(s.proxy.server.services.metrics.exposition(heldRequests: 0).contains(failed))
+            gate.open()
             var idle = 0
             for _ in 0..<200 {
                 idle = try await s.proxy.server.services.idleUpstreamCount()

@@ -75,18 +75,40 @@ extension ProxyRequestHandler {
         }
     }
 
-    /// The scan of a whole response body, decoded from its content coding first.
-    func inboundJob(_ scan: Machine.ResponseScan) throws(BodyDecoding.Failure) -> ScanJob {
-        let decoded = try BodyDecoding.decode(
-            scan.body,
-            codings: BodyDecoding.codings(scan.head.headers),
-            limit: services.maxScanBytes
-        )
-        return ScanJob(
-            direction: .inbound,
-            detectorIDs: scan.dlp.inboundDetectors,
-            redact: false,
-            segments: [Array(decoded.readableBytesView)]
-        )
+    /// The scan of a whole response body, decoded from its content coding first, with its decoded
+    /// views (fetched content is JSON more often than not: escapes must not hide a phrase).
+    func inboundJob(_ scan: Machine.ResponseScan) throws(InboundScanFailure) -> ScanJob {
+        let decoded: ByteBuffer
+        do {
+            decoded = try BodyDecoding.decode(
+                scan.body,
+                codings: BodyDecoding.codings(scan.head.headers),
+                limit: services.maxScanBytes
+            )
+        } catch {
+            throw .decoding(error)
+        }
+        let views: DecodedViews
+        do {
+            views = try DecodedViews(raw: [Array(decoded.readableBytesView)])
+        } catch {
+            throw .views(error)
+        }
+        return ScanJob(direction: .inbound, detectorIDs: scan.dlp.inboundDetectors, redact: false, segments: views.segments)
     }
+}
+
+/// Why a response could not be made ready for its scan.
+enum InboundScanFailure: Error {
+    case decoding(BodyDecoding.Failure)
+    case views(DecodedViews.Failure)
+
+    var refusal: Refusal {
+        switch self {
+        case .decoding(let failure): failure.refusal
+        case .views(let failure): Refusal(.forbidden, failure.reason)
+        }
+    }
+
+    var reason: String { refusal.reason }
 }

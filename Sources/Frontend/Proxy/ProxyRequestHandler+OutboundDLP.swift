@@ -23,12 +23,19 @@ extension ProxyRequestHandler {
             handle(.outboundDecided(id, .refuse(error.refusal, eventContext: nil)))
             return
         }
-        let plan = OutboundScanPlan(head: scan.head, injectedHeader: scan.dlp.injectedHeader, decodedBody: decoded)
+        let plan: OutboundScanPlan
+        do {
+            plan = try OutboundScanPlan(head: scan.head, injectedHeader: scan.dlp.injectedHeader, decodedBody: decoded)
+        } catch {
+            handle(.outboundDecided(id, .refuse(Refusal(.forbidden, error.reason), eventContext: nil)))
+            return
+        }
+        // Redaction is applied here, to the raw segments, from findings mapped out of the views.
         let job = ScanJob(
             direction: .outbound,
             detectorIDs: scan.dlp.outboundDetectors,
-            redact: scan.dlp.outboundAction == .redact,
-            segments: plan.segments
+            redact: false,
+            segments: plan.scanSegments
         )
         // The decoded body and the scan's copy are held too, until the scan is done (gzip can make
         // a small body large).
@@ -50,41 +57,46 @@ extension ProxyRequestHandler {
         plan: OutboundScanPlan
     ) {
         guard let context else { return }
-        let outcome: ScanOutcome
+        let findings: [WireFinding]
         switch result {
         case .failure(let error):
             handle(.outboundDecided(id, .refuse((error as? ScanFailure ?? .workerError).refusal, eventContext: nil)))
             return
-        case .success(let success):
-            outcome = success
+        case .success(let outcome):
+            findings = plan.rawFindings(outcome.findings)
         }
-        guard let first = outcome.findings.min(by: { ($0.segment, $0.start) < ($1.segment, $1.start) }) else {
+        guard let first = findings.min(by: { ($0.segment, $0.start) < ($1.segment, $1.start) }) else {
             handle(.outboundDecided(id, .forward(scan.head, body: scan.body)))
             return
         }
         let reason = DLPReason.outbound(first.detectorID)
         let action = scan.dlp.outboundAction
         services.metrics.dlpAction(direction: "outbound", action: action.rawValue)
-        let eventContext = Self.contextWithoutSecrets(scan.context, target: plan.segments[0], findings: outcome.findings)
+        let eventContext = Self.contextWithoutSecrets(scan.context, target: plan.segments[0], findings: findings)
         var detectors: [String] = []
-        for finding in outcome.findings where !detectors.contains(finding.detectorID) {
+        for finding in findings where !detectors.contains(finding.detectorID) {
             detectors.append(finding.detectorID)
         }
         switch action {
         case .block:
             handle(.outboundDecided(id, .refuse(Refusal(.forbidden, reason), eventContext: eventContext)))
         case .supervise:
-            holdForOperator(id, scan: scan, plan: plan, outcome: outcome, detectors: detectors, reason: reason, eventContext: eventContext, context: context)
+            holdForOperator(
+                id,
+                scan: scan,
+                plan: plan,
+                findings: findings,
+                detectors: detectors,
+                reason: reason,
+                eventContext: eventContext,
+                context: context
+            )
         case .warn:
             services.events.emit(.warn(reason: reason, context: eventContext), minimum: .blocks)
             handle(.outboundDecided(id, .forward(scan.head, body: scan.body)))
         case .redact:
-            guard let redacted = outcome.redactedSegments, redacted.count == plan.segments.count else {
-                handle(.outboundDecided(id, .refuse(ScanFailure.workerError.refusal, eventContext: nil)))
-                return
-            }
             var head = scan.head
-            let body = plan.applyRedaction(redacted, to: &head, allocator: context.channel.allocator)
+            let body = plan.applyRedaction(findings, to: &head, allocator: context.channel.allocator)
             services.events.emit(.redact(reason: reason, context: eventContext, detectors: detectors), minimum: .blocks)
             handle(.outboundDecided(id, .forward(head, body: body ?? scan.body)))
         }
@@ -96,7 +108,7 @@ extension ProxyRequestHandler {
         _ id: Machine.ExchangeID,
         scan: Machine.RequestScan,
         plan: OutboundScanPlan,
-        outcome: ScanOutcome,
+        findings: [WireFinding],
         detectors: [String],
         reason: String,
         eventContext: RequestContext,
@@ -108,8 +120,9 @@ extension ProxyRequestHandler {
             handle(.outboundDecided(id, .refuse(refusal, eventContext: eventContext)))
             return
         }
-        // Worker offsets were checked against the segments when the reply arrived (ScanReplyCheck).
-        let previews = outcome.findings.map { finding in
+        // Worker offsets were checked against the segments when the reply arrived (ScanReplyCheck),
+        // and mapped back into the raw segments.
+        let previews = findings.map { finding in
             MaskedPreview.of(plan.segments[Int(finding.segment)][Int(finding.start)..<Int(finding.end)])
         }
         let (held, decision) = services.supervision.hold(

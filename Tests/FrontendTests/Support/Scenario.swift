@@ -28,14 +28,14 @@ struct Scenario {
         upstreamResponseTimeout: TimeAmount = .seconds(600),
         connectionTimeouts: ConnectionTimeouts = ConnectionTimeouts(),
         limits: ProxyLimits = ProxyLimits(),
-        upstreamAcceptDelay: TimeAmount? = nil,
+        upstreamReadGate: Gate? = nil,
         responder: @escaping UpstreamServer.Responder = UpstreamReply.echo,
         _ body: (Scenario) async throws -> Void
     ) async throws {
         let pki = try TestPKI()
         let upstream = try await UpstreamServer.start(
             tls: plainUpstream ? nil : try pki.serverContext(for: host),
-            acceptDelay: upstreamAcceptDelay,
+            readGate: upstreamReadGate,
             responder: responder
         )
         let proxy: ProxyHarness

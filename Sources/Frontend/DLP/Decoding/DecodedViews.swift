@@ -1,0 +1,103 @@
+import IPC
+
+/// What DLP scans besides the bytes as sent: every encoding a server would undo, undone (README,
+/// "What is scanned"). Each segment is percent-decoded, JSON-unescaped and searched for base64 runs
+/// of text; each result is a view scanned like a segment and decoded again, to `maximumDepth` levels.
+/// A finding in a view is mapped back through every level to the raw bytes that produced it, so
+/// events, previews and redaction all speak of what was actually sent.
+///
+/// Bounded: views may hold at most three times the raw bytes (plus a little), and text still encoded
+/// below the last level is refused. Either bound refuses the traffic: what DLP cannot decode it
+/// does not pass.
+struct DecodedViews {
+    struct View: Equatable {
+        var decoded: Decoded
+        /// The segment (raw, or an earlier view) it was decoded from.
+        var parent: Int
+        var depth: Int
+    }
+
+    enum Failure: Error, Equatable {
+        case tooDeep(Int)
+        case tooLarge(Int)
+
+        var reason: String {
+            switch self {
+            case .tooDeep(let levels): "egress DLP: text encoded more than \(levels) levels deep"
+            case .tooLarge(let bytes): "egress DLP: too much encoded text to decode (over \(bytes) bytes)"
+            }
+        }
+    }
+
+    static let maximumDepth = 4
+    /// Raw and decoded bytes together stay well inside one IPC frame.
+    static let maximumTotalBytes = 72 << 20
+
+    /// The raw segments, then every view, in the order scanned.
+    private(set) var segments: [[UInt8]]
+    let rawCount: Int
+    private(set) var views: [View] = []
+
+    /// The bytes all views together may hold: three times the raw bytes, plus a little.
+    static func budget(forRawBytes rawBytes: Int) -> Int {
+        max(0, min(3 * rawBytes + (64 << 10), maximumTotalBytes - rawBytes))
+    }
+
+    /// - Parameters:
+    ///   - formSegments: segments that are `application/x-www-form-urlencoded` (`+` is a space).
+    ///   - budget: the bytes all views may hold (``budget(forRawBytes:)`` unless a test says otherwise).
+    init(raw: [[UInt8]], formSegments: Set<Int> = [], budget: Int? = nil) throws(Failure) {
+        segments = raw
+        rawCount = raw.count
+        let budget = budget ?? Self.budget(forRawBytes: raw.reduce(0) { $0 + $1.count })
+        var used = 0
+        var seen = Set<[UInt8]>()
+        var pending = Array(raw.indices.map { ($0, 0) })
+        var next = 0
+        while next < pending.count {
+            let (index, depth) = pending[next]
+            next += 1
+            let source = segments[index]
+            let decodings = [
+                PercentDecoding.decode(source, plusIsSpace: formSegments.contains(index)),
+                JSONUnescaping.decode(source),
+                Base64Runs.decode(source),
+            ]
+            for case let decoded? in decodings {
+                // Two orders of decoding often reach the same text: it is scanned once.
+                guard seen.insert(decoded.bytes).inserted else { continue }
+                guard depth < Self.maximumDepth else { throw .tooDeep(Self.maximumDepth) }
+                used += decoded.bytes.count
+                guard used <= budget else { throw .tooLarge(budget) }
+                views.append(View(decoded: decoded, parent: index, depth: depth + 1))
+                segments.append(decoded.bytes)
+                pending.append((segments.count - 1, depth + 1))
+            }
+        }
+    }
+
+    /// Findings in any segment as findings in the raw segments, each raw span once per detector.
+    func rawFindings(_ findings: [WireFinding]) -> [WireFinding] {
+        var mapped: [WireFinding] = []
+        var seen = Set<WireFinding>()
+        for finding in findings {
+            var segment = Int(finding.segment)
+            var range = Int(finding.start)..<Int(finding.end)
+            // Checked against the segments by ScanReplyCheck when the reply arrived.
+            guard segment < segments.count, range.upperBound <= segments[segment].count, !range.isEmpty else { continue }
+            while segment >= rawCount {
+                let view = views[segment - rawCount]
+                range = view.decoded.sourceRange(of: range)
+                segment = view.parent
+            }
+            let raw = WireFinding(
+                detectorID: finding.detectorID,
+                segment: UInt32(segment),
+                start: UInt64(range.lowerBound),
+                end: UInt64(range.upperBound)
+            )
+            if seen.insert(raw).inserted { mapped.append(raw) }
+        }
+        return mapped
+    }
+}

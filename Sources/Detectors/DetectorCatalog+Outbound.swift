@@ -6,7 +6,7 @@ extension DetectorCatalog {
         github + [gitlabPersonalAccessToken] + aws + anthropic + openAI + slack + stripe
         + google + [privateKey, jsonWebToken, npmAccessToken, pypiUploadToken, huggingFaceToken]
         + twilio + [sendGridAPIKey] + azure + digitalOcean + shopify + [databricksToken] + vault
-        + [telegramBotToken, ageSecretKey, urlCredentials]
+        + [telegramBotToken, ageSecretKey, urlCredentials] + platforms
 
     // MARK: GitHub
 

@@ -52,7 +52,7 @@ enum DetectorCases {
     static let specValidToken = "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"
     static let specInvalidToken = "ghp_M7H4jxUDDWHP4kZ6A4dxlQYsQIWJuq11T4V3"
 
-    static let all: [DetectorCase] = outbound + inbound
+    static let all: [DetectorCase] = outbound + platforms + inbound
 
     static let outbound: [DetectorCase] = {
         var f = SecretFactory(seed: 0x5EC2E7)

@@ -100,7 +100,7 @@ let package = Package(
             name: "EgressRoutesTests",
             dependencies: ["EgressRoutes", "EgressTestSupport"]
         ),
-        .testTarget(name: "DetectorsTests", dependencies: ["Detectors", "EgressTestSupport"]),
+        .testTarget(name: "DetectorsTests", dependencies: ["Detectors", "Frontend", "IPC", "EgressTestSupport"]),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "EgressRoutes", "Detectors", "EgressTestSupport"]),
         .testTarget(name: "IPCTests", dependencies: ["IPC", "EgressTestSupport"]),
         .testTarget(

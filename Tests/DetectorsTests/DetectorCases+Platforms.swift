@@ -112,7 +112,7 @@ extension DetectorCases {
 extension Array where Element == UInt8 {
     /// Standard base64 with padding (tests only).
     var base64: String {
-        let alphabet = Array(Alphabet.base64.utf8)
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
         var out: [UInt8] = []
         var index = 0
         while index < count {

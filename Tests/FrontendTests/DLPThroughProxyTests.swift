@@ -271,9 +271,17 @@ struct DLPThroughProxyTests {
                 ["-H", "Content-Type: application/json", "-d", #"{"auth":"\#(base64)","n":1}"#, "https://api.test/json"]
             )
             #expect(Scenario.echoed(json)?["body"] as? String == #"{"auth":"[REDACTED:github_token_classic]","n":1}"#, "\(json.stdout)")
+            // The same encoded token in a header and in the body: both copies are redacted.
+            let twice = try await curl(
+                s.proxy,
+                ["-H", "X-Trace: \(base64)", "-H", "Content-Type: application/json", "-d", #"{"content":"\#(base64)"}"#, "https://api.test/twice"]
+            )
+            #expect(Scenario.echoed(twice)?["body"] as? String == #"{"content":"[REDACTED:github_token_classic]"}"#, "\(twice.stdout)")
+            #expect((Scenario.echoed(twice)?["headers"] as? [String: String])?["x-trace"] == "[REDACTED:github_token_classic]")
             for request in s.upstream.requests {
                 #expect(!request.bodyText.contains(rest))
                 #expect(!request.bodyText.contains(base64))
+                #expect(!request.head.headers.contains { $0.value.contains(base64) })
             }
         }
     }

@@ -67,6 +67,49 @@ struct DecodedViewsTests {
         #expect(try Self.views("abc=ZGVm") == [])
     }
 
+    @Test func wrappedAndLenientBase64IsStillDecoded() throws {
+        // `base64` wraps at 76 columns; the token straddles the break.
+        let text = "# hosts.yml\nuser: octocat\noauth_token: \(Self.token)\ngit_protocol: https\n"
+        let encoded = Array(text.utf8).base64Encoded
+        let wrapped = stride(from: 0, to: encoded.count, by: 76).map { start in
+            String(encoded.dropFirst(start).prefix(76))
+        }.joined(separator: "\r\n  ")
+        #expect(try Self.views("content:\n  \(wrapped)\n").contains { $0.contains(Self.token) })
+        // Glued to a prefix, with a dangling last character, URL-safe and standard characters mixed.
+        let glued = "sha256-" + Array(("token=" + Self.token).utf8).base64Encoded.replacingOccurrences(of: "=", with: "") + "x"
+        #expect(try Self.views(glued).contains { $0.contains(Self.token) })
+        // Text that is not ASCII is still text.
+        let accented = Array((Self.token + " — clé privée ééééé").utf8).base64Encoded
+        #expect(try Self.views(accented).contains { $0.contains(Self.token) })
+    }
+
+    @Test func hexRunsOfTextAreDecoded() throws {
+        let hex = Self.token.utf8.map { String(format: "%02x", $0) }.joined()
+        #expect(try Self.views("value=\(hex)") == [Self.token + "\n"])
+        #expect(try Self.rawSpan(of: Self.token, in: "value=\(hex)") == hex)
+    }
+
+    @Test func theSameTextInTwoSegmentsIsScannedInBoth() throws {
+        let encoded = Array(Self.token.utf8).base64Encoded
+        let views = try DecodedViews(raw: [Self.bytes("X-Trace: \(encoded)"), Self.bytes(#"{"content":"\#(encoded)"}"#)])
+        let roots = views.views.map { view -> Int in
+            var parent = view.parent
+            while parent >= views.rawCount { parent = views.views[parent - views.rawCount].parent }
+            return parent
+        }
+        #expect(Set(roots) == [0, 1])
+    }
+
+    @Test func escapesBackToBackCostOnePiece() throws {
+        let plus = try #require(PercentDecoding.decode(Array(repeating: UInt8(ascii: "+"), count: 10_000), plusIsSpace: true))
+        #expect(plus.pieces.count == 1)
+        // Alternating text and escapes hits the piece budget instead of allocating without bound.
+        let alternating = String(repeating: "a+", count: 200_000)
+        #expect(throws: DecodedViews.Failure.self) {
+            _ = try DecodedViews(raw: [Self.bytes(alternating)], formSegments: [0], budget: 1_000_000)
+        }
+    }
+
     @Test func encodingsNestAndEachLevelMapsBack() throws {
         // base64 of a percent-encoded token inside a JSON string with an escaped slash.
         let inner = "t=ghp%5F" + Self.token.dropFirst(4)

@@ -86,6 +86,12 @@ struct InflateTests {
         }
     }
 
+    @Test func aStackOfCodingsIsRefused() {
+        var body = Self.compress("x", .gzip)
+        for _ in 0..<3 { body = Self.compress(body, .gzip) }
+        #expect(throws: BodyDecoding.Failure.tooManyCodings(4)) { try Self.decode(body, ["gzip", "gzip", "gzip", "gzip"]) }
+    }
+
     @Test func theOutputIsBoundedWhateverTheInput() throws {
         let bomb = Self.compress(String(repeating: "0", count: 100_000), .gzip)
         #expect(bomb.count < 1_000)

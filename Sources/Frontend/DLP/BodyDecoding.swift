@@ -9,6 +9,7 @@ enum BodyDecoding {
         /// The coding, and what was wrong: corrupt, truncated, or bytes after the stream.
         case corrupt(String, problem: String)
         case tooLarge(limit: Int)
+        case tooManyCodings(Int)
 
         var reason: String {
             switch self {
@@ -16,9 +17,13 @@ enum BodyDecoding {
             case .corrupt(let coding, let problem):
                 "egress DLP: cannot decode the \(coding) body for scanning (\(problem))"
             case .tooLarge(let limit): "egress DLP: body too large to scan (over \(limit) bytes)"
+            case .tooManyCodings(let count):
+                "egress DLP: cannot scan a body with \(count) content codings (at most \(BodyDecoding.maximumCodings))"
             }
         }
     }
+
+    static let maximumCodings = 3
 
     /// The codings this proxy decodes, in the form `Accept-Encoding` names them.
     static let decodable: Set<String> = ["gzip", "x-gzip", "deflate", "identity"]
@@ -32,6 +37,8 @@ enum BodyDecoding {
     /// The body with every content coding removed, outermost first; each stream must be whole
     /// (``Inflate``), and no step may produce more than `limit` bytes.
     static func decode(_ body: ByteBuffer, codings: [String], limit: Int) throws(Failure) -> ByteBuffer {
+        // Real bodies carry one coding, two at most; a stack of them only costs CPU.
+        guard codings.count <= maximumCodings else { throw .tooManyCodings(codings.count) }
         var current = body
         for coding in codings.reversed() {
             let format: Inflate.Format

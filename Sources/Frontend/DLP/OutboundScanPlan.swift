@@ -33,7 +33,8 @@ struct OutboundScanPlan {
             segments.append(Array(header.name.utf8))
             segments.append(Array(header.value.utf8))
         }
-        var formSegments: Set<Int> = []
+        // A query string is form-encoded too (`+` is a space there).
+        var formSegments: Set<Int> = head.uri.contains("?") ? [Self.targetSegment] : []
         if let decodedBody, decodedBody.readableBytes > 0 {
             bodySegment = segments.count
             let type = head.headers.first(name: "content-type")?.lowercased() ?? ""

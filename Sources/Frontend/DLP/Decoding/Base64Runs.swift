@@ -1,31 +1,58 @@
 /// Runs of base64 or base64url that decode to text: a token base64-encoded into a JSON value or a
 /// header reaches a server that decodes it, so DLP decodes it too (as gitleaks does). Each decoded
-/// run maps back to the whole run, so `redact` replaces all of it. Runs that decode to binary (images,
-/// hashes, compressed data) are left alone: that is not where a secret is typed.
+/// run maps back to the whole run, so `redact` replaces all of it.
+///
+/// Lenient the way decoders are: lines wrapped at any width (MIME, PEM, `base64` at 76 columns) are
+/// joined, the two alphabets may mix, padding is optional, a dangling last character is dropped, and
+/// a run glued to a prefix is tried at each of the four alignments. Runs that decode to binary
+/// (images, hashes, compressed data) are left alone: text is what is typed, pasted and leaked.
 enum Base64Runs {
     /// Shorter runs are words and identifiers, and too short to hide a token.
     static let minimumRunLength = 20
-    /// Decoded runs this printable (or more) are text.
-    static let minimumPrintableShare = 0.9
+    /// Decoded runs at least this much text (printable ASCII or valid UTF-8) are text.
+    static let minimumTextShare = 0.75
 
-    static func decode(_ source: [UInt8]) -> Decoded? {
-        var builder = DecodedBuilder(capacity: source.count / 2)
+    static func decode(_ source: [UInt8], maxPieces: Int = .max) -> Decoded? {
+        var builder = DecodedBuilder(capacity: source.count / 2, maxPieces: maxPieces)
         var index = 0
-        while index < source.count {
+        while index < source.count, !builder.exceeded {
             guard isAlphabet(source[index]) else {
                 index += 1
                 continue
             }
-            var end = index
-            while end < source.count, isAlphabet(source[end]) { end += 1 }
-            var padded = end
-            while padded < source.count, padded - end < 2, source[padded] == UInt8(ascii: "=") { padded += 1 }
-            if end - index >= minimumRunLength, let text = decodeRun(source[index..<end]), isText(text) {
-                builder.decoded(text + [0x0A], from: index..<padded)
+            let (characters, end) = run(source, from: index)
+            if characters.count >= minimumRunLength, let text = decodeText(characters) {
+                builder.decoded(text + [0x0A], from: index..<end)
             }
-            index = padded
+            index = max(end, index + 1)
         }
         return builder.finish()
+    }
+
+    /// The alphabet characters of the run starting at `start`, and where it ends: a run goes on
+    /// across a line break (and the indentation after it) when the line before it is a whole
+    /// number of 4-character groups, as wrapped base64 is.
+    private static func run(_ source: [UInt8], from start: Int) -> (characters: [UInt8], end: Int) {
+        var characters: [UInt8] = []
+        var index = start
+        while true {
+            let lineStart = characters.count
+            while index < source.count, isAlphabet(source[index]) {
+                characters.append(source[index])
+                index += 1
+            }
+            let lineLength = characters.count - lineStart
+            var padded = index
+            while padded < source.count, padded - index < 2, source[padded] == UInt8(ascii: "=") { padded += 1 }
+            guard padded == index, lineLength > 0, lineLength % 4 == 0 else { return (characters, padded) }
+            var next = index
+            if next < source.count, source[next] == UInt8(ascii: "\r") { next += 1 }
+            guard next < source.count, source[next] == UInt8(ascii: "\n") else { return (characters, index) }
+            next += 1
+            while next < source.count, source[next] == UInt8(ascii: " ") || source[next] == UInt8(ascii: "\t") { next += 1 }
+            guard next < source.count, isAlphabet(source[next]) else { return (characters, index) }
+            index = next
+        }
     }
 
     private static func isAlphabet(_ byte: UInt8) -> Bool {
@@ -47,16 +74,23 @@ enum Base64Runs {
         }
     }
 
-    /// Standard or URL-safe alphabet (not mixed), padding optional.
-    private static func decodeRun(_ run: ArraySlice<UInt8>) -> [UInt8]? {
-        let standard = run.contains { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "/") }
-        let urlSafe = run.contains { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
-        guard !(standard && urlSafe), run.count % 4 != 1 else { return nil }
+    /// The run decoded at the first of its four alignments that gives text.
+    private static func decodeText(_ characters: [UInt8]) -> [UInt8]? {
+        for offset in 0..<4 where characters.count - offset >= minimumRunLength {
+            let decoded = decodeAligned(characters[offset...])
+            if isText(decoded) { return decoded }
+        }
+        return nil
+    }
+
+    private static func decodeAligned(_ run: ArraySlice<UInt8>) -> [UInt8] {
+        // A dangling sixth-bit group cannot make a byte.
+        let usable = run.count % 4 == 1 ? run.dropLast() : run
         var output: [UInt8] = []
-        output.reserveCapacity(run.count * 3 / 4)
+        output.reserveCapacity(usable.count * 3 / 4)
         var accumulator: UInt32 = 0
         var bits = 0
-        for byte in run {
+        for byte in usable {
             accumulator = accumulator << 6 | UInt32(value(byte))
             bits += 6
             if bits >= 8 {
@@ -67,9 +101,34 @@ enum Base64Runs {
         return output
     }
 
-    private static func isText(_ bytes: [UInt8]) -> Bool {
+    /// Printable ASCII, whitespace and well-formed UTF-8 count as text.
+    static func isText(_ bytes: [UInt8]) -> Bool {
         guard !bytes.isEmpty else { return false }
-        let printable = bytes.filter { ($0 >= 0x20 && $0 < 0x7F) || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }.count
-        return Double(printable) >= Double(bytes.count) * minimumPrintableShare
+        var text = 0
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if (byte >= 0x20 && byte < 0x7F) || byte == 0x09 || byte == 0x0A || byte == 0x0D {
+                text += 1
+                index += 1
+                continue
+            }
+            let length =
+                switch byte {
+                case 0xC2...0xDF: 2
+                case 0xE0...0xEF: 3
+                case 0xF0...0xF4: 4
+                default: 0
+                }
+            if length > 0, index + length <= bytes.count,
+                bytes[(index + 1)..<(index + length)].allSatisfy({ $0 & 0xC0 == 0x80 })
+            {
+                text += length
+                index += length
+            } else {
+                index += 1
+            }
+        }
+        return Double(text) >= Double(bytes.count) * minimumTextShare
     }
 }

@@ -13,6 +13,11 @@ struct Decoded: Equatable {
     var bytes: [UInt8]
     /// Sorted by output, contiguous, covering every output byte.
     var pieces: [Piece]
+    /// The decoder stopped at its piece limit: the view is incomplete and must not be trusted.
+    var exceeded = false
+
+    /// What one piece costs in memory, counted against the views' budget.
+    static let pieceCost = MemoryLayout<Piece>.stride
 
     /// The source range that produced output `range` (non-empty, within `bytes`).
     func sourceRange(of range: Range<Int>) -> Range<Int> {
@@ -40,9 +45,18 @@ struct DecodedBuilder {
     private(set) var bytes: [UInt8] = []
     private(set) var pieces: [Decoded.Piece] = []
     private(set) var changed = false
+    /// More pieces than `maxPieces` were needed; the decoder stops and the result is refused.
+    private(set) var exceeded = false
+    private let maxPieces: Int
 
-    init(capacity: Int) {
+    init(capacity: Int, maxPieces: Int) {
+        self.maxPieces = maxPieces
         bytes.reserveCapacity(capacity)
+    }
+
+    private mutating func append(_ piece: Decoded.Piece) {
+        pieces.append(piece)
+        if pieces.count > maxPieces { exceeded = true }
     }
 
     /// Source bytes kept as they are.
@@ -54,7 +68,7 @@ struct DecodedBuilder {
             pieces[pieces.count - 1].output = last.output.lowerBound..<bytes.count
             pieces[pieces.count - 1].source = last.source.lowerBound..<source.endIndex
         } else {
-            pieces.append(.init(output: start..<bytes.count, source: source.startIndex..<source.endIndex, linear: true))
+            append(.init(output: start..<bytes.count, source: source.startIndex..<source.endIndex, linear: true))
         }
     }
 
@@ -63,12 +77,22 @@ struct DecodedBuilder {
         guard !output.isEmpty else { return }
         let start = bytes.count
         bytes.append(contentsOf: output)
-        pieces.append(.init(output: start..<bytes.count, source: source, linear: false))
         changed = true
+        // Escapes back to back become one piece (a finding inside maps to the whole encoded run),
+        // so a body of nothing but escapes costs pieces per run, not per escape.
+        if let last = pieces.last, !last.linear, last.source.upperBound == source.lowerBound {
+            pieces[pieces.count - 1].output = last.output.lowerBound..<bytes.count
+            pieces[pieces.count - 1].source = last.source.lowerBound..<source.upperBound
+        } else {
+            append(.init(output: start..<bytes.count, source: source, linear: false))
+        }
     }
 
     /// The result, or `nil` when nothing was decoded (the view would repeat its source).
     func finish() -> Decoded? {
-        changed ? Decoded(bytes: bytes, pieces: pieces) : nil
+        guard changed else { return nil }
+        var decoded = Decoded(bytes: bytes, pieces: pieces)
+        decoded.exceeded = exceeded
+        return decoded
     }
 }

@@ -1,13 +1,14 @@
 import IPC
 
 /// What DLP scans besides the bytes as sent: every encoding a server would undo, undone (README,
-/// "What is scanned"). Each segment is percent-decoded, JSON-unescaped and searched for base64 runs
-/// of text; each result is a view scanned like a segment and decoded again, to `maximumDepth` levels.
+/// "What is scanned"). Each segment is percent-decoded, JSON-unescaped and searched for base64 and
+/// hex runs of text; each result is a view scanned like a segment and decoded again, to
+/// `maximumDepth` levels.
 /// A finding in a view is mapped back through every level to the raw bytes that produced it, so
 /// events, previews and redaction all speak of what was actually sent.
 ///
-/// Bounded: views may hold at most three times the raw bytes (plus a little), and text still encoded
-/// below the last level is refused. Either bound refuses the traffic: what DLP cannot decode it
+/// Bounded: views and their maps back may hold at most three times the raw bytes (plus a little),
+/// and text still encoded below the last level is refused. Either bound refuses the traffic: what DLP cannot decode it
 /// does not pass.
 struct DecodedViews {
     struct View: Equatable {
@@ -51,29 +52,43 @@ struct DecodedViews {
         rawCount = raw.count
         let budget = budget ?? Self.budget(forRawBytes: raw.reduce(0) { $0 + $1.count })
         var used = 0
-        var seen = Set<[UInt8]>()
+        // Per raw segment: the same text reached twice from one segment is scanned once, but a
+        // copy of it in another segment is scanned (and redacted) there too.
+        var seen = Set<SeenView>()
+        var root = Array(raw.indices)
         var pending = Array(raw.indices.map { ($0, 0) })
         var next = 0
         while next < pending.count {
             let (index, depth) = pending[next]
             next += 1
             let source = segments[index]
-            let decodings = [
-                PercentDecoding.decode(source, plusIsSpace: formSegments.contains(index)),
-                JSONUnescaping.decode(source),
-                Base64Runs.decode(source),
+            // Each decoder may build as many pieces as the budget has room for, and no more.
+            let maxPieces = max(0, budget - used) / Decoded.pieceCost + 1
+            let decoders: [() -> Decoded?] = [
+                { PercentDecoding.decode(source, plusIsSpace: formSegments.contains(root[index]), maxPieces: maxPieces) },
+                { JSONUnescaping.decode(source, maxPieces: maxPieces) },
+                { Base64Runs.decode(source, maxPieces: maxPieces) },
+                { HexRuns.decode(source, maxPieces: maxPieces) },
             ]
-            for case let decoded? in decodings {
+            for decoder in decoders {
+                guard let decoded = decoder() else { continue }
+                guard !decoded.exceeded else { throw .tooLarge(budget) }
                 // Two orders of decoding often reach the same text: it is scanned once.
-                guard seen.insert(decoded.bytes).inserted else { continue }
+                guard seen.insert(SeenView(root: root[index], bytes: decoded.bytes)).inserted else { continue }
                 guard depth < Self.maximumDepth else { throw .tooDeep(Self.maximumDepth) }
-                used += decoded.bytes.count
+                used += decoded.bytes.count + decoded.pieces.count * Decoded.pieceCost
                 guard used <= budget else { throw .tooLarge(budget) }
                 views.append(View(decoded: decoded, parent: index, depth: depth + 1))
                 segments.append(decoded.bytes)
+                root.append(root[index])
                 pending.append((segments.count - 1, depth + 1))
             }
         }
+    }
+
+    private struct SeenView: Hashable {
+        var root: Int
+        var bytes: [UInt8]
     }
 
     /// Findings in any segment as findings in the raw segments, each raw span once per detector.

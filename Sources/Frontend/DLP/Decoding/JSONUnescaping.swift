@@ -2,12 +2,12 @@
 /// text: inside a JSON body a token can be spelled `ghp\u005f…`, and a paragraph break is the two
 /// bytes `\n`. Applied again to its own output, it reaches JSON nested in JSON strings.
 enum JSONUnescaping {
-    static func decode(_ source: [UInt8]) -> Decoded? {
+    static func decode(_ source: [UInt8], maxPieces: Int = .max) -> Decoded? {
         guard source.contains(UInt8(ascii: "\\")) else { return nil }
-        var builder = DecodedBuilder(capacity: source.count)
+        var builder = DecodedBuilder(capacity: source.count, maxPieces: maxPieces)
         var runStart = 0
         var index = 0
-        while index + 1 < source.count {
+        while index + 1 < source.count, !builder.exceeded {
             guard source[index] == UInt8(ascii: "\\") else {
                 index += 1
                 continue

@@ -1,12 +1,12 @@
 /// `%XX` escapes (URLs, `application/x-www-form-urlencoded`), and `+` as a space where forms use it.
 /// Servers decode these before they read a value, so DLP does too.
 enum PercentDecoding {
-    static func decode(_ source: [UInt8], plusIsSpace: Bool) -> Decoded? {
+    static func decode(_ source: [UInt8], plusIsSpace: Bool, maxPieces: Int = .max) -> Decoded? {
         guard source.contains(UInt8(ascii: "%")) || (plusIsSpace && source.contains(UInt8(ascii: "+"))) else { return nil }
-        var builder = DecodedBuilder(capacity: source.count)
+        var builder = DecodedBuilder(capacity: source.count, maxPieces: maxPieces)
         var runStart = 0
         var index = 0
-        while index < source.count {
+        while index < source.count, !builder.exceeded {
             let byte = source[index]
             if byte == UInt8(ascii: "%"), index + 2 < source.count,
                 let high = hexValue(source[index + 1]), let low = hexValue(source[index + 2])

@@ -19,13 +19,32 @@ extension DetectorCatalog {
         value: String,
         entropy: Double = 3.5
     ) -> DetectorDefinition {
+        anchored(
+            id: id,
+            label: label,
+            summary: summary,
+            pattern: PatternPart.leadingDash + escapedLiteral(prefix) + value + PatternPart.trailingDash,
+            keywords: [Keyword(stringLiteral: prefix)],
+            entropy: entropy
+        )
+    }
+
+    /// A whole pattern that starts at one of `keywords`, with an entropy floor.
+    private static func anchored(
+        id: String,
+        label: String,
+        summary: String,
+        pattern: String,
+        keywords: [Keyword],
+        entropy: Double
+    ) -> DetectorDefinition {
         DetectorDefinition(
             id: id,
             label: label,
             direction: .outbound,
             summary: summary,
-            pattern: PatternPart.leadingDash + escapedLiteral(prefix) + value + PatternPart.trailingDash,
-            keywords: [[Keyword(stringLiteral: prefix.lowercased())]],
+            pattern: pattern,
+            keywords: [keywords],
             validators: [.minimumEntropy(entropy)],
             anchorGroup: 0
         )
@@ -213,15 +232,13 @@ extension DetectorCatalog {
     )
 
     private static let square: [DetectorDefinition] = [
-        DetectorDefinition(
+        anchored(
             id: "square_access_token",
             label: "Square access token",
-            direction: .outbound,
             summary: "Square access token: `EAAA` + 60 characters, or legacy `sq0atp-` + 22",
             pattern: PatternPart.leadingDash + "(?:EAAA[A-Za-z0-9_-]{60}|sq0atp-[A-Za-z0-9_-]{22})" + PatternPart.trailingDash,
-            keywords: [["eaaa", "sq0atp-"]],
-            validators: [.minimumEntropy(3.5)],
-            anchorGroup: 0
+            keywords: ["eaaa", "sq0atp-"],
+            entropy: 3.5
         ),
         prefixed(
             id: "square_oauth_secret",
@@ -234,39 +251,33 @@ extension DetectorCatalog {
 
     // MARK: Hosting and infrastructure
 
-    private static let herokuKey = DetectorDefinition(
+    private static let herokuKey = anchored(
         id: "heroku_api_key",
         label: "Heroku API key",
-        direction: .outbound,
         summary: "Heroku API key: `HRKU-` + 60 characters (`HRKU-AA…`)",
         pattern: PatternPart.leadingDash + "HRKU-[A-Za-z0-9_-]{60}" + PatternPart.trailingDash,
-        keywords: [["hrku-"]],
-        validators: [.minimumEntropy(3.5)],
-        anchorGroup: 0
+        keywords: ["hrku-"],
+        entropy: 3.5
     )
 
-    private static let flyToken = DetectorDefinition(
+    private static let flyToken = anchored(
         id: "fly_token",
         label: "Fly.io token",
-        direction: .outbound,
         summary: "Fly.io token: `fo1_` + 43 characters, or a `FlyV1 fm1…_`/`fm2_` macaroon",
         pattern: PatternPart.leadingDash
             + #"(?:fo1_[A-Za-z0-9_-]{43}|fm[12][ar]?_[A-Za-z0-9+/]{100,4000}+={0,3})"#
             + "(?![A-Za-z0-9_+/=-])",
-        keywords: [["fo1_", "fm1_", "fm2_", "fm1a_", "fm1r_", "fm2a_", "fm2r_"]],
-        validators: [.minimumEntropy(4.0)],
-        anchorGroup: 0
+        keywords: ["fo1_", "fm1_", "fm2_", "fm1a_", "fm1r_", "fm2a_", "fm2r_"],
+        entropy: 4.0
     )
 
-    private static let supabaseKey = DetectorDefinition(
+    private static let supabaseKey = anchored(
         id: "supabase_key",
         label: "Supabase key",
-        direction: .outbound,
         summary: "Supabase access token `sbp_` + 40 hex characters, or secret key `sb_secret_` + 31 or more",
         pattern: PatternPart.leadingDash + #"(?:sbp_[a-f0-9]{40}|sb_secret_[A-Za-z0-9_-]{31,64})"# + PatternPart.trailingDash,
-        keywords: [["sbp_", "sb_secret_"]],
-        validators: [.minimumEntropy(3.0)],
-        anchorGroup: 0
+        keywords: ["sbp_", "sb_secret_"],
+        entropy: 3.0
     )
 
     private static let cloudflareOriginCAKey = prefixed(
@@ -278,37 +289,31 @@ extension DetectorCatalog {
         entropy: 3.0
     )
 
-    private static let alibabaAccessKeyID = DetectorDefinition(
+    private static let alibabaAccessKeyID = anchored(
         id: "alibaba_access_key_id",
         label: "Alibaba Cloud AccessKey ID",
-        direction: .outbound,
         summary: "Alibaba Cloud AccessKey ID: `LTAI` + 12 to 20 characters",
         pattern: PatternPart.leading + "LTAI[A-Za-z0-9]{12,20}" + PatternPart.trailing,
-        keywords: [["ltai"]],
-        validators: [.minimumEntropy(3.0)],
-        anchorGroup: 0
+        keywords: ["ltai"],
+        entropy: 3.0
     )
 
-    private static let tencentSecretID = DetectorDefinition(
+    private static let tencentSecretID = anchored(
         id: "tencent_secret_id",
         label: "Tencent Cloud SecretId",
-        direction: .outbound,
         summary: "Tencent Cloud SecretId: `AKID` + 32 characters",
         pattern: PatternPart.leading + "AKID[A-Za-z0-9]{32}" + PatternPart.trailing,
-        keywords: [["akid"]],
-        validators: [.minimumEntropy(3.5)],
-        anchorGroup: 0
+        keywords: ["akid"],
+        entropy: 3.5
     )
 
-    private static let planetScaleToken = DetectorDefinition(
+    private static let planetScaleToken = anchored(
         id: "planetscale_token",
         label: "PlanetScale token",
-        direction: .outbound,
         summary: "PlanetScale service token, password or OAuth token: `pscale_tkn_`/`pscale_pw_`/`pscale_oauth_` + 32 or more",
         pattern: PatternPart.leadingDash + #"pscale_(?:tkn|pw|oauth)_[A-Za-z0-9_.-]{32,64}"# + PatternPart.trailingDash,
-        keywords: [["pscale_"]],
-        validators: [.minimumEntropy(3.5)],
-        anchorGroup: 0
+        keywords: ["pscale_"],
+        entropy: 3.5
     )
 
     private static let pulumiToken = prefixed(

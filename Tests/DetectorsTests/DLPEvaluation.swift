@@ -1,3 +1,4 @@
+import EgressTestSupport
 import Foundation
 import IPC
 import Testing
@@ -20,7 +21,7 @@ struct DLPEvaluation {
     static let carriers: [Carrier] = [
         Carrier(name: "env") { $0 },
         Carrier(name: "shell") { "$ cd app\n$ export " + $0.replacingOccurrences(of: "\n", with: " ") + "\n$ make test\n" },
-        Carrier(name: "llm-json") { #"{"model":"m","messages":[{"role":"user","content":"\#(jsonEscaped($0))"}]}"# },
+        Carrier(name: "llm-json") { #"{"model":"m","messages":[{"role":"user","content":"\#(JSONValue.escaped($0))"}]}"# },
         Carrier(name: "git-diff") {
             "diff --git a/.env b/.env\n--- a/.env\n+++ b/.env\n@@ -1,2 +1,3 @@\n DEBUG=1\n"
                 + $0.split(separator: "\n", omittingEmptySubsequences: false).map { "+" + $0 }.joined(separator: "\n")
@@ -30,23 +31,8 @@ struct DLPEvaluation {
         },
         Carrier(name: "yaml") { "services:\n  app:\n    environment:\n      - " + $0.replacingOccurrences(of: "\n", with: "\n        ") },
         Carrier(name: "form") { "comment=" + $0.utf8.map { String(format: "%%%02X", $0) }.joined() + "&submit=1" },
-        Carrier(name: "base64-json") { #"{"name":"notes.txt","content":"\#(Array($0.utf8).base64)"}"# },
+        Carrier(name: "base64-json") { #"{"name":"notes.txt","content":"\#(Array($0.utf8).base64Encoded)"}"# },
     ]
-
-    static func jsonEscaped(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
 
     struct Figures {
         var found: [String: Int] = [:]

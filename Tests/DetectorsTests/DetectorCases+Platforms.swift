@@ -84,7 +84,7 @@ extension DetectorCases {
         let npmUUID = [8, 4, 4, 4, 12].map { f.random(hex, $0) }.joined(separator: "-")
         pos("npmrc_auth_token", "a legacy UUID token", npmUUID, "//registry.npmjs.org/:_authToken={}\n")
         neg("npmrc_auth_token", "an environment reference", "//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n")
-        let dockerAuth = Array((f.random(Alphabet.lower, 6) + ":" + f.random(Alphabet.alphanumeric, 20)).utf8).base64
+        let dockerAuth = Array((f.random(Alphabet.lower, 6) + ":" + f.random(Alphabet.alphanumeric, 20)).utf8).base64Encoded
         pos(
             "docker_config_auth",
             "a config.json entry",
@@ -107,23 +107,4 @@ extension DetectorCases {
         neg("azure_openai_key", "a placeholder", "AZURE_OPENAI_API_KEY=00000000000000000000000000000000\n")
         return cases
     }()
-}
-
-extension Array where Element == UInt8 {
-    /// Standard base64 with padding (tests only).
-    var base64: String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var out: [UInt8] = []
-        var index = 0
-        while index < count {
-            let chunk = self[index..<Swift.min(index + 3, count)]
-            var value = 0
-            for (offset, byte) in chunk.enumerated() { value |= Int(byte) << (16 - 8 * offset) }
-            for position in 0..<4 {
-                out.append(position <= chunk.count ? alphabet[(value >> (18 - 6 * position)) & 63] : UInt8(ascii: "="))
-            }
-            index += 3
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
 }

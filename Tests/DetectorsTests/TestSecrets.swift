@@ -90,22 +90,7 @@ enum TestChecksums {
     }
 
     static func base64(_ bytes: [UInt8]) -> String {
-        let alphabet = Array(Alphabet.upper + Alphabet.lower + Alphabet.digits + "+/")
-        var output = ""
-        var index = 0
-        while index < bytes.count {
-            let chunk = Array(bytes[index..<min(index + 3, bytes.count)])
-            let value = chunk.enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << UInt32(16 - 8 * $1.offset) }
-            for position in 0..<4 {
-                if position <= chunk.count {
-                    output.append(alphabet[Int((value >> UInt32(18 - 6 * position)) & 63)])
-                } else {
-                    output.append("=")
-                }
-            }
-            index += 3
-        }
-        return output
+        bytes.base64Encoded
     }
 
     static func base64URL(_ bytes: [UInt8]) -> String {

@@ -83,6 +83,16 @@ struct ExchangeStateMachineTests {
 
     static func target(_ host: String) -> UpstreamTarget { UpstreamTarget(host: host, port: 80, isTLS: false) }
 
+    /// The exchange and target the machine asked a connection for.
+    static func acquisition(_ actions: [Action]) -> (id: Machine.ExchangeID, target: UpstreamTarget)? {
+        guard case .acquireUpstream(let id, let target, _) = actions.last else { return nil }
+        return (id, target)
+    }
+
+    static func acquired(_ id: Machine.ExchangeID, _ number: Int, reused: Bool) -> Machine.Event {
+        .upstreamAcquired(id, .acquired(.init(connection: Conn(number: number), wasReused: reused)))
+    }
+
     static func refusal(in actions: [Action]) -> Machine.RefusalResponse? {
         for action in actions { if case .writeRefusal(let response) = action { return response } }
         return nil
@@ -94,7 +104,7 @@ struct ExchangeStateMachineTests {
 
     // MARK: Exact actions
 
-    @Test func aStreamedRequestIsRelayedAndTheConnectionWaitsForTheNext() {
+    @Test func aStreamedRequestIsRelayedAndTheConnectionWaitsForTheNext() throws {
         var machine = machine()
         let head = Self.head(.GET, "http://plain.test/x")
         let plan = Self.plan(head)
@@ -107,7 +117,7 @@ struct ExchangeStateMachineTests {
         #expect(machine.handle(.requestEnd) == [])
         let conn = Conn(number: 1)
         #expect(
-            machine.handle(.upstreamAcquired(id, .acquired(.init(connection: conn, wasReused: false)))) == [
+            machine.handle(Self.acquired(id, conn.number, reused: false)) == [
                 .writeUpstreamHead(conn, plan.upstreamHead), .writeUpstreamEnd(conn), .armResponseTimer(id),
                 .flushUpstream(conn), .resumeReadsIfWritable(conn),
             ]
@@ -130,7 +140,7 @@ struct ExchangeStateMachineTests {
         }
     }
 
-    @Test func aRefusalDropsTheRestOfTheRequestThenClosesWhenAsked() {
+    @Test func aRefusalDropsTheRestOfTheRequestThenClosesWhenAsked() throws {
         var machine = machine()
         let actions = machine.handle(Self.admitted(Self.head(.POST, "http://nowhere.test/", [("content-length", "3"), ("connection", "close")])))
         #expect(Self.settles(actions) == ["blocked"])
@@ -146,7 +156,7 @@ struct ExchangeStateMachineTests {
         #expect(late == [])
     }
 
-    @Test func aHeadWhileAnExchangeRunsClosesTheConnectionAndSettlesTheExchangeOnce() {
+    @Test func aHeadWhileAnExchangeRunsClosesTheConnectionAndSettlesTheExchangeOnce() throws {
         var machine = machine()
         _ = machine.handle(Self.admitted(Self.head(.GET, "http://plain.test/")))
         let actions = machine.handle(Self.admitted(Self.head(.GET, "http://plain.test/again")))
@@ -154,7 +164,7 @@ struct ExchangeStateMachineTests {
         #expect(Self.settles(machine.handle(.agentClosed)).isEmpty)
     }
 
-    @Test func aHeldBodyIsScannedWholeAndForwardedWithItsVerdict() {
+    @Test func aHeldBodyIsScannedWholeAndForwardedWithItsVerdict() throws {
         var machine = machine()
         let head = Self.head(.POST, "http://held.test/p", [("content-length", "6")])
         let plan = Self.plan(head)
@@ -179,7 +189,7 @@ struct ExchangeStateMachineTests {
         )
         let conn = Conn(number: 7)
         #expect(
-            machine.handle(.upstreamAcquired(id, .acquired(.init(connection: conn, wasReused: true)))) == [
+            machine.handle(Self.acquired(id, conn.number, reused: true)) == [
                 .writeUpstreamHead(conn, plan.upstreamHead), .writeUpstreamBody(conn, Self.bytes("abcdef")),
                 .writeUpstreamEnd(conn), .armResponseTimer(id), .flushUpstream(conn), .resumeReadsIfWritable(conn),
             ]
@@ -190,7 +200,7 @@ struct ExchangeStateMachineTests {
         #expect(headActions.prefix(2) == [.cancelResponseTimer, .releaseHeld(6)])
     }
 
-    @Test func aHeldBodyOverTheScanLimitOrTheBudgetIsRefused() {
+    @Test func aHeldBodyOverTheScanLimitOrTheBudgetIsRefused() throws {
         var machine = machine(maxScanBytes: 4)
         _ = machine.handle(Self.admitted(Self.head(.POST, "http://held.test/p", [("content-length", "6")])))
         let actions = machine.handle(.requestBody(Self.bytes("abcdef")))
@@ -209,7 +219,7 @@ struct ExchangeStateMachineTests {
         #expect(small.heldBytes == 0)
     }
 
-    @Test func anAgentThatLeavesWhileTheOperatorDecidesWithdrawsTheRequest() {
+    @Test func anAgentThatLeavesWhileTheOperatorDecidesWithdrawsTheRequest() throws {
         var machine = machine()
         _ = machine.handle(Self.admitted(Self.head(.POST, "http://held.test/p", [("content-length", "1")])))
         _ = machine.handle(.requestBody(Self.bytes("x")))
@@ -227,29 +237,22 @@ struct ExchangeStateMachineTests {
         #expect(machine.handle(.outboundDecided(id, .forward(Self.head(.POST, "/p"), body: Self.bytes("x")))) == [])
     }
 
-    @Test func aConnectionAcquiredForAnExchangeThatEndedGoesBackClean() {
+    @Test func aConnectionAcquiredForAnExchangeThatEndedGoesBackClean() throws {
         var machine = machine()
-        guard case .acquireUpstream(let id, _, _) = machine.handle(Self.admitted(Self.head(.GET, "http://plain.test/"))).last else {
-            Issue.record("no acquire")
-            return
-        }
+        let id = try #require(Self.acquisition(machine.handle(Self.admitted(Self.head(.GET, "http://plain.test/"))))).id
         _ = machine.handle(.agentClosed)
         #expect(
-            machine.handle(.upstreamAcquired(id, .acquired(.init(connection: Conn(number: 2), wasReused: false)))) == [
+            machine.handle(Self.acquired(id, 2, reused: false)) == [
                 .releaseUpstream(Conn(number: 2), reusable: true)
             ]
         )
     }
 
-    @Test func aReusedConnectionClosedBeforeAnyResponseByteIsRetriedOnceOnAFreshOne() {
+    @Test func aReusedConnectionClosedBeforeAnyResponseByteIsRetriedOnceOnAFreshOne() throws {
         var machine = machine()
-        guard case .acquireUpstream(let id, let target, _) = machine.handle(Self.admitted(Self.head(.GET, "http://plain.test/"))).last
-        else {
-            Issue.record("no acquire")
-            return
-        }
+        let (id, target) = try #require(Self.acquisition(machine.handle(Self.admitted(Self.head(.GET, "http://plain.test/")))))
         _ = machine.handle(.requestEnd)
-        _ = machine.handle(.upstreamAcquired(id, .acquired(.init(connection: Conn(number: 1), wasReused: true))))
+        _ = machine.handle(Self.acquired(id, 1, reused: true))
         #expect(
             machine.handle(.upstreamClosed(cleanly: true)) == [
                 .cancelResponseTimer, .releaseUpstream(Conn(number: 1), reusable: false), .pauseReads,
@@ -257,7 +260,7 @@ struct ExchangeStateMachineTests {
             ]
         )
         let conn = Conn(number: 2)
-        let resent = machine.handle(.upstreamAcquired(id, .acquired(.init(connection: conn, wasReused: true))))
+        let resent = machine.handle(Self.acquired(id, conn.number, reused: true))
         #expect(resent.prefix(3) == [.writeUpstreamHead(conn, Self.plan(Self.head(.GET, "http://plain.test/")).upstreamHead), .writeUpstreamEnd(conn), .armResponseTimer(id)])
         // Once only: the second failure reaches the agent.
         let failed = machine.handle(.upstreamClosed(cleanly: true))
@@ -265,28 +268,22 @@ struct ExchangeStateMachineTests {
         #expect(Self.settles(failed) == ["failed"])
     }
 
-    @Test func aStreamedBodyIsNeverReplayed() {
+    @Test func aStreamedBodyIsNeverReplayed() throws {
         var machine = machine()
-        guard case .acquireUpstream(let id, _, _) = machine.handle(
+        let id = try #require(Self.acquisition(machine.handle(
             Self.admitted(Self.head(.POST, "http://plain.test/", [("content-length", "1")]))
-        ).last else {
-            Issue.record("no acquire")
-            return
-        }
+        ))).id
         _ = machine.handle(.requestBody(Self.bytes("x")))
         _ = machine.handle(.requestEnd)
-        _ = machine.handle(.upstreamAcquired(id, .acquired(.init(connection: Conn(number: 1), wasReused: true))))
+        _ = machine.handle(Self.acquired(id, 1, reused: true))
         #expect(Self.refusal(in: machine.handle(.upstreamClosed(cleanly: true)))?.refusal.status == .badGateway)
     }
 
-    @Test func anUpstreamThatClosesMidResponseClosesTheAgentConnection() {
+    @Test func anUpstreamThatClosesMidResponseClosesTheAgentConnection() throws {
         var machine = machine()
-        guard case .acquireUpstream(let id, _, _) = machine.handle(Self.admitted(Self.head(.GET, "http://plain.test/"))).last else {
-            Issue.record("no acquire")
-            return
-        }
+        let id = try #require(Self.acquisition(machine.handle(Self.admitted(Self.head(.GET, "http://plain.test/"))))).id
         _ = machine.handle(.requestEnd)
-        _ = machine.handle(.upstreamAcquired(id, .acquired(.init(connection: Conn(number: 1), wasReused: false))))
+        _ = machine.handle(Self.acquired(id, 1, reused: false))
         _ = machine.handle(.responseHead(Self.okHead))
         #expect(
             machine.handle(.upstreamClosed(cleanly: false)) == [
@@ -295,15 +292,12 @@ struct ExchangeStateMachineTests {
         )
     }
 
-    @Test func inboundBlockHoldsTheResponseUntilTheScanPasses() {
+    @Test func inboundBlockHoldsTheResponseUntilTheScanPasses() throws {
         var machine = machine()
-        guard case .acquireUpstream(let id, _, _) = machine.handle(Self.admitted(Self.head(.GET, "http://inblock.test/"))).last else {
-            Issue.record("no acquire")
-            return
-        }
+        let id = try #require(Self.acquisition(machine.handle(Self.admitted(Self.head(.GET, "http://inblock.test/"))))).id
         _ = machine.handle(.requestEnd)
         let conn = Conn(number: 1)
-        _ = machine.handle(.upstreamAcquired(id, .acquired(.init(connection: conn, wasReused: false))))
+        _ = machine.handle(Self.acquired(id, conn.number, reused: false))
         let chunked = HTTPResponseHead(version: .http1_1, status: .ok, headers: ["transfer-encoding": "chunked", "content-type": "text/html"])
         #expect(machine.handle(.responseHead(chunked)) == [.cancelResponseTimer])
         #expect(machine.handle(.responseBody(Self.bytes("hello"), agentWritable: true)) == [])
@@ -326,14 +320,11 @@ struct ExchangeStateMachineTests {
         #expect(Self.settles(delivered) == ["forwarded"])
     }
 
-    @Test func anInjectedResponseIsRefusedWithTheUpstreamStatus() {
+    @Test func anInjectedResponseIsRefusedWithTheUpstreamStatus() throws {
         var machine = machine()
-        guard case .acquireUpstream(let id, _, _) = machine.handle(Self.admitted(Self.head(.GET, "http://inblock.test/"))).last else {
-            Issue.record("no acquire")
-            return
-        }
+        let id = try #require(Self.acquisition(machine.handle(Self.admitted(Self.head(.GET, "http://inblock.test/"))))).id
         _ = machine.handle(.requestEnd)
-        _ = machine.handle(.upstreamAcquired(id, .acquired(.init(connection: Conn(number: 1), wasReused: false))))
+        _ = machine.handle(Self.acquired(id, 1, reused: false))
         _ = machine.handle(.responseHead(Self.okHead))
         _ = machine.handle(.responseBody(Self.bytes("ok"), agentWritable: true))
         _ = machine.handle(.responseEnd)
@@ -344,14 +335,11 @@ struct ExchangeStateMachineTests {
         #expect(Self.settles(refused) == ["blocked"])
     }
 
-    @Test func aWarnCopyThatOutgrowsTheScanLimitIsReportedNotScanned() {
+    @Test func aWarnCopyThatOutgrowsTheScanLimitIsReportedNotScanned() throws {
         var machine = machine(maxScanBytes: 3)
-        guard case .acquireUpstream(let id, _, _) = machine.handle(Self.admitted(Self.head(.GET, "http://inwarn.test/"))).last else {
-            Issue.record("no acquire")
-            return
-        }
+        let id = try #require(Self.acquisition(machine.handle(Self.admitted(Self.head(.GET, "http://inwarn.test/"))))).id
         _ = machine.handle(.requestEnd)
-        _ = machine.handle(.upstreamAcquired(id, .acquired(.init(connection: Conn(number: 1), wasReused: false))))
+        _ = machine.handle(Self.acquired(id, 1, reused: false))
         _ = machine.handle(.responseHead(HTTPResponseHead(version: .http1_1, status: .ok, headers: ["content-length": "4"])))
         #expect(machine.handle(.responseBody(Self.bytes("ab"), agentWritable: true)) == [.writeResponseBody(Self.bytes("ab"))])
         #expect(
@@ -373,15 +361,12 @@ struct ExchangeStateMachineTests {
         #expect(budget.heldBytes == 0)
     }
 
-    @Test func aResponseBeforeTheRequestEndedLeavesTheRestToBeDropped() {
+    @Test func aResponseBeforeTheRequestEndedLeavesTheRestToBeDropped() throws {
         var machine = machine()
-        guard case .acquireUpstream(let id, _, _) = machine.handle(
+        let id = try #require(Self.acquisition(machine.handle(
             Self.admitted(Self.head(.POST, "http://plain.test/", [("content-length", "10")]))
-        ).last else {
-            Issue.record("no acquire")
-            return
-        }
-        _ = machine.handle(.upstreamAcquired(id, .acquired(.init(connection: Conn(number: 1), wasReused: false))))
+        ))).id
+        _ = machine.handle(Self.acquired(id, 1, reused: false))
         _ = machine.handle(.responseHead(Self.okHead))
         let end = machine.handle(.responseEnd)
         // The upstream got an incomplete request: its connection is not reused.
@@ -391,34 +376,28 @@ struct ExchangeStateMachineTests {
         #expect(machine.handle(.requestEnd) == [.deadline(.arm(.idle, Self.timeouts.idle))])
     }
 
-    @Test func aBodyBehindAHeadWithoutFramingIsNeverSent() {
+    @Test func aBodyBehindAHeadWithoutFramingIsNeverSent() throws {
         var machine = machine()
-        guard case .acquireUpstream(let id, _, _) = machine.handle(Self.admitted(Self.head(.GET, "http://plain.test/"))).last else {
-            Issue.record("no acquire")
-            return
-        }
-        _ = machine.handle(.upstreamAcquired(id, .acquired(.init(connection: Conn(number: 1), wasReused: false))))
+        let id = try #require(Self.acquisition(machine.handle(Self.admitted(Self.head(.GET, "http://plain.test/"))))).id
+        _ = machine.handle(Self.acquired(id, 1, reused: false))
         let actions = machine.handle(.requestBody(Self.bytes("GET /admin HTTP/1.1\r\n\r\n")))
         #expect(Self.refusal(in: actions)?.refusal == Refusal(.badRequest, "egress: request body without framing"))
         #expect(!actions.contains { if case .writeUpstreamBody = $0 { true } else { false } })
         #expect(actions.contains(.releaseUpstream(Conn(number: 1), reusable: false)))
     }
 
-    @Test func theResponseTimeoutAnswersOnlyTheExchangeItWasArmedFor() {
+    @Test func theResponseTimeoutAnswersOnlyTheExchangeItWasArmedFor() throws {
         var machine = machine()
-        guard case .acquireUpstream(let id, _, _) = machine.handle(Self.admitted(Self.head(.GET, "http://plain.test/"))).last else {
-            Issue.record("no acquire")
-            return
-        }
+        let id = try #require(Self.acquisition(machine.handle(Self.admitted(Self.head(.GET, "http://plain.test/"))))).id
         _ = machine.handle(.requestEnd)
-        _ = machine.handle(.upstreamAcquired(id, .acquired(.init(connection: Conn(number: 1), wasReused: false))))
+        _ = machine.handle(Self.acquired(id, 1, reused: false))
         #expect(machine.handle(.responseTimedOut(.next(after: id))) == [])
         let timedOut = machine.handle(.responseTimedOut(id))
         #expect(Self.refusal(in: timedOut)?.refusal.status == .gatewayTimeout)
         #expect(machine.handle(.responseTimedOut(id)) == [])
     }
 
-    @Test func deadlinesAnswerWhatIsLeftAndCloseTheConnection() {
+    @Test func deadlinesAnswerWhatIsLeftAndCloseTheConnection() throws {
         var idle = machine()
         #expect(idle.initialActions == [.deadline(.arm(.idle, Self.timeouts.idle))])
         #expect(idle.handle(.deadlineExpired(.requestHead)) == [])  // not the deadline in force
@@ -436,7 +415,7 @@ struct ExchangeStateMachineTests {
         #expect(actions.last == .closeAfterWrites)
     }
 
-    @Test func aHeldBodyThatStallsIsAnswered408AndItsBytesGoBack() {
+    @Test func aHeldBodyThatStallsIsAnswered408AndItsBytesGoBack() throws {
         var machine = machine()
         _ = machine.handle(Self.admitted(Self.head(.POST, "http://held.test/p", [("content-length", "9")])))
         _ = machine.handle(.requestBody(Self.bytes("abc")))
@@ -449,7 +428,7 @@ struct ExchangeStateMachineTests {
         #expect(machine.handle(.requestBody(Self.bytes("def"))) == [])
     }
 
-    @Test func aConnectIsAnsweredOnceItHasEndedAndTheCertificateIsReady() {
+    @Test func aConnectIsAnsweredOnceItHasEndedAndTheCertificateIsReady() throws {
         var machine = machine()
         let connect = Self.head(.CONNECT, "plain.test:443")
         #expect(machine.handle(Self.admitted(connect)) == [.deadline(.disarm), .pauseReads, .issueCertificate(host: "plain.test")])
@@ -472,7 +451,7 @@ struct ExchangeStateMachineTests {
     /// is never left `.modifying`; each request is settled exactly once before the next is admitted;
     /// each connection it was handed is released exactly once and never written after; no byte of
     /// a held request goes upstream except the verdict's; every byte taken from the budget goes back.
-    @Test func aRandomWalkKeepsTheInvariants() {
+    @Test func aRandomWalkKeepsTheInvariants() throws {
         var generator = SeededGenerator(seed: 0x5EED)
         let heads: [HTTPRequestHead] = [
             Self.head(.GET, "http://plain.test/"),

@@ -53,6 +53,13 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
+    /// `s` as the body of a JSON string (without the quotes).
+    static func escaped(_ s: String) -> String {
+        var out = ""
+        appendString(s, to: &out)
+        return String(out.dropFirst().dropLast())
+    }
+
     private static func appendString(_ s: String, to out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {

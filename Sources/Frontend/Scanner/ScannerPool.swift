@@ -276,16 +276,7 @@ final class ScannerPool: @unchecked Sendable {
             return
         }
         metrics?.scanQueueWait(.now - pending.submitted)
-        workers[id.slot]?.timer = loop.scheduleTask(in: configuration.scanTimeout) {
-            self.emitScannerEvent(
-                slot: id.slot,
-                pid: self.workers[id.slot]?.pid,
-                status: "hung",
-                detail: "scan deadline passed"
-            )
-            self.workers[id.slot]?.killedBecause = "hung"
-            self.perform(self.machine.deadlinePassed(id, job: jobID))
-        }
+        armDeadline(for: id, detail: "scan deadline passed") { $0.deadlinePassed(id, job: jobID) }
         channel.writeAndFlush(channel.allocator.buffer(bytes: frame), promise: nil)
     }
 
@@ -298,17 +289,22 @@ final class ScannerPool: @unchecked Sendable {
             perform(machine.probeAnswered(id))
             return
         }
-        workers[id.slot]?.timer = loop.scheduleTask(in: configuration.scanTimeout) {
-            self.emitScannerEvent(
-                slot: id.slot,
-                pid: self.workers[id.slot]?.pid,
-                status: "hung",
-                detail: "idle worker did not answer its liveness probe"
-            )
-            self.workers[id.slot]?.killedBecause = "hung"
-            self.perform(self.machine.probeDeadlinePassed(id))
-        }
+        armDeadline(for: id, detail: "idle worker did not answer its liveness probe") { $0.probeDeadlinePassed(id) }
         channel.writeAndFlush(channel.allocator.buffer(bytes: frame), promise: nil)
+    }
+
+    /// The worker must answer within the scan deadline; past it, it is reported hung and `expire`
+    /// tells the machine.
+    private func armDeadline(
+        for id: ScannerPoolStateMachine.WorkerID,
+        detail: String,
+        expire: @escaping @Sendable (inout ScannerPoolStateMachine) -> [ScannerPoolStateMachine.Action]
+    ) {
+        workers[id.slot]?.timer = loop.scheduleTask(in: configuration.scanTimeout) {
+            self.emitScannerEvent(slot: id.slot, pid: self.workers[id.slot]?.pid, status: "hung", detail: detail)
+            self.workers[id.slot]?.killedBecause = "hung"
+            self.perform(expire(&self.machine))
+        }
     }
 
     private func deliver(_ jobID: ScannerPoolStateMachine.JobID, from id: ScannerPoolStateMachine.WorkerID) {

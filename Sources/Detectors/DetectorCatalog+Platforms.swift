@@ -226,9 +226,13 @@ extension DetectorCatalog {
         label: "Mailchimp API key",
         direction: .outbound,
         summary: "Mailchimp API key: 32 hex characters + `-us` + the data-center number",
-        pattern: PatternPart.leading + "[a-f0-9]{32}-us[0-9]{1,2}" + PatternPart.trailing,
+        // Matched from its `-us` suffix (the prefilter keyword, common in prose), looking back for
+        // the key: an unanchored hex run would be tried at every offset of every buffer with `-us`.
+        pattern: #"(?<=(?<![A-Za-z0-9_])([a-f0-9]{32}))-us[0-9]{1,2}"# + PatternPart.trailing,
         keywords: [["-us"]],
-        validators: [.minimumEntropy(3.0)]
+        secretGroup: 1,
+        validators: [.minimumEntropy(3.0)],
+        anchorGroup: 0
     )
 
     private static let square: [DetectorDefinition] = [

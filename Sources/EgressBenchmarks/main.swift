@@ -35,6 +35,16 @@ measure("engine, \(inbound.count) inbound detectors, 16 MiB", bytes: corpus.coun
     _ = try! engine.scan(corpus, detectorIDs: inbound)
 }
 
+// Where the outbound catalog's time goes: each detector alone over the corpus, the costliest first.
+var costs: [(id: String, seconds: Double)] = []
+for id in outbound {
+    let elapsed = ContinuousClock().measure { _ = try! engine.scan(corpus, detectorIDs: [id]) }
+    costs.append((id, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+}
+for (id, seconds) in costs.sorted(by: { $0.seconds > $1.seconds }).prefix(5) {
+    print(padded("  alone: \(id)") + String(format: "%9.1f MB/s", Double(corpus.count) / Double(1 << 20) / seconds))
+}
+
 // 2. A real sandboxed worker over its socketpair.
 let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
     .deletingLastPathComponent().appendingPathComponent("egress-scanner").path

@@ -54,7 +54,7 @@ extension DetectorCases {
 
         pos("mailgun_api_key", "with its name", "key-" + f.random(hex, 32), "MAILGUN_API_KEY={}\n")
         neg("mailgun_api_key", "no Mailgun context", "cache key-" + f.random(hex, 32) + " expired\n")
-        pos("mailchimp_api_key", "a key with its data center", f.random(hex, 32) + "-us14", "MAILCHIMP_KEY={}\n")
+        pos("mailchimp_api_key", "a key with its data center", f.random(hex, 32), "MAILCHIMP_KEY={}-us14\n")
         neg("mailchimp_api_key", "31 hex characters", "MAILCHIMP_KEY=" + f.random(hex, 31) + "-us14\n")
         pos("square_access_token", "a production token", "EAAA" + f.random(Alphabet.base64URL, 60), "SQUARE_ACCESS_TOKEN={}\n")
         neg("square_access_token", "59 characters", "SQUARE_ACCESS_TOKEN=EAAA" + f.random(Alphabet.alphanumeric, 59) + "\n")

@@ -1,5 +1,6 @@
-/// Lenient base64url (and standard base64) decoding for structural checks (JWT headers).
-enum Base64URL {
+/// Lenient base64url (and standard base64) decoding: structural checks (JWT headers) here, and the
+/// base64 runs DLP decodes before scanning (Frontend's `Base64Runs`).
+package enum Base64URL {
     private static let values: [Int8] = {
         var values = [Int8](repeating: -1, count: 256)
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
@@ -13,8 +14,13 @@ enum Base64URL {
         return values
     }()
 
+    /// Whether `byte` is a character of either alphabet (padding excluded).
+    package static func isAlphabet(_ byte: UInt8) -> Bool {
+        values[Int(byte)] >= 0
+    }
+
     /// Decodes unpadded (or `=`-padded) base64url; nil on any other character.
-    static func decode<C: Collection<UInt8>>(_ text: C) -> [UInt8]? {
+    package static func decode<C: Collection<UInt8>>(_ text: C) -> [UInt8]? {
         var output: [UInt8] = []
         output.reserveCapacity(text.count * 3 / 4)
         var accumulator: UInt32 = 0

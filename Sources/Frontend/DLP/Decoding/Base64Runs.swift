@@ -1,3 +1,5 @@
+import Detectors
+
 /// Runs of base64 or base64url that decode to text: a token base64-encoded into a JSON value or a
 /// header reaches a server that decodes it, so DLP decodes it too (as gitleaks does). Each decoded
 /// run maps back to the whole run, so `redact` replaces all of it.
@@ -16,7 +18,7 @@ enum Base64Runs {
         var builder = DecodedBuilder(capacity: source.count / 2, maxPieces: maxPieces)
         var index = 0
         while index < source.count, !builder.exceeded {
-            guard isAlphabet(source[index]) else {
+            guard Base64URL.isAlphabet(source[index]) else {
                 index += 1
                 continue
             }
@@ -37,7 +39,7 @@ enum Base64Runs {
         var index = start
         while true {
             let lineStart = characters.count
-            while index < source.count, isAlphabet(source[index]) {
+            while index < source.count, Base64URL.isAlphabet(source[index]) {
                 characters.append(source[index])
                 index += 1
             }
@@ -50,27 +52,8 @@ enum Base64Runs {
             guard next < source.count, source[next] == UInt8(ascii: "\n") else { return (characters, index) }
             next += 1
             while next < source.count, source[next] == UInt8(ascii: " ") || source[next] == UInt8(ascii: "\t") { next += 1 }
-            guard next < source.count, isAlphabet(source[next]) else { return (characters, index) }
+            guard next < source.count, Base64URL.isAlphabet(source[next]) else { return (characters, index) }
             index = next
-        }
-    }
-
-    private static func isAlphabet(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-            UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "-"), UInt8(ascii: "_"):
-            true
-        default: false
-        }
-    }
-
-    private static func value(_ byte: UInt8) -> UInt8 {
-        switch byte {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"): byte - UInt8(ascii: "A")
-        case UInt8(ascii: "a")...UInt8(ascii: "z"): byte - UInt8(ascii: "a") + 26
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0") + 52
-        case UInt8(ascii: "+"), UInt8(ascii: "-"): 62
-        default: 63  // "/" and "_"
         }
     }
 
@@ -84,21 +67,8 @@ enum Base64Runs {
     }
 
     private static func decodeAligned(_ run: ArraySlice<UInt8>) -> [UInt8] {
-        // A dangling sixth-bit group cannot make a byte.
-        let usable = run.count % 4 == 1 ? run.dropLast() : run
-        var output: [UInt8] = []
-        output.reserveCapacity(usable.count * 3 / 4)
-        var accumulator: UInt32 = 0
-        var bits = 0
-        for byte in usable {
-            accumulator = accumulator << 6 | UInt32(value(byte))
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                output.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
-            }
-        }
-        return output
+        // A dangling sixth-bit group cannot make a byte. Runs hold alphabet characters only.
+        Base64URL.decode(run.count % 4 == 1 ? run.dropLast() : run) ?? []
     }
 
     /// Printable ASCII, whitespace and well-formed UTF-8 count as text.

@@ -59,11 +59,22 @@ struct ConnectionDeadlines: Equatable {
         self.timeouts = timeouts
     }
 
+    /// How long `deadline` allows (the rest of a refused request gets the head's time).
+    func timeout(of deadline: Deadline) -> TimeAmount {
+        switch deadline {
+        case .clientHello: timeouts.clientHello
+        case .tlsHandshake: timeouts.tlsHandshake
+        case .idle: timeouts.idle
+        case .requestHead, .discardedBody: timeouts.requestHead
+        case .heldBody: timeouts.heldBody
+        }
+    }
+
     /// The deadline the connection starts under.
     var initialAction: Action {
         switch phase {
-        case .awaitingClientHello: .arm(.clientHello, timeouts.clientHello)
-        case .idle: .arm(.idle, timeouts.idle)
+        case .awaitingClientHello: .arm(.clientHello, timeout(of: .clientHello))
+        case .idle: .arm(.idle, timeout(of: .idle))
         case .handshaking, .receivingHead, .serving, .receivingHeldBody, .discardingBody, .closed: .none
         }
     }
@@ -73,10 +84,10 @@ struct ConnectionDeadlines: Equatable {
         switch phase {
         case .awaitingClientHello:
             phase = .handshaking
-            return .arm(.tlsHandshake, timeouts.tlsHandshake)
+            return .arm(.tlsHandshake, timeout(of: .tlsHandshake))
         case .idle:
             phase = .receivingHead
-            return .arm(.requestHead, timeouts.requestHead)
+            return .arm(.requestHead, timeout(of: .requestHead))
         case .serving:
             if requestComplete { bytesWhileServing = true }
             return .none
@@ -88,7 +99,7 @@ struct ConnectionDeadlines: Equatable {
     mutating func handshakeCompleted() -> Action {
         guard phase == .awaitingClientHello || phase == .handshaking else { return .none }
         phase = .idle
-        return .arm(.idle, timeouts.idle)
+        return .arm(.idle, timeout(of: .idle))
     }
 
     mutating func requestHeadReceived() -> Action {
@@ -103,7 +114,7 @@ struct ConnectionDeadlines: Equatable {
     mutating func holdingRequestBody() -> Action {
         guard phase == .serving, !requestComplete else { return .none }
         phase = .receivingHeldBody
-        return .arm(.heldBody, timeouts.heldBody)
+        return .arm(.heldBody, timeout(of: .heldBody))
     }
 
     /// The served request's last part was read; what arrives from now on is the next request.
@@ -126,7 +137,7 @@ struct ConnectionDeadlines: Equatable {
     mutating func discardingBody() -> Action {
         guard phase == .serving || phase == .receivingHeldBody, !requestComplete else { return .none }
         phase = .discardingBody
-        return .arm(.discardedBody, timeouts.requestHead)
+        return .arm(.discardedBody, timeout(of: .discardedBody))
     }
 
     /// The response has ended and the connection stays open for the next request.
@@ -135,10 +146,10 @@ struct ConnectionDeadlines: Equatable {
         if bytesWhileServing {
             bytesWhileServing = false
             phase = .receivingHead
-            return .arm(.requestHead, timeouts.requestHead)
+            return .arm(.requestHead, timeout(of: .requestHead))
         }
         phase = .idle
-        return .arm(.idle, timeouts.idle)
+        return .arm(.idle, timeout(of: .idle))
     }
 
     mutating func connectionClosed() -> Action {

@@ -97,7 +97,7 @@ extension ExchangeStateMachine {
     mutating func deadlineExpired(_ deadline: ConnectionDeadlines.Deadline) -> [Action] {
         // A timer cancelled too late must not act.
         guard let expired = deadlines.expired(deadline) else { return [] }
-        let seconds = Self.seconds(deadlineTimeout(expired))
+        let seconds = Self.seconds(deadlines.timeout(of: expired))
         // Whatever expired, this connection takes no further request.
         let previous = state
         state = .closed
@@ -153,17 +153,6 @@ extension ExchangeStateMachine {
                 ),
                 .closeNow,
             ]
-        }
-    }
-
-    private func deadlineTimeout(_ deadline: ConnectionDeadlines.Deadline) -> TimeAmount {
-        let timeouts = configuration.timeouts
-        return switch deadline {
-        case .clientHello: timeouts.clientHello
-        case .tlsHandshake: timeouts.tlsHandshake
-        case .idle: timeouts.idle
-        case .requestHead, .discardedBody: timeouts.requestHead
-        case .heldBody: timeouts.heldBody
         }
     }
 

@@ -34,6 +34,11 @@ enum BodyDecoding {
             .filter { !$0.isEmpty && $0 != "identity" }
     }
 
+    /// The body with every coding its `Content-Encoding` headers name removed (see below).
+    static func decode(_ body: ByteBuffer, headers: HTTPHeaders, limit: Int) throws(Failure) -> ByteBuffer {
+        try decode(body, codings: codings(headers), limit: limit)
+    }
+
     /// The body with every content coding removed, outermost first; each stream must be whole
     /// (``Inflate``), and no step may produce more than `limit` bytes.
     static func decode(_ body: ByteBuffer, codings: [String], limit: Int) throws(Failure) -> ByteBuffer {

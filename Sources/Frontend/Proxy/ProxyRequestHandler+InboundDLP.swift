@@ -80,11 +80,7 @@ extension ProxyRequestHandler {
     func inboundJob(_ scan: Machine.ResponseScan) throws(InboundScanFailure) -> ScanJob {
         let decoded: ByteBuffer
         do {
-            decoded = try BodyDecoding.decode(
-                scan.body,
-                codings: BodyDecoding.codings(scan.head.headers),
-                limit: services.maxScanBytes
-            )
+            decoded = try BodyDecoding.decode(scan.body, headers: scan.head.headers, limit: services.maxScanBytes)
         } catch {
             throw .decoding(error)
         }
@@ -106,7 +102,7 @@ enum InboundScanFailure: Error {
     var refusal: Refusal {
         switch self {
         case .decoding(let failure): failure.refusal
-        case .views(let failure): Refusal(.forbidden, failure.reason)
+        case .views(let failure): failure.refusal
         }
     }
 

@@ -14,11 +14,7 @@ extension ProxyRequestHandler {
         }
         let decoded: ByteBuffer
         do {
-            decoded = try BodyDecoding.decode(
-                scan.body,
-                codings: BodyDecoding.codings(scan.head.headers),
-                limit: services.maxScanBytes
-            )
+            decoded = try BodyDecoding.decode(scan.body, headers: scan.head.headers, limit: services.maxScanBytes)
         } catch {
             handle(.outboundDecided(id, .refuse(error.refusal, eventContext: nil)))
             return
@@ -27,7 +23,7 @@ extension ProxyRequestHandler {
         do {
             plan = try OutboundScanPlan(head: scan.head, injectedHeader: scan.dlp.injectedHeader, decodedBody: decoded)
         } catch {
-            handle(.outboundDecided(id, .refuse(Refusal(.forbidden, error.reason), eventContext: nil)))
+            handle(.outboundDecided(id, .refuse(error.refusal, eventContext: nil)))
             return
         }
         // Redaction is applied here, to the raw segments, from findings mapped out of the views.

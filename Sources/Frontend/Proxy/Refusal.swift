@@ -36,6 +36,11 @@ extension BodyDecoding.Failure {
     var refusal: Refusal { Refusal(.forbidden, reason) }
 }
 
+extension DecodedViews.Failure {
+    /// Text DLP cannot decode within its bounds is refused: fail closed.
+    var refusal: Refusal { Refusal(.forbidden, reason) }
+}
+
 extension HeldBytesBudget {
     static let busy = Refusal(.serviceUnavailable, busyReason)
 }

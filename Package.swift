@@ -95,7 +95,7 @@ let package = Package(
             ]
         ),
         // Helpers shared by the test targets (a seeded generator for generated data and fuzzing).
-        .target(name: "EgressTestSupport", path: "Tests/EgressTestSupport"),
+        .target(name: "EgressTestSupport", dependencies: ["IPC"], path: "Tests/EgressTestSupport"),
         .testTarget(
             name: "EgressRoutesTests",
             dependencies: ["EgressRoutes", "EgressTestSupport"]

@@ -122,7 +122,7 @@ public enum WorkerSpawner {
             "posix_spawn_file_actions_addopen",
             posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0)
         )
-        if let addCloseFrom = Self.addCloseFrom {
+        if let addCloseFrom = PosixSpawnExtensions.addCloseFrom {
             try check(
                 "posix_spawn_file_actions_addclosefrom_np",
                 addCloseFrom(&actions, WireProtocol.workerSocketDescriptor + 1)
@@ -153,17 +153,6 @@ public enum WorkerSpawner {
         }
         return pid
     }
-
-    private typealias AddCloseFrom =
-        @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-
-    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+). Its declaration is behind `_GNU_SOURCE`,
-    /// which Swift's Glibc module does not define, so it is looked up at run time; without it the
-    /// close-on-exec assumption alone keeps the parent's descriptors out of the worker.
-    private static let addCloseFrom: AddCloseFrom? = {
-        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
-        return unsafeBitCast(symbol, to: AddCloseFrom.self)
-    }()
 
     private static func check(_ operation: String, _ result: Int32) throws(WorkerSpawnError) {
         guard result == 0 else { throw WorkerSpawnError(operation: operation, errorNumber: result) }

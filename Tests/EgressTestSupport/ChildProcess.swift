@@ -1,4 +1,5 @@
 import Foundation
+import IPC
 import Synchronization
 
 #if canImport(Glibc)
@@ -32,7 +33,7 @@ public final class ChildProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_APPEND, 0)
         posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_APPEND, 0)
-        guard let addCloseFrom = Self.addCloseFrom, let addChdir = Self.addChdir else {
+        guard let addCloseFrom = PosixSpawnExtensions.addCloseFrom, let addChdir = PosixSpawnExtensions.addChdir else {
             throw ChildProcessError(executable: executable, errorNumber: ENOSYS)
         }
         _ = addCloseFrom(&actions, 3)
@@ -76,18 +77,6 @@ public final class ChildProcess: Sendable {
             }
             for waiter in waiters { waiter.resume(returning: code) }
         }
-    }
-
-    // glibc's `posix_spawn_file_actions_addclosefrom_np` and `…_addchdir_np` (2.34+, 2.29+) are
-    // declared behind `_GNU_SOURCE`, which Swift's Glibc module does not define: found at run time.
-    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-    private typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
-
-    private static let addCloseFrom: AddCloseFrom? = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np").map {
-        unsafeBitCast($0, to: AddCloseFrom.self)
-    }
-    private static let addChdir: AddChdir? = dlsym(nil, "posix_spawn_file_actions_addchdir_np").map {
-        unsafeBitCast($0, to: AddChdir.self)
     }
 
     public var isRunning: Bool { state.withLock { $0.status == nil } }

@@ -7,16 +7,21 @@ import Testing
 @testable import Frontend
 
 /// The DLP the proxy applies (decoded views, then the default outbound catalog), measured on a
-/// labelled corpus: every positive detector case's text placed in eight carriers an agent sends
+/// labelled corpus: every positive detector case's text placed in nine carriers an agent sends
 /// (an `.env` line, shell history, a JSON body to an LLM API, a git diff, a traceback, YAML, a
-/// percent-encoded form, base64 in JSON), and the clean corpus of real files as hard negatives.
+/// percent-encoded form, base64 in JSON, a quoted-printable multipart upload), and the clean corpus
+/// of real files as hard negatives.
 /// `scripts/dlp-eval.sh` prints the table; the test holds the targets (README, "Detectors").
 @Suite("DLP evaluation")
 struct DLPEvaluation {
     struct Carrier: Sendable {
         let name: String
+        /// What the body's `Content-Type` would say.
+        var syntax = SegmentSyntax.plain
         let wrap: @Sendable (String) -> String
     }
+
+    static let boundary = "----bottle-eval-7MA4YWxkTrZu0gW"
 
     static let carriers: [Carrier] = [
         Carrier(name: "env") { $0 },
@@ -30,8 +35,13 @@ struct DLPEvaluation {
             "Traceback (most recent call last):\n  File \"app.py\", line 12, in <module>\n    \($0)\nKeyError: 'x'\n"
         },
         Carrier(name: "yaml") { "services:\n  app:\n    environment:\n      - " + $0.replacingOccurrences(of: "\n", with: "\n        ") },
-        Carrier(name: "form") { "comment=" + $0.utf8.map { String(format: "%%%02X", $0) }.joined() + "&submit=1" },
+        Carrier(name: "form", syntax: .form) { "comment=" + $0.utf8.map { String(format: "%%%02X", $0) }.joined() + "&submit=1" },
         Carrier(name: "base64-json") { #"{"name":"notes.txt","content":"\#(Array($0.utf8).base64Encoded)"}"# },
+        Carrier(name: "multipart-qp", syntax: SegmentSyntax(multipartBoundaries: [Array(boundary.utf8)])) {
+            "--\(boundary)\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nnotes\r\n--\(boundary)\r\n"
+                + "Content-Disposition: form-data; name=\"file\"; filename=\"notes.txt\"\r\nContent-Type: text/plain\r\n"
+                + "Content-Transfer-Encoding: quoted-printable\r\n\r\n\(QuotedPrintableEncoding.encode($0))\r\n--\(boundary)--\r\n"
+        },
     ]
 
     struct Figures {
@@ -47,8 +57,8 @@ struct DLPEvaluation {
     }
 
     /// Detector findings after decoding, mapped back to the raw text: what the proxy would see.
-    static func findings(_ engine: DetectionEngine, _ text: [UInt8], form: Bool = false) throws -> [WireFinding] {
-        let views = try DecodedViews(raw: [text], formSegments: form ? [0] : [])
+    static func findings(_ engine: DetectionEngine, _ text: [UInt8], syntax: SegmentSyntax = .plain) throws -> [WireFinding] {
+        let views = try DecodedViews(raw: [text], syntax: [0: syntax])
         var wire: [WireFinding] = []
         for (index, segment) in views.segments.enumerated() {
             for finding in try engine.scan(segment, detectorIDs: DetectorCatalog.defaultIDs(for: .outbound)) {
@@ -70,7 +80,7 @@ struct DLPEvaluation {
                 let document = Array(carrier.wrap(text).utf8)
                 figures.total[testCase.detectorID, default: 0] += 1
                 figures.totalByCarrier[carrier.name, default: 0] += 1
-                let hit = try findings(engine, document, form: carrier.name == "form").contains { $0.detectorID == testCase.detectorID }
+                let hit = try findings(engine, document, syntax: carrier.syntax).contains { $0.detectorID == testCase.detectorID }
                 if hit {
                     figures.found[testCase.detectorID, default: 0] += 1
                     figures.foundByCarrier[carrier.name, default: 0] += 1

@@ -300,6 +300,61 @@ struct DLPThroughProxyTests {
         }
     }
 
+    /// A multipart upload whose parts carry their own encodings, with a CRLF delimiter per part.
+    static func multipart(_ parts: [(headers: String, content: String)], boundary: String = "----bottle-up") -> [UInt8] {
+        Array((parts.map { "--\(boundary)\r\n\($0.headers)\r\n\r\n\($0.content)\r\n" }.joined() + "--\(boundary)--\r\n").utf8)
+    }
+
+    @Test("multipart parts with their own encodings are decoded: quoted-printable, base64, gzip; undecodable parts are refused")
+    func multipartParts() async throws {
+        let rest = String(Self.token.dropFirst(4))
+        let quotedPrintable = "ghp=5F" + rest.prefix(12) + "=\r\n" + rest.dropFirst(12)
+        let file = #"Content-Disposition: form-data; name="file"; filename="notes.txt""#
+        let bodies: [(name: String, body: [UInt8], expected: String)] = [
+            ("quoted-printable", Self.multipart([(file + "\r\nContent-Transfer-Encoding: quoted-printable", "token: " + quotedPrintable)]), "GitHub token (classic)"),
+            (
+                "gzip in base64",
+                Self.multipart([(file + "\r\nContent-Encoding: gzip\r\nContent-Transfer-Encoding: base64", InflateTests.compress("t=\(Self.token)", .gzip).base64Encoded)]),
+                "GitHub token (classic)"
+            ),
+            (
+                "uuencode", Self.multipart([(file + "\r\nContent-Transfer-Encoding: x-uuencode", "begin 644 notes.txt")]),
+                "egress DLP: cannot decode a part with Content-Transfer-Encoding x-uuencode for scanning"
+            ),
+        ]
+        let clean = Self.multipart([(file + "\r\nContent-Transfer-Encoding: quoted-printable", "caf=C3=A9 ol=\r\ne")])
+        let directory = try TemporaryDirectory()
+        for (index, body) in (bodies.map(\.body) + [clean]).enumerated() {
+            try Data(body).write(to: URL(fileURLWithPath: directory.file("\(index).txt")))
+        }
+        let type = "Content-Type: multipart/form-data; boundary=----bottle-up"
+        try await Scenario.run(routes: Self.routes("outbound_on_match: block, inbound_detectors: false"), scanners: 1) { s in
+            for (index, body) in bodies.enumerated() {
+                let result = try await curl(
+                    s.proxy, ["-w", "\n%{http_code}", "-H", type, "--data-binary", "@\(directory.file("\(index).txt"))", "https://api.test/up"]
+                )
+                #expect(result.stdout.hasSuffix("403"), "\(body.name): \(result.stdout)")
+                #expect(result.stdout.contains(body.expected), "\(body.name): \(result.stdout)")
+            }
+            // curl's own multipart upload of a file holding the token: the part is scanned as sent.
+            try Data("GITHUB_TOKEN=\(Self.token)\n".utf8).write(to: URL(fileURLWithPath: directory.file("env")))
+            let form = try await curl(s.proxy, ["-w", "\n%{http_code}", "-F", "file=@\(directory.file("env"))", "https://api.test/up"])
+            #expect(form.stdout.hasSuffix("403"), "\(form.stdout)")
+            #expect(s.upstream.requests.isEmpty)
+            let passed = try await curl(
+                s.proxy, ["-w", "\n%{http_code}", "-H", type, "--data-binary", "@\(directory.file("\(bodies.count).txt"))", "https://api.test/up"]
+            )
+            #expect(passed.stdout.hasSuffix("200"), "\(passed.stdout)")
+            #expect(s.upstream.requests.map(\.body) == [clean], "a clean upload passes byte for byte")
+        }
+        try await Scenario.run(routes: Self.routes("outbound_on_match: redact, inbound_detectors: false"), scanners: 1) { s in
+            _ = try await curl(s.proxy, ["-H", type, "--data-binary", "@\(directory.file("0.txt"))", "https://api.test/up"])
+            let forwarded = try #require(s.upstream.requests.first).bodyText
+            #expect(forwarded.contains("token: [REDACTED:github_token_classic]\r\n------bottle-up--"), "\(forwarded)")
+            #expect(!forwarded.contains(rest.prefix(12)))
+        }
+    }
+
     /// `gzip('{}') + gzip(secret)`: clients and servers decode every member, so DLP must too.
     @Test("every gzip member is scanned, both ways; a truncated body is refused")
     func multiMemberGzip() async throws {

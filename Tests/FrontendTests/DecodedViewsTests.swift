@@ -13,14 +13,14 @@ struct DecodedViewsTests {
 
     /// The views of `text`, as strings.
     static func views(_ text: String, form: Bool = false) throws -> [String] {
-        try DecodedViews(raw: [bytes(text)], formSegments: form ? [0] : []).segments.dropFirst().map {
+        try DecodedViews(raw: [bytes(text)], syntax: form ? [0: .form] : [:]).segments.dropFirst().map {
             String(decoding: $0, as: UTF8.self)
         }
     }
 
     /// Where `needle` sits in the first view that contains it, mapped back to the raw text.
     static func rawSpan(of needle: String, in text: String, form: Bool = false) throws -> String? {
-        let views = try DecodedViews(raw: [bytes(text)], formSegments: form ? [0] : [])
+        let views = try DecodedViews(raw: [bytes(text)], syntax: form ? [0: .form] : [:])
         for (index, segment) in views.segments.enumerated().dropFirst() {
             guard let range = segment.firstRange(of: bytes(needle)) else { continue }
             let finding = WireFinding(detectorID: "t", segment: UInt32(index), start: UInt64(range.lowerBound), end: UInt64(range.upperBound))
@@ -107,7 +107,7 @@ struct DecodedViewsTests {
         // Alternating text and escapes hits the piece budget instead of allocating without bound.
         let alternating = String(repeating: "a+", count: 200_000)
         #expect(throws: DecodedViews.Failure.self) {
-            _ = try DecodedViews(raw: [Self.bytes(alternating)], formSegments: [0], budget: 1_000_000)
+            _ = try DecodedViews(raw: [Self.bytes(alternating)], syntax: [0: .form], budget: 1_000_000)
         }
     }
 

@@ -34,18 +34,17 @@ struct OutboundScanPlan {
             segments.append(Array(header.value.utf8))
         }
         // A query string is form-encoded too (`+` is a space there).
-        var formSegments: Set<Int> = head.uri.contains("?") ? [Self.targetSegment] : []
+        var syntax: [Int: SegmentSyntax] = head.uri.contains("?") ? [Self.targetSegment: .form] : [:]
         if let decodedBody, decodedBody.readableBytes > 0 {
             bodySegment = segments.count
-            let type = head.headers.first(name: "content-type")?.lowercased() ?? ""
-            if type.hasPrefix("application/x-www-form-urlencoded") { formSegments.insert(segments.count) }
+            syntax[segments.count] = try SegmentSyntax.of(head.headers)
             segments.append(Array(decodedBody.readableBytesView))
         } else {
             bodySegment = nil
         }
         self.segments = segments
         self.headerIndices = headerIndices
-        views = try DecodedViews(raw: segments, formSegments: formSegments)
+        views = try DecodedViews(raw: segments, syntax: syntax)
     }
 
     /// The scanner's findings (in raw segments and views) as findings in the raw segments.

@@ -86,7 +86,7 @@ extension ProxyRequestHandler {
         }
         let views: DecodedViews
         do {
-            views = try DecodedViews(raw: [Array(decoded.readableBytesView)])
+            views = try DecodedViews(raw: [Array(decoded.readableBytesView)], syntax: [0: SegmentSyntax.of(scan.head.headers)])
         } catch {
             throw .views(error)
         }

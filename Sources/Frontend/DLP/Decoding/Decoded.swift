@@ -88,6 +88,12 @@ struct DecodedBuilder {
         }
     }
 
+    /// Source bytes a decoder removes without output (a soft line break): the output differs from
+    /// the source even if nothing else was decoded.
+    mutating func dropped() {
+        changed = true
+    }
+
     /// The result, or `nil` when nothing was decoded (the view would repeat its source).
     func finish() -> Decoded? {
         guard changed else { return nil }

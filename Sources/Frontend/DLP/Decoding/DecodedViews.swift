@@ -2,8 +2,8 @@ import IPC
 
 /// What DLP scans besides the bytes as sent: every encoding a server would undo, undone (README,
 /// "What is scanned"). Each segment is percent-decoded, JSON-unescaped and searched for base64 and
-/// hex runs of text; each result is a view scanned like a segment and decoded again, to
-/// `maximumDepth` levels.
+/// hex runs of text, and a multipart body has its encoded parts decoded (``MultipartParts``); each
+/// result is a view scanned like a segment and decoded again, to `maximumDepth` levels.
 /// A finding in a view is mapped back through every level to the raw bytes that produced it, so
 /// events, previews and redaction all speak of what was actually sent.
 ///
@@ -21,11 +21,14 @@ struct DecodedViews {
     enum Failure: Error, Equatable {
         case tooDeep(Int)
         case tooLarge(Int)
+        /// A multipart part declares an encoding that cannot be undone (what, in words).
+        case undecodablePart(String)
 
         var reason: String {
             switch self {
             case .tooDeep(let levels): "egress DLP: text encoded more than \(levels) levels deep"
             case .tooLarge(let bytes): "egress DLP: too much encoded text to decode (over \(bytes) bytes)"
+            case .undecodablePart(let problem): "egress DLP: cannot decode \(problem) for scanning"
             }
         }
     }
@@ -45,9 +48,9 @@ struct DecodedViews {
     }
 
     /// - Parameters:
-    ///   - formSegments: segments that are `application/x-www-form-urlencoded` (`+` is a space).
+    ///   - syntax: what the raw segments' `Content-Type` says they are, where it says more than text.
     ///   - budget: the bytes all views may hold (``budget(forRawBytes:)`` unless a test says otherwise).
-    init(raw: [[UInt8]], formSegments: Set<Int> = [], budget: Int? = nil) throws(Failure) {
+    init(raw: [[UInt8]], syntax rawSyntax: [Int: SegmentSyntax] = [:], budget: Int? = nil) throws(Failure) {
         segments = raw
         rawCount = raw.count
         let budget = budget ?? Self.budget(forRawBytes: raw.reduce(0) { $0 + $1.count })
@@ -56,6 +59,8 @@ struct DecodedViews {
         // copy of it in another segment is scanned (and redacted) there too.
         var seen = Set<SeenView>()
         var root = Array(raw.indices)
+        // A view keeps its segment's form syntax; only decoded multipart parts say more.
+        var syntax = raw.indices.map { rawSyntax[$0] ?? .plain }
         var pending = Array(raw.indices.map { ($0, 0) })
         var next = 0
         while next < pending.count {
@@ -64,23 +69,40 @@ struct DecodedViews {
             let source = segments[index]
             // Each decoder may build as many pieces as the budget has room for, and no more.
             let maxPieces = max(0, budget - used) / Decoded.pieceCost + 1
+            let form = SegmentSyntax(formEncoded: syntax[index].formEncoded)
+            var decodings: [(Decoded, SegmentSyntax)] = []
+            let boundaries = syntax[index].multipartBoundaries
+            if !boundaries.isEmpty {
+                do {
+                    decodings += try MultipartParts.decode(source, boundaries: boundaries, byteLimit: max(0, budget - used), maxPieces: maxPieces)
+                } catch {
+                    switch error {
+                    case .undecodable(let problem): throw .undecodablePart(problem)
+                    case .tooDeep: throw .tooDeep(Self.maximumDepth)
+                    case .tooLarge: throw .tooLarge(budget)
+                    }
+                }
+            }
             let decoders: [() -> Decoded?] = [
-                { PercentDecoding.decode(source, plusIsSpace: formSegments.contains(root[index]), maxPieces: maxPieces) },
+                { PercentDecoding.decode(source, plusIsSpace: form.formEncoded, maxPieces: maxPieces) },
                 { JSONUnescaping.decode(source, maxPieces: maxPieces) },
                 { Base64Runs.decode(source, maxPieces: maxPieces) },
                 { HexRuns.decode(source, maxPieces: maxPieces) },
             ]
-            for decoder in decoders {
-                guard let decoded = decoder() else { continue }
+            decodings += decoders.compactMap { decoder in decoder().map { ($0, form) } }
+            for (decoded, viewSyntax) in decodings {
                 guard !decoded.exceeded else { throw .tooLarge(budget) }
                 // Two orders of decoding often reach the same text: it is scanned once.
                 guard seen.insert(SeenView(root: root[index], bytes: decoded.bytes)).inserted else { continue }
                 guard depth < Self.maximumDepth else { throw .tooDeep(Self.maximumDepth) }
                 used += decoded.bytes.count + decoded.pieces.count * Decoded.pieceCost
                 guard used <= budget else { throw .tooLarge(budget) }
+                // Every view is a segment of the scan request, which has a bounded count.
+                guard segments.count < WireProtocol.maxSegments else { throw .tooLarge(budget) }
                 views.append(View(decoded: decoded, parent: index, depth: depth + 1))
                 segments.append(decoded.bytes)
                 root.append(root[index])
+                syntax.append(viewSyntax)
                 pending.append((segments.count - 1, depth + 1))
             }
         }

@@ -1,0 +1,146 @@
+import EgressTestSupport
+import IPC
+import Testing
+
+@testable import Frontend
+
+/// Multipart parts with encodings of their own are decoded for DLP, under every reading of the
+/// body a server might take, and what cannot be decoded is refused.
+@Suite("multipart decoding")
+struct MultipartDecodingTests {
+    static let token = DecodedViewsTests.token
+    static let boundary = "XbottleX"
+
+    static func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+    /// A body of parts, each `(headers, content)`, joined with CRLF delimiters.
+    static func body(_ parts: [(String, String)], boundary: String = boundary, closed: Bool = true) -> String {
+        parts.map { "--\(boundary)\r\n\($0.0)\r\n\r\n\($0.1)\r\n" }.joined() + (closed ? "--\(boundary)--\r\n" : "")
+    }
+
+    static func views(_ body: String, boundaries: [String] = [boundary]) throws -> DecodedViews {
+        try DecodedViews(raw: [bytes(body)], syntax: [0: SegmentSyntax(multipartBoundaries: boundaries.map(bytes))])
+    }
+
+    /// The raw text a finding of `needle` in the first view holding it maps back to.
+    static func rawSpan(of needle: String, in body: String) throws -> String? {
+        let views = try views(body)
+        for (index, segment) in views.segments.enumerated().dropFirst() {
+            guard let range = segment.firstRange(of: bytes(needle)) else { continue }
+            let finding = WireFinding(detectorID: "t", segment: UInt32(index), start: UInt64(range.lowerBound), end: UInt64(range.upperBound))
+            let raw = try #require(views.rawFindings([finding]).first)
+            return String(decoding: bytes(body)[Int(raw.start)..<Int(raw.end)], as: UTF8.self)
+        }
+        return nil
+    }
+
+    static func found(_ body: String, boundaries: [String] = [boundary]) throws -> Bool {
+        try views(body, boundaries: boundaries).segments.dropFirst().contains { $0.firstRange(of: bytes(token)) != nil }
+    }
+
+    @Test func quotedPrintablePartsAreDecodedAcrossSoftBreaks() throws {
+        // The token split by a soft line break, its underscore escaped.
+        let encoded = "ghp=5F" + Self.token.dropFirst(4).prefix(10) + "=\r\n" + Self.token.dropFirst(14)
+        let body = Self.body([
+            ("Content-Disposition: form-data; name=\"a\"", "plain"),
+            ("Content-Disposition: form-data; name=\"f\"\r\nContent-Transfer-Encoding: Quoted-Printable", "key: \(encoded)"),
+        ])
+        #expect(!body.contains(Self.token))
+        #expect(try Self.found(body))
+        #expect(try Self.rawSpan(of: Self.token, in: body) == encoded)
+        // The encoder tests use, whatever the line length, is undone.
+        for length in [20, 40, 76] {
+            let wrapped = QuotedPrintableEncoding.encode("token = \(Self.token)\n", lineLength: length)
+            #expect(try Self.found(Self.body([("Content-Transfer-Encoding: quoted-printable", wrapped)])), "\(length)")
+        }
+    }
+
+    @Test func base64AndCompressedPartsAreDecoded() throws {
+        let wrapped = Array("GITHUB_TOKEN=\(Self.token)\n".utf8).base64Encoded.chunked(19).joined(separator: "\r\n")
+        let base64 = Self.body([("Content-Type: text/plain\r\nContent-Transfer-Encoding: base64", wrapped)])
+        #expect(try Self.found(base64))
+        #expect(try Self.rawSpan(of: Self.token, in: base64) == wrapped, "a finding covers the whole encoded part")
+        // Binary that base64 runs alone would skip: a declared encoding is decoded whatever it holds.
+        let gzipped = InflateTests.compress("token \(Self.token)", .gzip)
+        let both = Self.body([("Content-Encoding: gzip\r\nContent-Transfer-Encoding: base64", gzipped.base64Encoded)])
+        #expect(try Self.found(both))
+    }
+
+    @Test func partsWithoutEncodingsAddNoView() throws {
+        let body = Self.body([
+            ("Content-Disposition: form-data; name=\"a\"", "one"),
+            ("Content-Transfer-Encoding: 8bit\r\nContent-Type: text/plain", "two"),
+        ])
+        #expect(try Self.views(body).views.isEmpty)
+    }
+
+    @Test func nestedMultipartIsDecoded() throws {
+        let inner = Self.body([("Content-Transfer-Encoding: quoted-printable", "ghp=5F\(Self.token.dropFirst(4))")], boundary: "inner")
+        let outer = Self.body([("Content-Type: multipart/mixed; boundary=inner", inner)])
+        #expect(try Self.found(outer))
+        // Base64 of a multipart body with an encoded part: the decoded part is split in turn.
+        let encoded = Self.body([("Content-Type: multipart/mixed; boundary=\"inner\"\r\nContent-Transfer-Encoding: base64", Array(inner.utf8).base64Encoded)])
+        #expect(try Self.found(encoded))
+        // Nesting past the bound is refused.
+        var deep = Self.body([("Content-Transfer-Encoding: quoted-printable", "x=41")], boundary: "b0")
+        for level in 1...5 { deep = Self.body([("Content-Type: multipart/mixed; boundary=b\(level - 1)", deep)], boundary: "b\(level)") }
+        #expect(throws: DecodedViews.Failure.tooDeep(DecodedViews.maximumDepth)) { try Self.views(deep, boundaries: ["b5"]) }
+    }
+
+    @Test func bothReadingsOfLineBreaksAreDecoded() throws {
+        // After a bare LF, `--XbottleX` is a delimiter to lenient servers and part content to strict
+        // ones: the encoded part exists only in the lenient reading.
+        let lenient = "--\(Self.boundary)\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\n--\(Self.boundary)\n"
+            + "Content-Transfer-Encoding: quoted-printable\n\nghp=5F\(Self.token.dropFirst(4))\n--\(Self.boundary)--\n"
+        #expect(try Self.found(lenient))
+        // The other way round: a strict reader's part, which a lenient one cuts short at a bare LF.
+        let strict = "--\(Self.boundary)\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nghp=5F\(Self.token.dropFirst(4).prefix(8))"
+            + "\n--\(Self.boundary)\n\(Self.token.dropFirst(12).prefix(2))=\r\n\(Self.token.dropFirst(14))\r\n--\(Self.boundary)--\r\n"
+        #expect(try Self.views(strict).segments.dropFirst().contains { String(decoding: $0, as: UTF8.self).contains("--\(Self.boundary)") })
+        // An unterminated body still has its last part decoded.
+        #expect(try Self.found(Self.body([("Content-Transfer-Encoding: quoted-printable", "ghp=5F\(Self.token.dropFirst(4))")], closed: false)))
+    }
+
+    @Test func undecodablePartsAreRefused() throws {
+        let cases: [(String, String)] = [
+            ("Content-Transfer-Encoding: x-uuencode", "begin 644 a\n"),
+            ("Content-Transfer-Encoding: base64\r\nContent-Transfer-Encoding: quoted-printable", "YQ=="),
+            ("Content-Transfer-Encoding: base64", "not base64 at all!"),
+            ("Content-Encoding: gzip", "not gzip"),
+            ("Content-Encoding: br", "x"),
+        ]
+        for (headers, content) in cases {
+            #expect(throws: DecodedViews.Failure.self, "\(headers)") { try Self.views(Self.body([(headers, content)])) }
+        }
+        let uuencode = #expect(throws: DecodedViews.Failure.self) {
+            try Self.views(Self.body([("Content-Transfer-Encoding: x-uuencode", "x")]))
+        }
+        #expect(uuencode?.reason == "egress DLP: cannot decode a part with Content-Transfer-Encoding x-uuencode for scanning")
+        // A bomb inside a part meets the views' budget.
+        let bomb = InflateTests.compress([UInt8](repeating: 0x41, count: 4 << 20), .gzip)
+        let body = Self.bytes("--\(Self.boundary)\r\nContent-Encoding: gzip\r\nContent-Transfer-Encoding: base64\r\n\r\n\(bomb.base64Encoded)\r\n--\(Self.boundary)--")
+        #expect(throws: DecodedViews.Failure.tooLarge(100_000)) {
+            try DecodedViews(raw: [body], syntax: [0: SegmentSyntax(multipartBoundaries: [Self.bytes(Self.boundary)])], budget: 100_000)
+        }
+    }
+
+    @Test func contentTypesNameEveryBoundary() throws {
+        let quoted = try SegmentSyntax(contentTypes: [#"multipart/form-data; charset=utf-8; boundary="a;b \"c\"""#])
+        #expect(quoted.multipartBoundaries == [Self.bytes(#"a;b "c""#)])
+        #expect(!quoted.formEncoded)
+        // Every header and parameter counts: a server may read any one.
+        let repeated = try SegmentSyntax(contentTypes: ["multipart/form-data; boundary=one; boundary=two", "Multipart/Mixed; BOUNDARY=three", "text/plain; boundary=no"])
+        #expect(repeated.multipartBoundaries == [[UInt8]("one".utf8), [UInt8]("two".utf8), [UInt8]("three".utf8)])
+        #expect(try SegmentSyntax(contentTypes: ["application/x-www-form-urlencoded; charset=utf-8"]) == .form)
+        #expect(try SegmentSyntax(contentTypes: ["multipart/form-data; boundary=" + String(repeating: "x", count: 71)]).multipartBoundaries.isEmpty)
+        #expect(throws: SegmentSyntax.Failure.tooManyBoundaries(5)) {
+            try SegmentSyntax(contentTypes: (1...5).map { "multipart/mixed; boundary=b\($0)" })
+        }
+    }
+}
+
+extension String {
+    fileprivate func chunked(_ size: Int) -> [String] {
+        stride(from: 0, to: count, by: size).map { String(dropFirst($0).prefix(size)) }
+    }
+}

@@ -1,5 +1,6 @@
 import EgressTestSupport
 import IPC
+import NIOHTTP1
 import Testing
 
 @testable import Frontend
@@ -84,7 +85,7 @@ struct MultipartDecodingTests {
         // Nesting past the bound is refused.
         var deep = Self.body([("Content-Transfer-Encoding: quoted-printable", "x=41")], boundary: "b0")
         for level in 1...5 { deep = Self.body([("Content-Type: multipart/mixed; boundary=b\(level - 1)", deep)], boundary: "b\(level)") }
-        #expect(throws: DecodedViews.Failure.tooDeep(DecodedViews.maximumDepth)) { try Self.views(deep, boundaries: ["b5"]) }
+        #expect(throws: DecodedViews.Failure.tooDeep(DecodedViews.maximumDepth)) { _ = try Self.views(deep, boundaries: ["b5"]) }
     }
 
     @Test func bothReadingsOfLineBreaksAreDecoded() throws {
@@ -110,10 +111,10 @@ struct MultipartDecodingTests {
             ("Content-Encoding: br", "x"),
         ]
         for (headers, content) in cases {
-            #expect(throws: DecodedViews.Failure.self, "\(headers)") { try Self.views(Self.body([(headers, content)])) }
+            #expect(throws: DecodedViews.Failure.self, "\(headers)") { _ = try Self.views(Self.body([(headers, content)])) }
         }
         let uuencode = #expect(throws: DecodedViews.Failure.self) {
-            try Self.views(Self.body([("Content-Transfer-Encoding: x-uuencode", "x")]))
+            _ = try Self.views(Self.body([("Content-Transfer-Encoding: x-uuencode", "x")]))
         }
         #expect(uuencode?.reason == "egress DLP: cannot decode a part with Content-Transfer-Encoding x-uuencode for scanning")
         // A bomb inside a part meets the views' budget.
@@ -124,18 +125,92 @@ struct MultipartDecodingTests {
         }
     }
 
+    static func syntax(_ contentTypes: String...) throws(DecodedViews.Failure) -> SegmentSyntax {
+        try SegmentSyntax.of(HTTPHeaders(contentTypes.map { ("Content-Type", $0) }))
+    }
+
     @Test func contentTypesNameEveryBoundary() throws {
-        let quoted = try SegmentSyntax(contentTypes: [#"multipart/form-data; charset=utf-8; boundary="a;b \"c\"""#])
-        #expect(quoted.multipartBoundaries == [Self.bytes(#"a;b "c""#)])
+        // As sent: a comma inside quotes is part of the boundary, not a list separator.
+        let quoted = try Self.syntax(#"multipart/form-data; charset=utf-8; boundary="a,b:c""#)
+        #expect(quoted.multipartBoundaries == [Self.bytes("a,b:c")])
         #expect(!quoted.formEncoded)
         // Every header and parameter counts: a server may read any one.
-        let repeated = try SegmentSyntax(contentTypes: ["multipart/form-data; boundary=one; boundary=two", "Multipart/Mixed; BOUNDARY=three", "text/plain; boundary=no"])
-        #expect(repeated.multipartBoundaries == [[UInt8]("one".utf8), [UInt8]("two".utf8), [UInt8]("three".utf8)])
-        #expect(try SegmentSyntax(contentTypes: ["application/x-www-form-urlencoded; charset=utf-8"]) == .form)
-        #expect(try SegmentSyntax(contentTypes: ["multipart/form-data; boundary=" + String(repeating: "x", count: 71)]).multipartBoundaries.isEmpty)
-        #expect(throws: SegmentSyntax.Failure.tooManyBoundaries(5)) {
-            try SegmentSyntax(contentTypes: (1...5).map { "multipart/mixed; boundary=b\($0)" })
+        let repeated = try Self.syntax("multipart/form-data; boundary=one; boundary=two", "Multipart/Mixed; BOUNDARY=three", "text/plain; boundary=no")
+        #expect(repeated.multipartBoundaries == [Self.bytes("one"), Self.bytes("two"), Self.bytes("three")])
+        #expect(try Self.syntax("application/x-www-form-urlencoded; charset=utf-8") == .form)
+        #expect(try Self.syntax("multipart/form-data; boundary=----WebKitFormBoundary7MA4YWxkTrZu0gW").multipartBoundaries.count == 1)
+        #expect(throws: DecodedViews.Failure.self) { try Self.syntax((1...5).map { "boundary=b\($0)" }.reduce("multipart/mixed") { $0 + "; " + $1 }) }
+    }
+
+    @Test func boundariesServersReadDifferentlyAreRefused() throws {
+        let unclear = [
+            #"multipart/form-data; boundary="X\Y""#,  // unescaped by some, kept by others
+            #"multipart/form-data; boundary=" X""#,  // trimmed by some
+            #"multipart/form-data; boundary="X ""#,
+            "multipart/form-data; boundary=" + String(repeating: "x", count: 71),
+            "multipart/form-data; boundary*=utf-8''X",  // RFC 2231, decoded by Go and Django
+            "multipart/form-data; boundary=A; boundary*0=B",
+            "multipart/form-data; boundary=\u{A0}X",  // Go trims Unicode spaces
+            #"multipart/form-data; boundary="X"#,
+            "multipart/form-data",
+        ]
+        for value in unclear {
+            #expect(throws: DecodedViews.Failure.self, "\(value)") { try Self.syntax(value) }
         }
+    }
+
+    @Test func bodiesServersSplitDifferentlyAreDecodedOrRefused() throws {
+        let qp = "ghp=5F\(Self.token.dropFirst(4))"
+        let b = Self.boundary
+        // A line before the first delimiter: Go skips it and stays strict about CRLF afterwards.
+        let preamble = "\n--\(b)\r\nContent-Disposition: form-data; name=\"f\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+            + "hi\n--\(b)\r\n\(qp)\r\n--\(b)--\r\n"
+        #expect(try Self.found(preamble))
+        // Django finds the boundary anywhere, Go only on delimiter lines: such bodies are refused.
+        let base64 = Array("token=\(Self.token);".utf8).base64Encoded
+        for body in [
+            "junk--\(b)\r\nContent-Transfer-Encoding: base64\r\n\r\n\(base64)\r\n--\(b)--",
+            "--\(b)\r\nA: 1\r\n\r\nx\r\n--\(b)Y\r\nContent-Transfer-Encoding: base64\r\n\r\n\(base64)\r\n--\(b)--",
+            // Headers ended by LF CRLF: Django reads on to the next CRLF CRLF.
+            "--\(b)\r\nX-Pad: 1\n\r\nContent-Transfer-Encoding: base64\r\n\r\n\(base64)\r\n--\(b)--",
+        ] {
+            #expect(throws: DecodedViews.Failure.self, "\(body.debugDescription)") { _ = try Self.views(body) }
+        }
+        // Parts after the closing delimiter are decoded too: not every server stops there.
+        let epilogue = Self.body([("A: 1", "x")]) + "--\(b)\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\(qp)\r\n"
+        #expect(try Self.found(epilogue))
+        // A folded header is unfolded, and parameters after the encoding's name are ignored, as servers do.
+        #expect(try Self.found(Self.body([("Content-Transfer-Encoding:\r\n quoted-printable", qp)])))
+        #expect(try Self.found(Self.body([("Content-Transfer-Encoding: base64; x=1", Array("t \(Self.token)".utf8).base64Encoded)])))
+    }
+
+    @Test func base64PartsMustBeStrictBase64() throws {
+        let encoded = Array("token: \(Self.token)".utf8).base64Encoded
+        #expect(try Self.found(Self.body([("Content-Transfer-Encoding: base64", encoded)])))
+        // Python's decoder drops `-` and `_` and skips a stray `=`; ours would read other bytes.
+        let dashed = stride(from: 0, to: encoded.count, by: 3).map { String(encoded.dropFirst($0).prefix(3)) }.joined(separator: "-")
+        let strayPadding = stride(from: 0, to: encoded.count, by: 4).map { String(encoded.dropFirst($0).prefix(2)) + "=" + encoded.dropFirst($0 + 2).prefix(2) }.joined()
+        for content in [dashed, strayPadding, "YQ===", "Y", "YQ=x"] {
+            #expect(throws: DecodedViews.Failure.self, "\(content)") { _ = try Self.views(Self.body([("Content-Transfer-Encoding: base64", content)])) }
+        }
+        #expect(StrictBase64.decode(ArraySlice(Self.bytes("YWJj\r\nZA=="))) == Self.bytes("abcd"))
+        #expect(StrictBase64.decode(ArraySlice(Self.bytes("YWI=\r\nYw"))) == nil, "padding only at the end")
+    }
+
+    @Test func splittingWorkIsBounded() throws {
+        // Each level declares four boundaries for its one part: every level is searched four
+        // times, which past the bound on searched bytes is refused rather than ground through.
+        var body = String(repeating: "padding line without any boundary in it\r\n", count: 10_000)
+        for level in 1...3 {
+            let boundaries = ["L\(level - 1)", "x\(level)a", "x\(level)b", "x\(level)c"].map { "boundary=\($0)" }.joined(separator: "; ")
+            body = "--L\(level)\r\nContent-Type: multipart/mixed; \(boundaries)\r\n\r\n\(body)\r\n--L\(level)--\r\n"
+        }
+        #expect(throws: DecodedViews.Failure.tooLarge(DecodedViews.budget(forRawBytes: body.utf8.count))) {
+            _ = try Self.views(body, boundaries: ["L3", "y1", "y2", "y3"])
+        }
+        // One level of the same is fine.
+        let shallow = "--L1\r\nContent-Type: multipart/mixed; boundary=L0\r\n\r\nx\r\n--L1--\r\n"
+        #expect(try Self.views(shallow, boundaries: ["L1"]).views.isEmpty)
     }
 }
 

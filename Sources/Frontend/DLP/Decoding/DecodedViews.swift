@@ -74,7 +74,7 @@ struct DecodedViews {
             let boundaries = syntax[index].multipartBoundaries
             if !boundaries.isEmpty {
                 do {
-                    decodings += try MultipartParts.decode(source, boundaries: boundaries, byteLimit: max(0, budget - used), maxPieces: maxPieces)
+                    decodings += try MultipartParts.decode(source, boundaries: boundaries, byteLimit: max(0, budget - used))
                 } catch {
                     switch error {
                     case .undecodable(let problem): throw .undecodablePart(problem)

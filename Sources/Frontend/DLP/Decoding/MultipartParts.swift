@@ -2,13 +2,16 @@ import Detectors
 import NIOCore
 
 /// The parts of a `multipart/*` body that a server would decode before reading them: a part may
-/// declare a `Content-Transfer-Encoding` (base64, quoted-printable) or a `Content-Encoding` (gzip,
-/// deflate) of its own, and a token inside it is then invisible in the raw body. Parts that declare
-/// neither are scanned where they are, in the raw body, and add nothing here.
+/// declare a `Content-Transfer-Encoding` (Go decodes quoted-printable, Django base64,
+/// python-multipart both) or a `Content-Encoding` of its own, and a token inside it is then
+/// invisible in the raw body. Parts that declare neither are scanned where they are, in the raw
+/// body, and add nothing here.
 ///
-/// Servers split parts differently: some accept a delimiter after a bare LF, some only after CRLF
-/// (RFC 2046 §5.1.1). Where the two readings differ, both are decoded, so a part hidden from one
-/// reading is still seen in the other.
+/// Servers split a body differently: Go takes a delimiter only after CRLF once it has seen one
+/// that way, others after a bare LF, Django wherever the boundary occurs, and not all stop at the
+/// closing delimiter. So the boundary may occur only at the start of a delimiter line (anything
+/// else is refused), parts go on after the closing delimiter, and where the CRLF and bare-LF
+/// readings differ both are decoded.
 enum MultipartParts {
     enum Failure: Error, Equatable {
         /// What a part declared that cannot be decoded, in words (never the part's content).
@@ -22,100 +25,165 @@ enum MultipartParts {
     static let identityTransferEncodings: Set<String> = ["7bit", "8bit", "binary"]
 
     /// The decoded parts of `source` under each of `boundaries` and both readings of line breaks,
-    /// each result one after another in one view (a line break between parts), with the syntax of
-    /// what was decoded (a decoded part can itself be multipart or a form). Readings that split the
-    /// body the same way give one result; a body with no encoded part gives none.
-    static func decode(
-        _ source: [UInt8],
-        boundaries: [[UInt8]],
-        byteLimit: Int,
-        maxPieces: Int
-    ) throws(Failure) -> [(decoded: Decoded, syntax: SegmentSyntax)] {
+    /// each reading's parts one after another in one view (a line break between parts), with the
+    /// syntax of what was decoded (a decoded part can itself be multipart or a form). Readings that
+    /// split the body the same way give one result; a body with no encoded part gives none.
+    /// - Parameter byteLimit: what all results together (bytes and maps back) may hold.
+    static func decode(_ source: [UInt8], boundaries: [[UInt8]], byteLimit: Int) throws(Failure) -> [(decoded: Decoded, syntax: SegmentSyntax)] {
+        var context = Context(source: source)
+        var remaining = byteLimit
         var results: [(decoded: Decoded, syntax: SegmentSyntax)] = []
         for boundary in boundaries {
+            let delimiters = try context.delimiters(in: source.indices, boundary: boundary)
             var readings: [[Range<Int>]] = []
             for bareLineFeeds in [false, true] {
-                let parts = split(source, range: source.indices, boundary: boundary, bareLineFeeds: bareLineFeeds)
+                let parts = Self.parts(between: delimiters, in: source.indices, bareLineFeeds: bareLineFeeds)
                 guard !readings.contains(parts) else { continue }
                 readings.append(parts)
-                var decoder = Decoder(source: source, byteLimit: byteLimit, maxPieces: maxPieces, bareLineFeeds: bareLineFeeds)
-                try decoder.decode(parts: parts, nesting: 1)
-                if let decoded = decoder.builder.finish() { results.append((decoded, decoder.syntax)) }
+                var reading = Reading(byteLimit: remaining, bareLineFeeds: bareLineFeeds)
+                try reading.decode(parts: parts, nesting: 1, context: &context)
+                guard let decoded = reading.builder.finish() else { continue }
+                guard !decoded.exceeded else { throw .tooLarge }
+                remaining -= decoded.bytes.count + decoded.pieces.count * Decoded.pieceCost
+                guard remaining >= 0 else { throw .tooLarge }
+                results.append((decoded, reading.syntax))
             }
         }
         return results
     }
 
-    /// The ranges of the parts (headers and content) between the delimiters of `boundary`.
-    static func split(_ source: [UInt8], range: Range<Int>, boundary: [UInt8], bareLineFeeds: Bool) -> [Range<Int>] {
-        let delimiter = Array("--".utf8) + boundary
-        var parts: [Range<Int>] = []
-        var partStart: Int?
-        var lineStart = range.lowerBound
-        while lineStart < range.upperBound {
-            let lineEnd = source[lineStart..<range.upperBound].firstIndex(of: UInt8(ascii: "\n")) ?? range.upperBound
-            if let close = delimiterLine(source, line: lineStart..<lineEnd, delimiter: delimiter) {
-                // The line break before a delimiter belongs to the delimiter (RFC 2046 §5.1.1), and
-                // the strict reading only takes CRLF as one.
-                let precededByCR = lineStart - 2 >= range.lowerBound && source[lineStart - 2] == UInt8(ascii: "\r")
-                if lineStart == range.lowerBound || bareLineFeeds || precededByCR {
-                    if let start = partStart {
-                        let breakLength = lineStart == range.lowerBound ? 0 : (precededByCR ? 2 : 1)
-                        parts.append(start..<max(start, lineStart - breakLength))
-                    }
-                    if close { return parts }
-                    partStart = min(lineEnd + 1, range.upperBound)
-                }
-            }
-            lineStart = lineEnd + 1
+    /// A line that starts with `--boundary`.
+    struct Delimiter: Equatable {
+        /// Where the line break before it starts (CRLF or LF), or the line itself at the start.
+        var breakStart: Int
+        var afterCRLF: Bool
+        /// Where the line after it starts.
+        var nextLine: Int
+    }
+
+    /// The parts between the delimiters a reading accepts: the strict one takes the first
+    /// delimiter after any line break and the others only after CRLF, the lenient one after LF.
+    static func parts(between delimiters: [Delimiter], in range: Range<Int>, bareLineFeeds: Bool) -> [Range<Int>] {
+        let accepted = delimiters.enumerated().filter { index, delimiter in
+            index == 0 || bareLineFeeds || delimiter.afterCRLF
+        }.map(\.element)
+        return accepted.indices.compactMap { index in
+            let start = accepted[index].nextLine
+            let end = index + 1 < accepted.count ? accepted[index + 1].breakStart : range.upperBound
+            return start < end ? start..<end : nil
         }
-        if let start = partStart, start < range.upperBound { parts.append(start..<range.upperBound) }
-        return parts
     }
 
-    /// Whether `line` is a delimiter line (`--boundary`, then only spaces, tabs or a CR), and if so
-    /// whether it closes the body (`--boundary--`).
-    private static func delimiterLine(_ source: [UInt8], line: Range<Int>, delimiter: [UInt8]) -> Bool? {
-        guard line.count >= delimiter.count, source[line].starts(with: delimiter) else { return nil }
-        var rest = source[(line.lowerBound + delimiter.count)..<line.upperBound]
-        let close = rest.starts(with: [UInt8(ascii: "-"), UInt8(ascii: "-")])
-        if close { rest = rest.dropFirst(2) }
-        guard rest.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }) else { return nil }
-        return close
-    }
-
-    /// One reading of one body: decodes its parts into one view.
-    private struct Decoder {
+    /// The work of splitting one body: bounded in total, and each range split once per boundary.
+    private struct Context {
         let source: [UInt8]
+        /// Bytes searched for delimiters, all nesting levels together, may be this many times the body.
+        static let workFactor = 8
+        var work = 0
+        var cache: [CacheKey: [Delimiter]] = [:]
+
+        struct CacheKey: Hashable {
+            var range: Range<Int>
+            var boundary: [UInt8]
+        }
+
+        init(source: [UInt8]) {
+            self.source = source
+        }
+
+        /// Every occurrence of `--boundary` in `range`; each must start a delimiter line.
+        mutating func delimiters(in range: Range<Int>, boundary: [UInt8]) throws(Failure) -> [Delimiter] {
+            let key = CacheKey(range: range, boundary: boundary)
+            if let cached = cache[key] { return cached }
+            work += range.count
+            guard work <= Self.workFactor * source.count + (1 << 20) else { throw .tooLarge }
+            let marker = Array("--".utf8) + boundary
+            var found: [Delimiter] = []
+            var from = range.lowerBound
+            while let start = Self.find(marker, in: source, from: from, to: range.upperBound) {
+                let lineEnd = source[start..<range.upperBound].firstIndex(of: UInt8(ascii: "\n")) ?? range.upperBound
+                let atLineStart = start == range.lowerBound || source[start - 1] == UInt8(ascii: "\n")
+                guard atLineStart, Self.isDelimiterLine(source[(start + marker.count)..<lineEnd]) else {
+                    throw .undecodable("a multipart body that holds its boundary outside a delimiter line")
+                }
+                let afterCRLF = start - 2 >= range.lowerBound && source[start - 2] == UInt8(ascii: "\r")
+                let breakStart = start == range.lowerBound ? start : start - (afterCRLF ? 2 : 1)
+                found.append(Delimiter(breakStart: breakStart, afterCRLF: afterCRLF, nextLine: min(lineEnd + 1, range.upperBound)))
+                from = lineEnd
+            }
+            cache[key] = found
+            return found
+        }
+
+        /// After `--boundary`: optionally `--`, then only spaces, tabs or a CR to the line's end.
+        private static func isDelimiterLine(_ rest: ArraySlice<UInt8>) -> Bool {
+            let afterClose = rest.starts(with: [UInt8(ascii: "-"), UInt8(ascii: "-")]) ? rest.dropFirst(2) : rest
+            return afterClose.allSatisfy { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }
+        }
+
+        /// The first occurrence of `needle` in `source[from..<to]`, in linear time (Knuth–Morris–Pratt:
+        /// a body of dashes must not cost its length times the boundary's).
+        private static func find(_ needle: [UInt8], in source: [UInt8], from: Int, to: Int) -> Int? {
+            let failure = Self.failureTable(needle)
+            var matched = 0
+            var index = from
+            while index < to {
+                while matched > 0, source[index] != needle[matched] { matched = failure[matched - 1] }
+                if source[index] == needle[matched] { matched += 1 }
+                if matched == needle.count { return index + 1 - needle.count }
+                index += 1
+            }
+            return nil
+        }
+
+        /// For each prefix of `needle`, the length of its longest proper prefix that is also a suffix.
+        private static func failureTable(_ needle: [UInt8]) -> [Int] {
+            var table = [Int](repeating: 0, count: needle.count)
+            var length = 0
+            for index in needle.indices.dropFirst() {
+                while length > 0, needle[index] != needle[length] { length = table[length - 1] }
+                if needle[index] == needle[length] { length += 1 }
+                table[index] = length
+            }
+            return table
+        }
+    }
+
+    /// One reading of one body: decodes its encoded parts into one view.
+    private struct Reading {
         let byteLimit: Int
         let bareLineFeeds: Bool
         var builder: DecodedBuilder
         var syntax = SegmentSyntax.plain
 
-        init(source: [UInt8], byteLimit: Int, maxPieces: Int, bareLineFeeds: Bool) {
-            self.source = source
+        init(byteLimit: Int, bareLineFeeds: Bool) {
             self.byteLimit = byteLimit
             self.bareLineFeeds = bareLineFeeds
-            builder = DecodedBuilder(capacity: 0, maxPieces: maxPieces)
+            builder = DecodedBuilder(capacity: 0, maxPieces: max(0, byteLimit) / Decoded.pieceCost + 1)
         }
 
-        mutating func decode(parts: [Range<Int>], nesting: Int) throws(Failure) {
+        mutating func decode(parts: [Range<Int>], nesting: Int, context: inout Context) throws(Failure) {
             guard nesting <= maximumNesting else { throw .tooDeep(maximumNesting) }
+            let source = context.source
             for part in parts where !builder.exceeded {
-                let (headers, body) = PartHeaders.parse(source, range: part)
+                let (headers, body) = try PartHeaders.parse(source, range: part)
                 guard !body.isEmpty else { continue }
                 let partSyntax: SegmentSyntax
                 do {
                     partSyntax = try SegmentSyntax(contentTypes: headers.contentTypes)
                 } catch {
-                    throw .undecodable("a part with too many multipart boundaries")
+                    switch error {
+                    case .tooManyBoundaries: throw .undecodable("a part with too many multipart boundaries")
+                    case .unclearBoundary(let what): throw .undecodable(what)
+                    }
                 }
-                let transfer = try transferEncoding(headers)
+                let transfer = try Self.transferEncoding(headers)
                 let codings = headers.contentCodings
                 if transfer == nil, codings.isEmpty {
                     for boundary in partSyntax.multipartBoundaries {
-                        let nested = split(source, range: body, boundary: boundary, bareLineFeeds: bareLineFeeds)
-                        try decode(parts: nested, nesting: nesting + 1)
+                        let delimiters = try context.delimiters(in: body, boundary: boundary)
+                        let nested = MultipartParts.parts(between: delimiters, in: body, bareLineFeeds: bareLineFeeds)
+                        try decode(parts: nested, nesting: nesting + 1, context: &context)
                     }
                     continue
                 }
@@ -125,7 +193,7 @@ enum MultipartParts {
                 if transfer == "quoted-printable", codings.isEmpty {
                     QuotedPrintable.decode(source, range: body, into: &builder)
                 } else {
-                    let content = try decodedContent(body, transfer: transfer, codings: codings)
+                    let content = try decodedContent(source[body], transfer: transfer, codings: codings)
                     builder.decoded(content, from: body)
                 }
                 guard builder.bytes.count <= byteLimit else { throw .tooLarge }
@@ -140,7 +208,7 @@ enum MultipartParts {
         }
 
         /// The one transfer encoding the part declares that changes its bytes, if any.
-        private func transferEncoding(_ headers: PartHeaders) throws(Failure) -> String? {
+        private static func transferEncoding(_ headers: PartHeaders) throws(Failure) -> String? {
             let declared = Set(headers.transferEncodings)
             guard declared.count <= 1 else { throw .undecodable("a part with conflicting Content-Transfer-Encoding headers") }
             guard let encoding = declared.first, !identityTransferEncodings.contains(encoding) else { return nil }
@@ -151,19 +219,18 @@ enum MultipartParts {
         }
 
         /// The part's content with its transfer encoding, then its content codings, removed.
-        private func decodedContent(_ body: Range<Int>, transfer: String?, codings: [String]) throws(Failure) -> [UInt8] {
+        private func decodedContent(_ body: ArraySlice<UInt8>, transfer: String?, codings: [String]) throws(Failure) -> [UInt8] {
             var content: [UInt8]
             switch transfer {
             case "base64":
-                let characters = source[body].filter { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0D || $0 == 0x0A) }
-                guard let decoded = Base64URL.decode(characters) else { throw .undecodable("a part that is not valid base64") }
+                guard let decoded = StrictBase64.decode(body) else { throw .undecodable("a part that is not valid base64") }
                 content = decoded
             case "quoted-printable":
                 var inner = DecodedBuilder(capacity: body.count, maxPieces: .max)
-                QuotedPrintable.decode(source, range: body, into: &inner)
+                QuotedPrintable.decode(Array(body), range: 0..<body.count, into: &inner)
                 content = inner.bytes
             default:
-                content = Array(source[body])
+                content = Array(body)
             }
             guard !codings.isEmpty else { return content }
             let limit = max(0, byteLimit - builder.bytes.count)

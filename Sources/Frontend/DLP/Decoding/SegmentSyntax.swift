@@ -11,7 +11,7 @@ struct SegmentSyntax: Equatable {
     static let plain = SegmentSyntax()
     static let form = SegmentSyntax(formEncoded: true)
 
-    /// A boundary is 1 to 70 characters (RFC 2046 §5.1.1); a longer one is not a boundary.
+    /// A boundary is 1 to 70 characters (RFC 2046 §5.1.1).
     static let maximumBoundaryLength = 70
     /// More boundaries than this for one body (from repeated `Content-Type` headers or parameters)
     /// is not something a client sends; each would cost a pass over the body.
@@ -19,33 +19,35 @@ struct SegmentSyntax: Equatable {
 
     enum Failure: Error, Equatable {
         case tooManyBoundaries(Int)
+        /// A multipart type whose boundary servers could read differently (what, in words).
+        case unclearBoundary(String)
     }
 
     /// The syntax named by a request's or part's `Content-Type` values. Every value counts: when a
     /// hostile sender repeats the header, a server may read any one of them.
+    ///
+    /// A multipart boundary is taken only when every server reads it the same way: RFC 2046
+    /// characters, quoted or not, without escapes, spaces at either end or RFC 2231 `boundary*`
+    /// forms, which parsers unquote, trim and decode differently. Anything else is refused, since
+    /// a body split on another boundary than the server's hides its parts from DLP.
     init(contentTypes: [String]) throws(Failure) {
         var boundaries: [[UInt8]] = []
         for value in contentTypes {
             let (type, parameters) = Self.parse(value)
             if type == "application/x-www-form-urlencoded" { formEncoded = true }
             guard type.hasPrefix("multipart/") else { continue }
-            for (name, parameter) in parameters where name == "boundary" {
-                let bytes = Array(parameter.utf8)
-                guard !bytes.isEmpty, bytes.count <= Self.maximumBoundaryLength, !boundaries.contains(bytes) else { continue }
-                boundaries.append(bytes)
+            var found = false
+            for (name, rawValue) in parameters {
+                if name.hasPrefix("boundary*") { throw .unclearBoundary("an RFC 2231 boundary parameter") }
+                guard name == "boundary" else { continue }
+                let bytes = try Self.boundary(rawValue)
+                found = true
+                if !boundaries.contains(bytes) { boundaries.append(bytes) }
             }
+            guard found else { throw .unclearBoundary("a multipart type without a boundary") }
         }
         guard boundaries.count <= Self.maximumBoundaries else { throw .tooManyBoundaries(boundaries.count) }
         multipartBoundaries = boundaries
-    }
-
-    /// The syntax of a message body from every `Content-Type` header of its message.
-    static func of(_ headers: HTTPHeaders) throws(DecodedViews.Failure) -> SegmentSyntax {
-        do {
-            return try SegmentSyntax(contentTypes: headers[canonicalForm: "content-type"].map(String.init))
-        } catch {
-            throw .undecodablePart("a body with more than \(maximumBoundaries) multipart boundaries")
-        }
     }
 
     init(formEncoded: Bool = false, multipartBoundaries: [[UInt8]] = []) {
@@ -53,25 +55,62 @@ struct SegmentSyntax: Equatable {
         self.multipartBoundaries = multipartBoundaries
     }
 
-    /// The lowercased media type and its parameters (names lowercased, quoted values unquoted).
+    /// The syntax of a message body from every `Content-Type` header of its message, each value
+    /// as sent (a comma inside a quoted boundary is part of it, not a list separator).
+    static func of(_ headers: HTTPHeaders) throws(DecodedViews.Failure) -> SegmentSyntax {
+        do {
+            return try SegmentSyntax(contentTypes: headers["content-type"])
+        } catch {
+            switch error {
+            case .tooManyBoundaries: throw .undecodablePart("a body with more than \(maximumBoundaries) multipart boundaries")
+            case .unclearBoundary(let what): throw .undecodablePart("\(what)")
+            }
+        }
+    }
+
+    /// A boundary parameter's value, unquoted, if it is one servers agree on.
+    private static func boundary(_ rawValue: String) throws(Failure) -> [UInt8] {
+        var bytes = Array(rawValue.utf8)
+        if bytes.first == UInt8(ascii: "\"") {
+            guard bytes.count >= 2, bytes.last == UInt8(ascii: "\"") else { throw .unclearBoundary("an unterminated quoted boundary") }
+            bytes = Array(bytes.dropFirst().dropLast())
+        }
+        guard !bytes.isEmpty, bytes.count <= maximumBoundaryLength else {
+            throw .unclearBoundary("a multipart boundary of \(bytes.count) characters (1 to \(maximumBoundaryLength))")
+        }
+        guard bytes.allSatisfy(isBoundaryCharacter), bytes.first != UInt8(ascii: " "), bytes.last != UInt8(ascii: " ") else {
+            throw .unclearBoundary("a multipart boundary with characters outside RFC 2046's")
+        }
+        return bytes
+    }
+
+    /// RFC 2046 §5.1.1 `bchars`: digits, letters, `'()+_,-./:=?` and space.
+    private static func isBoundaryCharacter(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"): true
+        default: Array("'()+_,-./:=? ".utf8).contains(byte)
+        }
+    }
+
+    /// The lowercased media type and its parameters (names lowercased, values as sent, quotes
+    /// included, with spaces around them trimmed). A `;` inside quotes does not end a parameter.
     static func parse(_ value: String) -> (type: String, parameters: [(String, String)]) {
         var fields: [String] = []
         var field = ""
         var quoted = false
         var escaped = false
         for character in value {
+            field.append(character)
             if escaped {
-                field.append(character)
                 escaped = false
             } else if quoted, character == "\\" {
                 escaped = true
             } else if character == "\"" {
                 quoted.toggle()
             } else if !quoted, character == ";" {
+                field.removeLast()
                 fields.append(field)
                 field = ""
-            } else {
-                field.append(character)
             }
         }
         fields.append(field)

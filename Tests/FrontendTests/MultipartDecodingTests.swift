@@ -96,7 +96,7 @@ struct MultipartDecodingTests {
         #expect(try Self.found(lenient))
         // The other way round: a strict reader's part, which a lenient one cuts short at a bare LF.
         let strict = "--\(Self.boundary)\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nghp=5F\(Self.token.dropFirst(4).prefix(8))"
-            + "\n--\(Self.boundary)\n\(Self.token.dropFirst(12).prefix(2))=\r\n\(Self.token.dropFirst(14))\r\n--\(Self.boundary)--\r\n"
+            + "\n--\(Self.boundary)\n\n\(Self.token.dropFirst(12).prefix(2))=\r\n\(Self.token.dropFirst(14))\r\n--\(Self.boundary)--\r\n"
         #expect(try Self.views(strict).segments.dropFirst().contains { String(decoding: $0, as: UTF8.self).contains("--\(Self.boundary)") })
         // An unterminated body still has its last part decoded.
         #expect(try Self.found(Self.body([("Content-Transfer-Encoding: quoted-printable", "ghp=5F\(Self.token.dropFirst(4))")], closed: false)))
@@ -152,6 +152,7 @@ struct MultipartDecodingTests {
             "multipart/form-data; boundary=A; boundary*0=B",
             "multipart/form-data; boundary=\u{A0}X",  // Go trims Unicode spaces
             #"multipart/form-data; boundary="X"#,
+            #"multipart/form-data; boundary=good; a=\"; boundary=evil"#,  // Python reads three parameters
             "multipart/form-data",
         ]
         for value in unclear {
@@ -162,9 +163,10 @@ struct MultipartDecodingTests {
     @Test func bodiesServersSplitDifferentlyAreDecodedOrRefused() throws {
         let qp = "ghp=5F\(Self.token.dropFirst(4))"
         let b = Self.boundary
-        // A line before the first delimiter: Go skips it and stays strict about CRLF afterwards.
-        let preamble = "\n--\(b)\r\nContent-Disposition: form-data; name=\"f\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
-            + "hi\n--\(b)\r\n\(qp)\r\n--\(b)--\r\n"
+        // A preamble is skipped: Go then stays strict about CRLF, so a part cut short by a bare
+        // LF in the lenient reading runs on in the strict one.
+        let preamble = "This is a multi-part message.\r\n--\(b)\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+            + "hi\n--\(b)\n\(qp)\r\n--\(b)--\r\n"
         #expect(try Self.found(preamble))
         // Django finds the boundary anywhere, Go only on delimiter lines: such bodies are refused.
         let base64 = Array("token=\(Self.token);".utf8).base64Encoded
@@ -173,14 +175,28 @@ struct MultipartDecodingTests {
             "--\(b)\r\nA: 1\r\n\r\nx\r\n--\(b)Y\r\nContent-Transfer-Encoding: base64\r\n\r\n\(base64)\r\n--\(b)--",
             // Headers ended by LF CRLF: Django reads on to the next CRLF CRLF.
             "--\(b)\r\nX-Pad: 1\n\r\nContent-Transfer-Encoding: base64\r\n\r\n\(base64)\r\n--\(b)--",
+            "--\(b)\n\r\nContent-Transfer-Encoding: base64\r\n\r\n\(base64)\r\n--\(b)--",
+            "--\(b)\r\nA: 1\n\nx\r\nContent-Transfer-Encoding: base64\r\n\r\n\(base64)\r\n--\(b)--",
+            // Padding after the boundary, or a line end unlike the one before: python-multipart
+            // and Go read those lines as content.
+            "--\(b)\r\nA: 1\r\n\r\nx\r\n--\(b) \r\nContent-Transfer-Encoding: base64\r\n\r\n\(base64)\r\n--\(b)--",
+            "--\(b)\r\r\n\n--\(b)\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\(qp)\r\n--\(b)--",
+            "--\(b)\r\nA: 1\r\n\r\nx\r\n--\(b)\nContent-Transfer-Encoding: base64\n\n\(base64)\r\n--\(b)--",
+            // Folded or padded header lines: Go unfolds them, Django strips each line.
+            "--\(b)\r\nContent-Type: text/plain\r\n Content-Transfer-Encoding: base64\r\n\r\n\(base64)\r\n--\(b)--",
+            "--\(b)\r\n\u{0B}Content-Transfer-Encoding: base64\r\n\r\n\(base64)\r\n--\(b)--",
+            // Django reads a preamble as a part.
+            "Content-Transfer-Encoding: base64\r\n\r\n\(base64)\r\n--\(b)--",
+            "\u{0B} content-encoding: gzip\r\n\r\nx\r\n--\(b)\r\nA: 1\r\n\r\nx\r\n--\(b)--",
         ] {
             #expect(throws: DecodedViews.Failure.self, "\(body.debugDescription)") { _ = try Self.views(body) }
         }
         // Parts after the closing delimiter are decoded too: not every server stops there.
         let epilogue = Self.body([("A: 1", "x")]) + "--\(b)\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\(qp)\r\n"
         #expect(try Self.found(epilogue))
-        // A folded header is unfolded, and parameters after the encoding's name are ignored, as servers do.
-        #expect(try Self.found(Self.body([("Content-Transfer-Encoding:\r\n quoted-printable", qp)])))
+        // An epilogue of plain text is left alone.
+        #expect(try Self.views(Self.body([("A: 1", "x")]) + "trailing words, not a part\r\n").views.isEmpty)
+        // Parameters after the encoding's name are ignored, as servers do.
         #expect(try Self.found(Self.body([("Content-Transfer-Encoding: base64; x=1", Array("t \(Self.token)".utf8).base64Encoded)])))
     }
 
@@ -193,7 +209,11 @@ struct MultipartDecodingTests {
         for content in [dashed, strayPadding, "YQ===", "Y", "YQ=x"] {
             #expect(throws: DecodedViews.Failure.self, "\(content)") { _ = try Self.views(Self.body([("Content-Transfer-Encoding: base64", content)])) }
         }
+        // Python drops the rest of a line after `=` and a lone CR.
+        #expect(try Self.found(Self.body([("Content-Transfer-Encoding: quoted-printable", "ghp=5F" + Self.token.dropFirst(4).prefix(6) + "=\rjunk\n" + Self.token.dropFirst(10))])))
         #expect(StrictBase64.decode(ArraySlice(Self.bytes("YWJj\r\nZA=="))) == Self.bytes("abcd"))
+        // Python drops the rest of a line after `=` and a lone CR.
+        #expect(try Self.found(Self.body([("Content-Transfer-Encoding: quoted-printable", "ghp=5F" + Self.token.dropFirst(4).prefix(6) + "=\rjunk\n" + Self.token.dropFirst(10))])))
         #expect(StrictBase64.decode(ArraySlice(Self.bytes("YWI=\r\nYw"))) == nil, "padding only at the end")
     }
 

@@ -35,7 +35,7 @@ enum MultipartParts {
         var results: [(decoded: Decoded, syntax: SegmentSyntax)] = []
         for boundary in boundaries {
             let delimiters = try context.delimiters(in: source.indices, boundary: boundary)
-            var readings: [[Range<Int>]] = []
+            var readings: [[Part]] = []
             for bareLineFeeds in [false, true] {
                 let parts = Self.parts(between: delimiters, in: source.indices, bareLineFeeds: bareLineFeeds)
                 guard !readings.contains(parts) else { continue }
@@ -59,19 +59,41 @@ enum MultipartParts {
         var afterCRLF: Bool
         /// Where the line after it starts.
         var nextLine: Int
+        /// `--boundary--`.
+        var close: Bool
+        /// The line ends in CRLF (else LF, or the body ends).
+        var endsWithCRLF: Bool
+    }
+
+    /// Text between delimiters, as one reading splits it.
+    struct Part: Equatable {
+        var range: Range<Int>
+        /// Parts proper follow a delimiter and their headers end lines as it does. Loose text
+        /// (the preamble, an epilogue) is not a part to most servers, but is to some (Django):
+        /// it may not declare an encoding.
+        var loose: Bool
+        var headerLinesEndWithCRLF: Bool
     }
 
     /// The parts between the delimiters a reading accepts: the strict one takes the first
     /// delimiter after any line break and the others only after CRLF, the lenient one after LF.
-    static func parts(between delimiters: [Delimiter], in range: Range<Int>, bareLineFeeds: Bool) -> [Range<Int>] {
+    /// Text before the first and after a closing delimiter is loose.
+    static func parts(between delimiters: [Delimiter], in range: Range<Int>, bareLineFeeds: Bool) -> [Part] {
         let accepted = delimiters.enumerated().filter { index, delimiter in
             index == 0 || bareLineFeeds || delimiter.afterCRLF
         }.map(\.element)
-        return accepted.indices.compactMap { index in
+        var parts: [Part] = []
+        let preambleEnd = accepted.first?.breakStart ?? range.upperBound
+        if range.lowerBound < preambleEnd {
+            parts.append(Part(range: range.lowerBound..<preambleEnd, loose: true, headerLinesEndWithCRLF: false))
+        }
+        for index in accepted.indices {
             let start = accepted[index].nextLine
             let end = index + 1 < accepted.count ? accepted[index + 1].breakStart : range.upperBound
-            return start < end ? start..<end : nil
+            guard start < end else { continue }
+            parts.append(Part(range: start..<end, loose: accepted[index].close, headerLinesEndWithCRLF: accepted[index].endsWithCRLF))
         }
+        return parts
     }
 
     /// The work of splitting one body: bounded in total, and each range split once per boundary.
@@ -79,7 +101,10 @@ enum MultipartParts {
         let source: [UInt8]
         /// Bytes searched for delimiters, all nesting levels together, may be this many times the body.
         static let workFactor = 8
+        /// Delimiters in one body, all nesting levels together (Go and Django stop at 1,000 parts).
+        static let maximumDelimiters = 10_000
         var work = 0
+        var delimiterCount = 0
         var cache: [CacheKey: [Delimiter]] = [:]
 
         struct CacheKey: Hashable {
@@ -103,22 +128,33 @@ enum MultipartParts {
             while let start = Self.find(marker, in: source, from: from, to: range.upperBound) {
                 let lineEnd = source[start..<range.upperBound].firstIndex(of: UInt8(ascii: "\n")) ?? range.upperBound
                 let atLineStart = start == range.lowerBound || source[start - 1] == UInt8(ascii: "\n")
-                guard atLineStart, Self.isDelimiterLine(source[(start + marker.count)..<lineEnd]) else {
-                    throw .undecodable("a multipart body that holds its boundary outside a delimiter line")
+                let afterCRLF = start - 2 >= range.lowerBound && source[start - 2] == UInt8(ascii: "\r") && atLineStart
+                var rest = source[(start + marker.count)..<lineEnd]
+                let close = rest.starts(with: [UInt8(ascii: "-"), UInt8(ascii: "-")])
+                if close { rest = rest.dropFirst(2) }
+                let endsWithCR = rest.last == UInt8(ascii: "\r")
+                if endsWithCR { rest = rest.dropLast() }
+                // Nothing may follow the boundary but `--` and the line's end; and a line that
+                // follows a CRLF ends in CRLF, one that follows a bare LF in LF: servers that
+                // allow padding, or judge a delimiter by its own line end, split it otherwise.
+                let hasLineFeed = lineEnd < range.upperBound
+                let consistent = start == range.lowerBound || !hasLineFeed || endsWithCR == afterCRLF
+                guard atLineStart, rest.isEmpty, consistent else {
+                    throw .undecodable("a multipart body that holds its boundary outside a plain delimiter line")
                 }
-                let afterCRLF = start - 2 >= range.lowerBound && source[start - 2] == UInt8(ascii: "\r")
+                delimiterCount += 1
+                guard delimiterCount <= Self.maximumDelimiters else { throw .undecodable("a multipart body of more than \(Self.maximumDelimiters) parts") }
                 let breakStart = start == range.lowerBound ? start : start - (afterCRLF ? 2 : 1)
-                found.append(Delimiter(breakStart: breakStart, afterCRLF: afterCRLF, nextLine: min(lineEnd + 1, range.upperBound)))
+                found.append(
+                    Delimiter(
+                        breakStart: breakStart, afterCRLF: afterCRLF, nextLine: min(lineEnd + 1, range.upperBound),
+                        close: close, endsWithCRLF: endsWithCR && hasLineFeed
+                    )
+                )
                 from = lineEnd
             }
             cache[key] = found
             return found
-        }
-
-        /// After `--boundary`: optionally `--`, then only spaces, tabs or a CR to the line's end.
-        private static func isDelimiterLine(_ rest: ArraySlice<UInt8>) -> Bool {
-            let afterClose = rest.starts(with: [UInt8(ascii: "-"), UInt8(ascii: "-")]) ? rest.dropFirst(2) : rest
-            return afterClose.allSatisfy { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }
         }
 
         /// The first occurrence of `needle` in `source[from..<to]`, in linear time (Knuth–Morris–Pratt:
@@ -162,11 +198,15 @@ enum MultipartParts {
             builder = DecodedBuilder(capacity: 0, maxPieces: max(0, byteLimit) / Decoded.pieceCost + 1)
         }
 
-        mutating func decode(parts: [Range<Int>], nesting: Int, context: inout Context) throws(Failure) {
+        mutating func decode(parts: [Part], nesting: Int, context: inout Context) throws(Failure) {
             guard nesting <= maximumNesting else { throw .tooDeep(maximumNesting) }
             let source = context.source
             for part in parts where !builder.exceeded {
-                let (headers, body) = try PartHeaders.parse(source, range: part)
+                if part.loose {
+                    try PartHeaders.refuseDeclaredEncodings(source, range: part.range)
+                    continue
+                }
+                let (headers, body) = try PartHeaders.parse(source, range: part.range, linesEndWithCRLF: part.headerLinesEndWithCRLF)
                 guard !body.isEmpty else { continue }
                 let partSyntax: SegmentSyntax
                 do {

@@ -33,11 +33,17 @@ enum QuotedPrintable {
     }
 
     /// Where a soft line break that starts with the `=` at `equals` ends: `=`, optional spaces or
-    /// tabs, then CRLF or LF.
+    /// tabs, then CRLF or LF. After `=` and a CR that no LF follows, Python's decoder drops the
+    /// rest of the line, so the break runs to the next LF (or the end).
     private static func softBreakEnd(_ source: [UInt8], after equals: Int, limit: Int) -> Int? {
         var index = equals + 1
         while index < limit, source[index] == UInt8(ascii: " ") || source[index] == UInt8(ascii: "\t") { index += 1 }
-        if index < limit, source[index] == UInt8(ascii: "\r") { index += 1 }
+        if index < limit, source[index] == UInt8(ascii: "\r") {
+            index += 1
+            guard index < limit, source[index] == UInt8(ascii: "\n") else {
+                return (source[index..<limit].firstIndex(of: UInt8(ascii: "\n")).map { $0 + 1 }) ?? limit
+            }
+        }
         guard index < limit, source[index] == UInt8(ascii: "\n") else { return nil }
         return index + 1
     }

@@ -36,6 +36,8 @@ struct SegmentSyntax: Equatable {
             let (type, parameters) = Self.parse(value)
             if type == "application/x-www-form-urlencoded" { formEncoded = true }
             guard type.hasPrefix("multipart/") else { continue }
+            // Python's parameter parser and ours disagree on escapes outside quotes.
+            guard !value.contains("\\") else { throw .unclearBoundary("a multipart type with a backslash") }
             var found = false
             for (name, rawValue) in parameters {
                 if name.hasPrefix("boundary*") { throw .unclearBoundary("an RFC 2231 boundary parameter") }
@@ -43,6 +45,7 @@ struct SegmentSyntax: Equatable {
                 let bytes = try Self.boundary(rawValue)
                 found = true
                 if !boundaries.contains(bytes) { boundaries.append(bytes) }
+                guard boundaries.count <= Self.maximumBoundaries else { throw .tooManyBoundaries(boundaries.count) }
             }
             guard found else { throw .unclearBoundary("a multipart type without a boundary") }
         }

@@ -20,27 +20,40 @@ package enum Base64URL {
     }
 
     /// Decodes unpadded (or `=`-padded) base64url; nil on any other character.
+    ///
+    /// Every collection is decoded by one loop over contiguous bytes: a generic loop called from
+    /// another module runs unspecialized, through witness tables per byte, and made DLP's base64
+    /// views the costliest step of a scan (README, "Benchmarks").
     package static func decode<C: Collection<UInt8>>(_ text: C) -> [UInt8]? {
-        var output: [UInt8] = []
-        output.reserveCapacity(text.count * 3 / 4)
+        if let decoded = text.withContiguousStorageIfAvailable({ decode(bytes: $0) }) { return decoded }
+        return Array(text).withUnsafeBufferPointer { decode(bytes: $0) }
+    }
+
+    private static func decode(bytes text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        var output = [UInt8](repeating: 0, count: text.count * 3 / 4 + 1)
+        var written = 0
         var accumulator: UInt32 = 0
-        var bits = 0
-        for byte in text {
-            if byte == UInt8(ascii: "=") {
-                break
-            }
-            let value = values[Int(byte)]
-            guard value >= 0 else {
-                return nil
-            }
-            accumulator = accumulator << 6 | UInt32(value)
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                output.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
-                accumulator &= (1 << UInt32(bits)) - 1
+        var bits: UInt32 = 0
+        let valid = values.withUnsafeBufferPointer { values in
+            output.withUnsafeMutableBufferPointer { out in
+                for byte in text {
+                    if byte == UInt8(ascii: "=") { break }
+                    let value = values[Int(byte)]
+                    guard value >= 0 else { return false }
+                    accumulator = accumulator << 6 | UInt32(value)
+                    bits += 6
+                    if bits >= 8 {
+                        bits -= 8
+                        out[written] = UInt8(truncatingIfNeeded: accumulator >> bits)
+                        written += 1
+                        accumulator &= (1 << bits) - 1
+                    }
+                }
+                return true
             }
         }
+        guard valid else { return nil }
+        output.removeLast(output.count - written)
         return output
     }
 }

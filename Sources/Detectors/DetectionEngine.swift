@@ -75,10 +75,9 @@ public final class DetectionEngine {
         patterns.allSatisfy(\.usesJIT) && anchoredPatterns.allSatisfy { $0?.usesJIT ?? true }
     }
 
-    /// Scans `bytes` with the named detectors. Findings are sorted by start offset (then end,
-    /// then detector id). Throws on an unknown id or when any match hits a limit: a thrown
-    /// scan has not established that the buffer is clean.
-    public func scan(_ bytes: UnsafeRawBufferPointer, detectorIDs: [String]) throws(DetectionError) -> [Finding] {
+    /// The named detectors resolved for scanning: a request resolves its detector ids once, not
+    /// once per segment (each resolution hashes every id and the set). Throws on an unknown id.
+    public func selection(detectorIDs: [String]) throws(DetectionError) -> ResolvedDetectors {
         var indices: [Int] = []
         indices.reserveCapacity(detectorIDs.count)
         for id in detectorIDs {
@@ -87,15 +86,26 @@ public final class DetectionEngine {
             }
             indices.append(index)
         }
-        guard !bytes.isEmpty, !indices.isEmpty, let base = bytes.baseAddress else {
-            return []
-        }
         indices.sort()
         indices = indices.uniquedSorted()
+        return ResolvedDetectors(detectorIDs: detectorIDs, indices: indices, prefilter: indices.isEmpty ? nil : prefilter(for: indices))
+    }
 
+    /// Scans `bytes` with the named detectors. Findings are sorted by start offset (then end,
+    /// then detector id). Throws on an unknown id or when any match hits a limit: a thrown
+    /// scan has not established that the buffer is clean.
+    public func scan(_ bytes: UnsafeRawBufferPointer, detectorIDs: [String]) throws(DetectionError) -> [Finding] {
+        try scan(bytes, selection: selection(detectorIDs: detectorIDs))
+    }
+
+    /// Scans `bytes` with a selection this engine made (see above).
+    public func scan(_ bytes: UnsafeRawBufferPointer, selection: ResolvedDetectors) throws(DetectionError) -> [Finding] {
+        guard !bytes.isEmpty, let prefilter = selection.prefilter, let base = bytes.baseAddress else {
+            return []
+        }
         let subject = base.assumingMemoryBound(to: UInt8.self)
         let buffer = UnsafeBufferPointer(start: subject, count: bytes.count)
-        let candidates = prefilter(for: indices).candidates(in: subject, count: bytes.count)
+        let candidates = prefilter.candidates(in: subject, count: bytes.count)
 
         var findings: [Finding] = []
         for candidate in candidates {
@@ -118,10 +128,14 @@ public final class DetectionEngine {
     }
 
     public func scan(_ bytes: [UInt8], detectorIDs: [String]) throws(DetectionError) -> [Finding] {
+        try scan(bytes, selection: selection(detectorIDs: detectorIDs))
+    }
+
+    public func scan(_ bytes: [UInt8], selection: ResolvedDetectors) throws(DetectionError) -> [Finding] {
         // `withUnsafeBytes` rethrows untyped; carry the typed error out by hand.
         let result: Result<[Finding], DetectionError> = bytes.withUnsafeBytes { raw in
             do throws(DetectionError) {
-                return .success(try scan(raw, detectorIDs: detectorIDs))
+                return .success(try scan(raw, selection: selection))
             } catch {
                 return .failure(error)
             }

@@ -6,6 +6,12 @@ import IPC
 public struct ScanHandler {
     private let engine: DetectionEngine
     private let knownIDs: Set<String>
+    /// The last request's detectors, resolved: a route sends the same list every time.
+    private let lastSelection = SelectionCache()
+
+    private final class SelectionCache {
+        var selection: ResolvedDetectors?
+    }
 
     public init(engine: DetectionEngine) {
         self.engine = engine
@@ -25,6 +31,17 @@ public struct ScanHandler {
         if let unknown = request.detectorIDs.first(where: { !knownIDs.contains($0) }) {
             return ScanReply(id: request.id, status: .error, message: Self.message(for: .unknownDetector(unknown)))
         }
+        let selection: ResolvedDetectors
+        if let last = lastSelection.selection, last.detectorIDs == request.detectorIDs {
+            selection = last
+        } else {
+            do throws(DetectionError) {
+                selection = try engine.selection(detectorIDs: request.detectorIDs)
+            } catch {
+                return ScanReply(id: request.id, status: .error, message: Self.message(for: error))
+            }
+            lastSelection.selection = selection
+        }
         var findings: [WireFinding] = []
         var redacted: [[UInt8]] = []
         if request.redact {
@@ -33,7 +50,7 @@ public struct ScanHandler {
         for (index, segment) in request.segments.enumerated() {
             let segmentFindings: [Finding]
             do throws(DetectionError) {
-                segmentFindings = try engine.scan(segment, detectorIDs: request.detectorIDs)
+                segmentFindings = try engine.scan(segment, selection: selection)
             } catch {
                 let status: ScanStatus = if case .limitExceeded = error { .limitExceeded } else { .error }
                 return ScanReply(id: request.id, status: status, message: Self.message(for: error))

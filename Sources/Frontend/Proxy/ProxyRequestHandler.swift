@@ -35,6 +35,9 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var performing = false
     var readsPaused = false
     var readPending = false
+    /// Between the agent's channelRead and its read-complete; flushes upstream wait for the latter.
+    private var readingFromAgent = false
+    private var deferredUpstreamFlush: UpstreamConnection?
     /// The one connection deadline armed (idle, request head, TLS handshake, discarded body).
     var deadlineTimer: Scheduled<Void>?
     var deadlineGeneration = 0
@@ -97,6 +100,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Agent → proxy
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        readingFromAgent = true
         switch unwrapInboundIn(data) {
         case .head(let head):
             // Level 2 records bodies; the level is read per request, as a reload may change it.
@@ -121,7 +125,25 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        readingFromAgent = false
+        if let connection = deferredUpstreamFlush {
+            deferredUpstreamFlush = nil
+            connection.channel.flush()
+        }
         handle(.agentReadComplete)
+    }
+
+    /// Flushes to the upstream now, or at the end of the agent's read when one is under way: a
+    /// request whose head, body and end arrive in one read then leaves in one write (one TLS
+    /// record train, one syscall) instead of one per part (README, "Benchmarks"). NIO ends every
+    /// delivery of request parts with a read-complete, pipelined ones included.
+    private func flushUpstream(_ connection: UpstreamConnection) {
+        if readingFromAgent {
+            if let other = deferredUpstreamFlush, other !== connection { other.channel.flush() }
+            deferredUpstreamFlush = connection
+        } else {
+            connection.channel.flush()
+        }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -217,9 +239,10 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
             if !connection.channel.isWritable { readsPaused = true }
         case .writeUpstreamEnd(let connection):
-            connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+            connection.channel.write(HTTPClientRequestPart.end(nil), promise: nil)
+            flushUpstream(connection)
         case .flushUpstream(let connection):
-            connection.channel.flush()
+            flushUpstream(connection)
         case .resumeReadsIfWritable(let connection):
             if connection.channel.isWritable { resumeReads() }
         case .setUpstreamAutoRead(let connection, let autoRead):

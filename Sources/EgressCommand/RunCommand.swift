@@ -50,7 +50,7 @@ struct RunCommand: AsyncParsableCommand {
     )
     var upstreamTimeout = "600"
 
-    @Option(name: .customLong("scanners"), help: "DLP worker processes (default: the number of CPU cores).")
+    @Option(name: .customLong("scanners"), help: "DLP worker processes: auto (the default: the CPU cores the container's quota allows) or a number.")
     var scanners: String?
 
     @Option(name: .customLong("scan-timeout"), help: "Seconds a scan may take before its worker is killed (default 2).")
@@ -341,15 +341,16 @@ struct RunCommand: AsyncParsableCommand {
 
     private func makeScannerOptions() throws -> ScannerOptions {
         let count: Int
-        if let scanners {
+        if let scanners, scanners != "auto" {
             guard scanners.allSatisfy(\.isNumber), let value = Int(scanners), (1...256).contains(value) else {
                 throw CommandFailure(
-                    "--scanners \(scanners): expected a whole number from 1 to 256 (DLP cannot be turned off here; use dlp: in routes.yaml)"
+                    "--scanners \(scanners): expected auto or a whole number from 1 to 256 (DLP cannot be turned off here; use dlp: in routes.yaml)"
                 )
             }
             count = value
         } else {
-            count = max(1, System.coreCount)
+            let cpuMax = try? String(contentsOfFile: "/sys/fs/cgroup/cpu.max", encoding: .utf8)
+            count = AutomaticScannerCount.count(coreCount: System.coreCount, cpuMax: cpuMax)
         }
         let scanDeadline = try Self.seconds(scanTimeout, flag: "--scan-timeout", atMost: 600)
         let probeInterval = try Self.seconds(scannerProbeInterval, flag: "--scanner-probe-interval", atMost: 3600)

@@ -209,7 +209,7 @@ struct ControlTests {
         }
     }
 
-    @Test("GET /metrics is Prometheus text: requests by decision, scans, latency, held requests")
+    @Test("GET /metrics is Prometheus text: requests by decision, scans, latency, held requests, the pool")
     func metrics() async throws {
         try await Setup.run { s in
             let agent = s.agentPost()
@@ -231,6 +231,10 @@ struct ControlTests {
             #expect(after.contains(#"egress_scans_total{direction="outbound",outcome="clean"} 1"#))
             #expect(after.contains("egress_scan_duration_seconds_bucket"))
             #expect(after.contains("egress_scan_queue_wait_seconds_count"))
+            // The pool's gauges, after every scan has settled: nothing queued, nothing busy, one worker up.
+            #expect(after.contains("egress_scan_queue_depth 0"))
+            #expect(after.contains("egress_scanners_busy 0"))
+            #expect(after.contains("egress_scanners_live 1"))
         }
     }
 

@@ -53,6 +53,15 @@ public final class EgressMetrics: Sendable {
         Counter(label: "egress_scanner_restarts_total", factory: factory).increment()
     }
 
+    /// The pool as it stands after each of its steps: scans waiting for a worker, workers scanning,
+    /// workers up. A queue that stays above zero while every live worker is busy is the sign to
+    /// raise `--scanners` (README, "Tuning the scanner pool").
+    func scannerPool(queued: Int, busy: Int, live: Int) {
+        Gauge(label: "egress_scan_queue_depth", factory: factory).record(queued)
+        Gauge(label: "egress_scanners_busy", factory: factory).record(busy)
+        Gauge(label: "egress_scanners_live", factory: factory).record(live)
+    }
+
     /// The Prometheus text exposition, with the number of requests held for the operator now.
     public func exposition(heldRequests: Int) -> String {
         Gauge(label: "egress_held_requests", factory: factory).record(heldRequests)

@@ -135,6 +135,7 @@ final class ScannerPool: @unchecked Sendable {
                 }
             }
         }
+        metrics?.scannerPool(queued: machine.queuedJobs, busy: machine.busyWorkers, live: machine.liveWorkers)
         if machine.liveWorkers == configuration.workerCount, !readyWaiters.isEmpty {
             for waiter in readyWaiters { waiter.succeed() }
             readyWaiters.removeAll()

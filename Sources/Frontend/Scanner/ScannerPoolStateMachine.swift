@@ -215,6 +215,7 @@ struct ScannerPoolStateMachine {
     /// Workers that are up and scanning or waiting (for metrics and tests).
     var liveWorkers: Int { workers.filter { $0.state == .idle || $0.state == .probing || $0.state.isBusy }.count }
     var queuedJobs: Int { queue.count }
+    var busyWorkers: Int { workers.filter { $0.state.isBusy }.count }
 
     // MARK: Internals
 

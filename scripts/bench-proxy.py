@@ -169,7 +169,7 @@ def hey(url, *, proxy=None, duration, concurrency=16, rate=None, method="POST", 
     if body:
         command += ["-D", body, "-T", "application/octet-stream"]
     if proxy:
-        command += ["-x", f"127.0.0.1:{proxy}"]
+        command += ["-x", f"http://127.0.0.1:{proxy}"]
     command.append(url)
     before = cpu_seconds(measured_pid) if measured_pid else None
     output = run(command).stdout
@@ -198,6 +198,8 @@ class Bench:
     def __init__(self, args):
         self.args = args
         self.work = tempfile.mkdtemp(prefix="bench-proxy-")
+        # nginx's workers drop root for its default user, which must read the files and write PUTs.
+        os.chmod(self.work, 0o755)
         self.servers = []
         self.egress_binary = os.path.join(ROOT, ".build/release/egress")
         for binary in [self.egress_binary, self.egress_binary + "-scanner"]:
@@ -237,8 +239,9 @@ class Bench:
 
     def make_files(self):
         os.makedirs(self.path("files"))
-        os.makedirs(self.path("dav"))
-        os.makedirs(self.path("davtmp"))
+        for writable in ["dav", "davtmp"]:
+            os.makedirs(self.path(writable))
+            os.chmod(self.path(writable), 0o777)
         with open(self.path("files", "big"), "wb") as f:
             f.write(os.urandom(self.args.download_mib << 20))
         with open(self.path("upload.bin"), "wb") as f:
@@ -379,6 +382,12 @@ def request(flow: http.HTTPFlow) -> None:
 
 # --- the run ------------------------------------------------------------------------------------
 
+def median_load(loads):
+    """The round with the median throughput."""
+    ranked = sorted(loads, key=lambda load: load.rps or 0)
+    return ranked[len(ranked) // 2]
+
+
 def ratio(value, reference):
     return f"{value / reference:.2f}x" if value and reference else "-"
 
@@ -395,6 +404,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per load run (default 10)")
     parser.add_argument("--concurrency", type=int, default=16, help="keep-alive streams (default 16)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the saturation runs; the median is reported (default 3)")
     parser.add_argument("--soak", type=int, default=600, help="seconds of the RSS soak on the DLP route (default 600; 0 skips)")
     parser.add_argument("--download-mib", type=int, default=200)
     parser.add_argument("--upload-mib", type=int, default=64)
@@ -414,14 +424,19 @@ def main():
         direct_url = f"https://127.0.0.1:{up}/"
 
         # Saturation, 1 KiB POST bodies.
-        direct = hey(direct_url, duration=d, concurrency=c, body=small)
+        # The four paths are measured in interleaved rounds and each reported by its median
+        # round: this machine is shared, and a neighbour's burst should not decide one ratio.
         nginx_proxy = bench.start_nginx_proxy()
-        ceiling = hey(f"https://127.0.0.1:{nginx_proxy.port}/", duration=d, concurrency=c, body=small, measured_pid=nginx_proxy.pid)
         egress = bench.start_egress()
         egress_idle_rss = memory_kib(egress.pid, "VmRSS")
         egress_idle_tree = tree_rss_kib(egress.pid)
-        off = hey("https://plain.test/", proxy=egress.port, duration=d, concurrency=c, body=small, measured_pid=egress.pid)
-        on = hey("https://dlp.test/", proxy=egress.port, duration=d, concurrency=c, body=small, measured_pid=egress.pid)
+        rounds = {"direct": [], "ceiling": [], "off": [], "on": []}
+        for _ in range(args.rounds):
+            rounds["direct"].append(hey(direct_url, duration=d, concurrency=c, body=small))
+            rounds["ceiling"].append(hey(f"https://127.0.0.1:{nginx_proxy.port}/", duration=d, concurrency=c, body=small, measured_pid=nginx_proxy.pid))
+            rounds["off"].append(hey("https://plain.test/", proxy=egress.port, duration=d, concurrency=c, body=small, measured_pid=egress.pid))
+            rounds["on"].append(hey("https://dlp.test/", proxy=egress.port, duration=d, concurrency=c, body=small, measured_pid=egress.pid))
+        direct, ceiling, off, on = (median_load(rounds[key]) for key in ["direct", "ceiling", "off", "on"])
 
         # Fixed moderate rate: half of the DLP route's saturation, the same rate for every path.
         rate = max(100, (on.rps or 200) / 2)
@@ -447,7 +462,7 @@ def main():
         soak_samples = []
         if args.soak:
             soak = subprocess.Popen(["hey", "-z", f"{args.soak}s", "-c", str(c), "-q", f"{rate / c:.3f}", "-m", "POST", "-D", small,
-                                     "-x", f"127.0.0.1:{egress.port}", "https://dlp.test/"], env=CLEAN_ENV, stdout=subprocess.PIPE, text=True)
+                                     "-x", f"http://127.0.0.1:{egress.port}", "https://dlp.test/"], env=CLEAN_ENV, stdout=subprocess.PIPE, text=True)
             start = time.time()
             while soak.poll() is None:
                 time.sleep(min(30, max(1, args.soak / 20)))
@@ -471,7 +486,8 @@ def main():
             bench.stop(mitmproxy)
 
         # --- the report ---
-        print(f"bench-proxy, {datetime.date.today().isoformat()}, {os.cpu_count()} cores, {c} keep-alive streams, {d} s per run, hey as the client")
+        print(f"bench-proxy, {datetime.date.today().isoformat()}, {os.cpu_count()} cores, {c} keep-alive streams, {d} s per run, "
+          f"median of {args.rounds} interleaved rounds, hey as the client")
         print()
         print("| path (1 KiB POST, saturation) | req/s | vs direct | proxy CPU per request |")
         print("|---|---|---|---|")

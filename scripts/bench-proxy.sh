@@ -6,21 +6,7 @@
 # Figures only: nothing is asserted. Every server listens on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
-
-packages=(hey nginx-light openssl python3-venv)
-missing=()
-for package in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if ((${#missing[@]})); then
-    sudo=""
-    [ "$(id -u)" -ne 0 ] && sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-    # Debian starts the packaged nginx on install; the benchmark runs its own instances.
-    $sudo pkill -x nginx 2>/dev/null || true
-fi
+scripts/setup.sh --bench
 
 venv="$HOME/.cache/bottle-egress-bench/mitmproxy"
 if [[ " $* " != *" --no-mitmproxy "* ]] && [ ! -x "$venv/bin/mitmdump" ]; then

@@ -2,12 +2,16 @@
 # Installs what bottle egress needs on a fresh Debian machine (the Swift toolchain is expected on
 # PATH already). With --test, also what the test suite drives: headless Chromium with its driver
 # and Selenium for the operator-page test; iproute2 (ip netns) and util-linux (setpriv) for the
-# sidecar-topology and unprivileged tests. Safe to run again: apt and pip skip what is installed.
+# sidecar-topology and unprivileged tests. With --bench, what scripts/bench-proxy.sh runs. Safe to run again: apt and pip skip what is installed.
 set -euo pipefail
 
 packages=(git curl ca-certificates pkg-config libpcre2-dev libseccomp-dev zlib1g-dev)
 if [ "${1:-}" = "--test" ]; then
     packages+=(chromium chromium-driver iproute2 util-linux)
+fi
+if [ "${1:-}" = "--bench" ]; then
+    # scripts/bench-proxy.sh: the load generator, nginx (upstream and ceiling), a venv for mitmproxy.
+    packages+=(hey nginx-light openssl python3-venv)
 fi
 missing=()
 for package in "${packages[@]}"; do
@@ -18,6 +22,8 @@ if ((${#missing[@]})); then
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    # Debian starts a packaged nginx on install; the benchmark runs its own instances.
+    if [ "${1:-}" = "--bench" ]; then $sudo pkill -x nginx 2>/dev/null || true; fi
 fi
 
 if [ "${1:-}" = "--test" ]; then

@@ -2,7 +2,8 @@
 # Installs what bottle egress needs on a fresh Debian machine (the Swift toolchain is expected on
 # PATH already). With --test, also what the test suite drives: headless Chromium with its driver
 # and Selenium for the operator-page test; iproute2 (ip netns) and util-linux (setpriv) for the
-# sidecar-topology and unprivileged tests. With --bench, what scripts/bench-proxy.sh runs. Safe to run again: apt and pip skip what is installed.
+# sidecar-topology and unprivileged tests. With --bench, what scripts/bench-proxy.sh runs.
+# Safe to run again: apt and pip skip what is installed.
 set -euo pipefail
 
 packages=(git curl ca-certificates pkg-config libpcre2-dev libseccomp-dev zlib1g-dev)

@@ -7,11 +7,13 @@ import NIOCore
 /// invisible in the raw body. Parts that declare neither are scanned where they are, in the raw
 /// body, and add nothing here.
 ///
-/// Servers split a body differently: Go takes a delimiter only after CRLF once it has seen one
-/// that way, others after a bare LF, Django wherever the boundary occurs, and not all stop at the
-/// closing delimiter. So the boundary may occur only at the start of a delimiter line (anything
-/// else is refused), parts go on after the closing delimiter, and where the CRLF and bare-LF
-/// readings differ both are decoded.
+/// Servers split a body differently wherever it strays from RFC 2046: Go switches to bare-LF
+/// delimiters when the first one ends that way, others take a delimiter after any LF, Django
+/// finds the boundary anywhere and ends part headers at the first CRLF CRLF, and not all stop at
+/// the closing delimiter. So only the framing they all read alike is decoded — the boundary
+/// only on delimiter lines of its own, each begun and ended by CRLF (the first may open the body,
+/// the last may end it) — and anything else is refused; parts after the closing delimiter are
+/// decoded too.
 enum MultipartParts {
     enum Failure: Error, Equatable {
         /// What a part declared that cannot be decoded, in words (never the part's content).
@@ -24,10 +26,9 @@ enum MultipartParts {
     static let maximumNesting = 4
     static let identityTransferEncodings: Set<String> = ["7bit", "8bit", "binary"]
 
-    /// The decoded parts of `source` under each of `boundaries` and both readings of line breaks,
-    /// each reading's parts one after another in one view (a line break between parts), with the
-    /// syntax of what was decoded (a decoded part can itself be multipart or a form). Readings that
-    /// split the body the same way give one result; a body with no encoded part gives none.
+    /// The decoded parts of `source` under each of `boundaries`, one after another in one view per
+    /// boundary (a line break between parts), with the syntax of what was decoded (a decoded part
+    /// can itself be multipart or a form). A body with no encoded part gives none.
     /// - Parameter byteLimit: what all results together (bytes and maps back) may hold.
     static func decode(_ source: [UInt8], boundaries: [[UInt8]], byteLimit: Int) throws(Failure) -> [(decoded: Decoded, syntax: SegmentSyntax)] {
         var context = Context(source: source)
@@ -35,63 +36,47 @@ enum MultipartParts {
         var results: [(decoded: Decoded, syntax: SegmentSyntax)] = []
         for boundary in boundaries {
             let delimiters = try context.delimiters(in: source.indices, boundary: boundary)
-            var readings: [[Part]] = []
-            for bareLineFeeds in [false, true] {
-                let parts = Self.parts(between: delimiters, in: source.indices, bareLineFeeds: bareLineFeeds)
-                guard !readings.contains(parts) else { continue }
-                readings.append(parts)
-                var reading = Reading(byteLimit: remaining, bareLineFeeds: bareLineFeeds)
-                try reading.decode(parts: parts, nesting: 1, context: &context)
-                guard let decoded = reading.builder.finish() else { continue }
-                guard !decoded.exceeded else { throw .tooLarge }
-                remaining -= decoded.bytes.count + decoded.pieces.count * Decoded.pieceCost
-                guard remaining >= 0 else { throw .tooLarge }
-                results.append((decoded, reading.syntax))
-            }
+            var reading = Reading(byteLimit: remaining)
+            try reading.decode(parts: Self.parts(between: delimiters, in: source.indices), nesting: 1, context: &context)
+            guard let decoded = reading.builder.finish() else { continue }
+            guard !decoded.exceeded else { throw .tooLarge }
+            remaining -= decoded.bytes.count + decoded.pieces.count * Decoded.pieceCost
+            guard remaining >= 0 else { throw .tooLarge }
+            results.append((decoded, reading.syntax))
         }
         return results
     }
 
-    /// A line that starts with `--boundary`.
+    /// A line that is `--boundary` or `--boundary--`.
     struct Delimiter: Equatable {
-        /// Where the line break before it starts (CRLF or LF), or the line itself at the start.
+        /// Where the CRLF before it starts, or the line itself at the start.
         var breakStart: Int
-        var afterCRLF: Bool
         /// Where the line after it starts.
         var nextLine: Int
         /// `--boundary--`.
         var close: Bool
-        /// The line ends in CRLF (else LF, or the body ends).
-        var endsWithCRLF: Bool
     }
 
-    /// Text between delimiters, as one reading splits it.
+    /// Text between delimiters.
     struct Part: Equatable {
         var range: Range<Int>
-        /// Parts proper follow a delimiter and their headers end lines as it does. Loose text
-        /// (the preamble, an epilogue) is not a part to most servers, but is to some (Django):
-        /// it may not declare an encoding.
+        /// Parts proper follow a delimiter. Loose text (the preamble, an epilogue) is not a part
+        /// to most servers, but is to some (Django): it may not declare an encoding.
         var loose: Bool
-        var headerLinesEndWithCRLF: Bool
     }
 
-    /// The parts between the delimiters a reading accepts: the strict one takes the first
-    /// delimiter after any line break and the others only after CRLF, the lenient one after LF.
-    /// Text before the first and after a closing delimiter is loose.
-    static func parts(between delimiters: [Delimiter], in range: Range<Int>, bareLineFeeds: Bool) -> [Part] {
-        let accepted = delimiters.enumerated().filter { index, delimiter in
-            index == 0 || bareLineFeeds || delimiter.afterCRLF
-        }.map(\.element)
+    /// The parts between delimiters; text before the first and after a closing delimiter is loose.
+    static func parts(between delimiters: [Delimiter], in range: Range<Int>) -> [Part] {
         var parts: [Part] = []
-        let preambleEnd = accepted.first?.breakStart ?? range.upperBound
+        let preambleEnd = delimiters.first?.breakStart ?? range.upperBound
         if range.lowerBound < preambleEnd {
-            parts.append(Part(range: range.lowerBound..<preambleEnd, loose: true, headerLinesEndWithCRLF: false))
+            parts.append(Part(range: range.lowerBound..<preambleEnd, loose: true))
         }
-        for index in accepted.indices {
-            let start = accepted[index].nextLine
-            let end = index + 1 < accepted.count ? accepted[index + 1].breakStart : range.upperBound
+        for index in delimiters.indices {
+            let start = delimiters[index].nextLine
+            let end = index + 1 < delimiters.count ? delimiters[index + 1].breakStart : range.upperBound
             guard start < end else { continue }
-            parts.append(Part(range: start..<end, loose: accepted[index].close, headerLinesEndWithCRLF: accepted[index].endsWithCRLF))
+            parts.append(Part(range: start..<end, loose: delimiters[index].close))
         }
         return parts
     }
@@ -127,29 +112,22 @@ enum MultipartParts {
             var from = range.lowerBound
             while let start = Self.find(marker, in: source, from: from, to: range.upperBound) {
                 let lineEnd = source[start..<range.upperBound].firstIndex(of: UInt8(ascii: "\n")) ?? range.upperBound
-                let atLineStart = start == range.lowerBound || source[start - 1] == UInt8(ascii: "\n")
-                let afterCRLF = start - 2 >= range.lowerBound && source[start - 2] == UInt8(ascii: "\r") && atLineStart
+                let atBodyStart = start == range.lowerBound
+                let afterCRLF = start - 2 >= range.lowerBound && source[start - 1] == UInt8(ascii: "\n") && source[start - 2] == UInt8(ascii: "\r")
                 var rest = source[(start + marker.count)..<lineEnd]
                 let close = rest.starts(with: [UInt8(ascii: "-"), UInt8(ascii: "-")])
                 if close { rest = rest.dropFirst(2) }
-                let endsWithCR = rest.last == UInt8(ascii: "\r")
-                if endsWithCR { rest = rest.dropLast() }
-                // Nothing may follow the boundary but `--` and the line's end; and a line that
-                // follows a CRLF ends in CRLF, one that follows a bare LF in LF: servers that
-                // allow padding, or judge a delimiter by its own line end, split it otherwise.
                 let hasLineFeed = lineEnd < range.upperBound
-                let consistent = start == range.lowerBound || !hasLineFeed || endsWithCR == afterCRLF
-                guard atLineStart, rest.isEmpty, consistent else {
-                    throw .undecodable("a multipart body that holds its boundary outside a plain delimiter line")
+                // Nothing may follow the boundary but `--` and a CRLF (or the body's end).
+                if hasLineFeed, rest.last == UInt8(ascii: "\r") { rest = rest.dropLast() }
+                let endsWell = !hasLineFeed || source[lineEnd - 1] == UInt8(ascii: "\r")
+                guard atBodyStart || afterCRLF, rest.isEmpty, endsWell else {
+                    throw .undecodable("a multipart body that holds its boundary outside a delimiter line of its own between CRLFs")
                 }
                 delimiterCount += 1
                 guard delimiterCount <= Self.maximumDelimiters else { throw .undecodable("a multipart body of more than \(Self.maximumDelimiters) parts") }
-                let breakStart = start == range.lowerBound ? start : start - (afterCRLF ? 2 : 1)
                 found.append(
-                    Delimiter(
-                        breakStart: breakStart, afterCRLF: afterCRLF, nextLine: min(lineEnd + 1, range.upperBound),
-                        close: close, endsWithCRLF: endsWithCR && hasLineFeed
-                    )
+                    Delimiter(breakStart: atBodyStart ? start : start - 2, nextLine: min(lineEnd + 1, range.upperBound), close: close)
                 )
                 from = lineEnd
             }
@@ -185,16 +163,14 @@ enum MultipartParts {
         }
     }
 
-    /// One reading of one body: decodes its encoded parts into one view.
+    /// One body under one boundary: decodes its encoded parts into one view.
     private struct Reading {
         let byteLimit: Int
-        let bareLineFeeds: Bool
         var builder: DecodedBuilder
         var syntax = SegmentSyntax.plain
 
-        init(byteLimit: Int, bareLineFeeds: Bool) {
+        init(byteLimit: Int) {
             self.byteLimit = byteLimit
-            self.bareLineFeeds = bareLineFeeds
             builder = DecodedBuilder(capacity: 0, maxPieces: max(0, byteLimit) / Decoded.pieceCost + 1)
         }
 
@@ -206,7 +182,7 @@ enum MultipartParts {
                     try PartHeaders.refuseDeclaredEncodings(source, range: part.range)
                     continue
                 }
-                let (headers, body) = try PartHeaders.parse(source, range: part.range, linesEndWithCRLF: part.headerLinesEndWithCRLF)
+                let (headers, body) = try PartHeaders.parse(source, range: part.range)
                 guard !body.isEmpty else { continue }
                 let partSyntax: SegmentSyntax
                 do {
@@ -222,7 +198,7 @@ enum MultipartParts {
                 if transfer == nil, codings.isEmpty {
                     for boundary in partSyntax.multipartBoundaries {
                         let delimiters = try context.delimiters(in: body, boundary: boundary)
-                        let nested = MultipartParts.parts(between: delimiters, in: body, bareLineFeeds: bareLineFeeds)
+                        let nested = MultipartParts.parts(between: delimiters, in: body)
                         try decode(parts: nested, nesting: nesting + 1, context: &context)
                     }
                     continue
@@ -230,6 +206,9 @@ enum MultipartParts {
                 // Parts follow one another in the view, a line break (mapped to the one that ends
                 // the part's headers) between them, so a token cannot straddle two parts.
                 if !builder.bytes.isEmpty { builder.decoded(CollectionOfOne(UInt8(ascii: "\n")), from: (body.lowerBound - 1)..<body.lowerBound) }
+                if transfer == "quoted-printable", let problem = QuotedPrintable.ambiguity(in: source, range: body) {
+                    throw .undecodable("a quoted-printable part with \(problem)")
+                }
                 if transfer == "quoted-printable", codings.isEmpty {
                     QuotedPrintable.decode(source, range: body, into: &builder)
                 } else {

@@ -10,18 +10,16 @@ struct PartHeaders {
     ///
     /// Servers find a part's headers differently — Django from the boundary to the first CRLF
     /// CRLF, stripping each line; Go line by line to the first empty one, unfolding — so only
-    /// the block they all read alike is decoded: every line, the empty one included, ends the way
-    /// the delimiter line before it did, and every line is `name: value` with a token name.
-    /// Anything else is refused.
-    static func parse(_ source: [UInt8], range: Range<Int>, linesEndWithCRLF: Bool) throws(MultipartParts.Failure) -> (PartHeaders, body: Range<Int>) {
+    /// the block they all read alike is decoded: every line, the empty one included, ends in CRLF,
+    /// and every line is `name: value` with a token name. Anything else is refused.
+    static func parse(_ source: [UInt8], range: Range<Int>) throws(MultipartParts.Failure) -> (PartHeaders, body: Range<Int>) {
         var headers = PartHeaders()
         var lineStart = range.lowerBound
         while lineStart < range.upperBound {
             guard let newline = source[lineStart..<range.upperBound].firstIndex(of: UInt8(ascii: "\n")) else { break }
             var line = source[lineStart..<newline]
-            let crlf = line.last == UInt8(ascii: "\r")
-            guard crlf == linesEndWithCRLF else { throw .undecodable("a part whose headers end lines unlike its delimiter") }
-            if crlf { line = line.dropLast() }
+            guard line.last == UInt8(ascii: "\r") else { throw .undecodable("a part whose header lines do not end in CRLF") }
+            line = line.dropLast()
             if line.isEmpty { return (headers, (newline + 1)..<range.upperBound) }
             try headers.add(line)
             lineStart = newline + 1

@@ -33,18 +33,32 @@ enum QuotedPrintable {
     }
 
     /// Where a soft line break that starts with the `=` at `equals` ends: `=`, optional spaces or
-    /// tabs, then CRLF or LF. After `=` and a CR that no LF follows, Python's decoder drops the
-    /// rest of the line, so the break runs to the next LF (or the end).
+    /// tabs, then CRLF or LF.
     private static func softBreakEnd(_ source: [UInt8], after equals: Int, limit: Int) -> Int? {
         var index = equals + 1
         while index < limit, source[index] == UInt8(ascii: " ") || source[index] == UInt8(ascii: "\t") { index += 1 }
-        if index < limit, source[index] == UInt8(ascii: "\r") {
-            index += 1
-            guard index < limit, source[index] == UInt8(ascii: "\n") else {
-                return (source[index..<limit].firstIndex(of: UInt8(ascii: "\n")).map { $0 + 1 }) ?? limit
-            }
-        }
+        if index < limit, source[index] == UInt8(ascii: "\r") { index += 1 }
         guard index < limit, source[index] == UInt8(ascii: "\n") else { return nil }
         return index + 1
+    }
+
+    /// What in `range` decoders read differently, if anything: `==` (Python's decoder takes the
+    /// second `=` with the first), and `=` with optional spaces and a CR that no LF follows (Python
+    /// drops the rest of that line, or of its input chunk; Go fails). A part that holds either is
+    /// refused rather than decoded one way.
+    static func ambiguity(in source: [UInt8], range: Range<Int>) -> String? {
+        var index = range.lowerBound
+        while let equals = source[index..<range.upperBound].firstIndex(of: UInt8(ascii: "=")) {
+            var next = equals + 1
+            if next < range.upperBound, source[next] == UInt8(ascii: "=") { return "\"==\"" }
+            while next < range.upperBound, source[next] == UInt8(ascii: " ") || source[next] == UInt8(ascii: "\t") { next += 1 }
+            if next < range.upperBound, source[next] == UInt8(ascii: "\r"),
+                next + 1 >= range.upperBound || source[next + 1] != UInt8(ascii: "\n")
+            {
+                return "\"=\" before a CR without LF"
+            }
+            index = equals + 1
+        }
+        return nil
     }
 }

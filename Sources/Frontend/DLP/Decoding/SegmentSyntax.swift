@@ -23,8 +23,8 @@ struct SegmentSyntax: Equatable {
         case unclearBoundary(String)
     }
 
-    /// The syntax named by a request's or part's `Content-Type` values. Every value counts: when a
-    /// hostile sender repeats the header, a server may read any one of them.
+    /// The syntax named by a request's or part's `Content-Type` values. A form type anywhere counts;
+    /// a multipart type must be the only value (see below).
     ///
     /// A multipart boundary is taken only when every server reads it the same way: RFC 2046
     /// characters, quoted or not, without escapes, spaces at either end or RFC 2231 `boundary*`
@@ -38,6 +38,10 @@ struct SegmentSyntax: Equatable {
             guard type.hasPrefix("multipart/") else { continue }
             // Python's parameter parser and ours disagree on escapes outside quotes.
             guard !value.contains("\\") else { throw .unclearBoundary("a multipart type with a backslash") }
+            // Servers that join repeated headers with commas (Django under ASGI) read the last
+            // boundary of the joined value: one multipart type, one header, no list.
+            guard contentTypes.count == 1 else { throw .unclearBoundary("a multipart type among several Content-Type headers") }
+            guard !Self.hasCommaOutsideQuotes(value) else { throw .unclearBoundary("a multipart type with a comma outside quotes") }
             var found = false
             for (name, rawValue) in parameters {
                 if name.hasPrefix("boundary*") { throw .unclearBoundary("an RFC 2231 boundary parameter") }
@@ -85,6 +89,14 @@ struct SegmentSyntax: Equatable {
             throw .unclearBoundary("a multipart boundary with characters outside RFC 2046's")
         }
         return bytes
+    }
+
+    private static func hasCommaOutsideQuotes(_ value: String) -> Bool {
+        var quoted = false
+        for character in value {
+            if character == "\"" { quoted.toggle() } else if character == ",", !quoted { return true }
+        }
+        return false
     }
 
     /// RFC 2046 §5.1.1 `bchars`: digits, letters, `'()+_,-./:=?` and space.

@@ -246,8 +246,13 @@ class Bench:
             f.write(os.urandom(self.args.download_mib << 20))
         with open(self.path("upload.bin"), "wb") as f:
             f.write(os.urandom(self.args.upload_mib << 20))
+        # What an agent sends an LLM API: a JSON chat request of prose and code, 1 KiB.
+        prose = (b"Please refactor parse_config() so that an empty file yields the defaults instead of "
+                 b"raising, keep the public signature, and add a test for it. The current code is:\\n"
+                 b"def parse_config(path):\\n    with open(path) as f:\\n        return yaml.safe_load(f)['app']\\n")
+        content = (prose * 8)[:940]
         with open(self.path("body-1k"), "wb") as f:
-            f.write(b'{"model":"bench","messages":[{"role":"user","content":"' + b"x" * 960 + b'"}]}')
+            f.write(b'{"model":"bench","max_tokens":512,"messages":[{"role":"user","content":"' + content + b'"}]}')
         with open(self.path("body-1m"), "wb") as f:
             f.write(b'{"text":"' + b"lorem ipsum dolor sit amet " * ((1 << 20) // 27) + b'"}')
 

@@ -494,15 +494,17 @@ def main():
         print(f"bench-proxy, {datetime.date.today().isoformat()}, {os.cpu_count()} cores, {c} keep-alive streams, {d} s per run, "
           f"median of {args.rounds} interleaved rounds, hey as the client")
         print()
-        print("| path (1 KiB POST, saturation) | req/s | vs direct | proxy CPU per request |")
-        print("|---|---|---|---|")
+        print("| path (1 KiB POST, saturation) | req/s | vs direct | p50 | p99 | proxy CPU per request |")
+        print("|---|---|---|---|---|---|")
         for name, load, reference in [("direct", direct, None), ("nginx as TLS reverse proxy (ceiling)", ceiling, direct),
                                       ("egress, DLP off", off, direct), ("egress, DLP on", on, direct),
                                       ("mitmproxy, same job", mitm, direct)]:
             if load is None:
                 continue
             cpu = load.cpu_per_request_us()
-            print(f"| {name} | {fmt(load.rps)} | {ratio(load.rps, direct.rps) if reference else '1'} | {fmt(cpu, ' µs') if cpu else '-'} |")
+            p50 = fmt(load.p50 * 1e3, " ms") if load.p50 is not None else "-"
+            p99 = fmt(load.p99 * 1e3, " ms") if load.p99 is not None else "-"
+            print(f"| {name} | {fmt(load.rps)} | {ratio(load.rps, direct.rps) if reference else '1'} | {p50} | {p99} | {fmt(cpu, ' µs') if cpu else '-'} |")
         print()
         print(f"| ratio | measured | target |")
         print("|---|---|---|")

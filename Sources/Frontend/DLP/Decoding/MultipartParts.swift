@@ -108,9 +108,10 @@ enum MultipartParts {
             work += range.count
             guard work <= Self.workFactor * source.count + (1 << 20) else { throw .tooLarge }
             let marker = Array("--".utf8) + boundary
+            let failure = Self.failureTable(marker)
             var found: [Delimiter] = []
             var from = range.lowerBound
-            while let start = Self.find(marker, in: source, from: from, to: range.upperBound) {
+            while let start = Self.find(marker, failure: failure, in: source, from: from, to: range.upperBound) {
                 let lineEnd = source[start..<range.upperBound].firstIndex(of: UInt8(ascii: "\n")) ?? range.upperBound
                 let atBodyStart = start == range.lowerBound
                 let afterCRLF = start - 2 >= range.lowerBound && source[start - 1] == UInt8(ascii: "\n") && source[start - 2] == UInt8(ascii: "\r")
@@ -137,8 +138,7 @@ enum MultipartParts {
 
         /// The first occurrence of `needle` in `source[from..<to]`, in linear time (Knuth–Morris–Pratt:
         /// a body of dashes must not cost its length times the boundary's).
-        private static func find(_ needle: [UInt8], in source: [UInt8], from: Int, to: Int) -> Int? {
-            let failure = Self.failureTable(needle)
+        private static func find(_ needle: [UInt8], failure: [Int], in source: [UInt8], from: Int, to: Int) -> Int? {
             var matched = 0
             var index = from
             while index < to {
@@ -188,10 +188,7 @@ enum MultipartParts {
                 do {
                     partSyntax = try SegmentSyntax(contentTypes: headers.contentTypes)
                 } catch {
-                    switch error {
-                    case .tooManyBoundaries: throw .undecodable("a part with too many multipart boundaries")
-                    case .unclearBoundary(let what): throw .undecodable(what)
-                    }
+                    throw .undecodable(error.problem)
                 }
                 let transfer = try Self.transferEncoding(headers)
                 let codings = headers.contentCodings
@@ -212,16 +209,14 @@ enum MultipartParts {
                 if transfer == "quoted-printable", codings.isEmpty {
                     QuotedPrintable.decode(source, range: body, into: &builder)
                 } else {
-                    let content = try decodedContent(source[body], transfer: transfer, codings: codings)
+                    let content = try decodedContent(body, of: source, transfer: transfer, codings: codings)
                     builder.decoded(content, from: body)
                 }
                 guard builder.bytes.count <= byteLimit else { throw .tooLarge }
-                syntax.formEncoded = syntax.formEncoded || partSyntax.formEncoded
-                for boundary in partSyntax.multipartBoundaries where !syntax.multipartBoundaries.contains(boundary) {
-                    syntax.multipartBoundaries.append(boundary)
-                }
-                guard syntax.multipartBoundaries.count <= SegmentSyntax.maximumBoundaries else {
-                    throw .undecodable("parts with too many multipart boundaries")
+                do {
+                    try syntax.absorb(partSyntax)
+                } catch {
+                    throw .undecodable(error.problem)
                 }
             }
         }
@@ -238,18 +233,18 @@ enum MultipartParts {
         }
 
         /// The part's content with its transfer encoding, then its content codings, removed.
-        private func decodedContent(_ body: ArraySlice<UInt8>, transfer: String?, codings: [String]) throws(Failure) -> [UInt8] {
+        private func decodedContent(_ body: Range<Int>, of source: [UInt8], transfer: String?, codings: [String]) throws(Failure) -> [UInt8] {
             var content: [UInt8]
             switch transfer {
             case "base64":
-                guard let decoded = StrictBase64.decode(body) else { throw .undecodable("a part that is not valid base64") }
+                guard let decoded = StrictBase64.decode(source[body]) else { throw .undecodable("a part that is not valid base64") }
                 content = decoded
             case "quoted-printable":
                 var inner = DecodedBuilder(capacity: body.count, maxPieces: .max)
-                QuotedPrintable.decode(Array(body), range: 0..<body.count, into: &inner)
+                QuotedPrintable.decode(source, range: body, into: &inner)
                 content = inner.bytes
             default:
-                content = Array(body)
+                content = Array(source[body])
             }
             guard !codings.isEmpty else { return content }
             let limit = max(0, byteLimit - builder.bytes.count)

@@ -21,6 +21,14 @@ struct SegmentSyntax: Equatable {
         case tooManyBoundaries(Int)
         /// A multipart type whose boundary servers could read differently (what, in words).
         case unclearBoundary(String)
+
+        /// What was wrong, in words, for a refusal's reason.
+        var problem: String {
+            switch self {
+            case .tooManyBoundaries: "a multipart type with more than \(SegmentSyntax.maximumBoundaries) boundaries"
+            case .unclearBoundary(let what): what
+            }
+        }
     }
 
     /// The syntax named by a request's or part's `Content-Type` values. A form type anywhere counts;
@@ -53,8 +61,17 @@ struct SegmentSyntax: Equatable {
             }
             guard found else { throw .unclearBoundary("a multipart type without a boundary") }
         }
-        guard boundaries.count <= Self.maximumBoundaries else { throw .tooManyBoundaries(boundaries.count) }
         multipartBoundaries = boundaries
+    }
+
+    /// Adds what another segment's syntax says (decoded parts that share one view), within the
+    /// same bound on boundaries.
+    mutating func absorb(_ other: SegmentSyntax) throws(Failure) {
+        formEncoded = formEncoded || other.formEncoded
+        for boundary in other.multipartBoundaries where !multipartBoundaries.contains(boundary) {
+            multipartBoundaries.append(boundary)
+            guard multipartBoundaries.count <= Self.maximumBoundaries else { throw .tooManyBoundaries(multipartBoundaries.count) }
+        }
     }
 
     init(formEncoded: Bool = false, multipartBoundaries: [[UInt8]] = []) {
@@ -68,10 +85,7 @@ struct SegmentSyntax: Equatable {
         do {
             return try SegmentSyntax(contentTypes: headers["content-type"])
         } catch {
-            switch error {
-            case .tooManyBoundaries: throw .undecodablePart("a body with more than \(maximumBoundaries) multipart boundaries")
-            case .unclearBoundary(let what): throw .undecodablePart("\(what)")
-            }
+            throw .undecodablePart(error.problem)
         }
     }
 

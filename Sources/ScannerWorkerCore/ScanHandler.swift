@@ -5,7 +5,6 @@ import IPC
 /// the sandboxed worker and in a unit test.
 public struct ScanHandler {
     private let engine: DetectionEngine
-    private let knownIDs: Set<String>
     /// The last request's detectors, resolved: a route sends the same list every time.
     private let lastSelection = SelectionCache()
 
@@ -15,7 +14,6 @@ public struct ScanHandler {
 
     public init(engine: DetectionEngine) {
         self.engine = engine
-        self.knownIDs = Set(engine.definitions.map(\.id))
     }
 
     /// Scans every segment on its own with the requested detectors.
@@ -28,9 +26,7 @@ public struct ScanHandler {
         guard ScanDirection(rawValue: request.direction) != nil else {
             return ScanReply(id: request.id, status: .error, message: "invalid direction \(request.direction)")
         }
-        if let unknown = request.detectorIDs.first(where: { !knownIDs.contains($0) }) {
-            return ScanReply(id: request.id, status: .error, message: Self.message(for: .unknownDetector(unknown)))
-        }
+        // Resolving the ids is also where an unknown one is found (the reply names the first).
         let selection: ResolvedDetectors
         if let last = lastSelection.selection, last.detectorIDs == request.detectorIDs {
             selection = last

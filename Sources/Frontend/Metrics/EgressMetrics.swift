@@ -6,6 +6,11 @@ import Prometheus
 public final class EgressMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
+    /// The pool's gauges are recorded at every step of the pool, so they are made once, not looked
+    /// up in the registry each time.
+    private let scanQueueDepth: CoreMetrics.Gauge
+    private let scannersBusy: CoreMetrics.Gauge
+    private let scannersLive: CoreMetrics.Gauge
 
     public init() {
         registry = PrometheusCollectorRegistry()
@@ -16,6 +21,9 @@ public final class EgressMetrics: Sendable {
             .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
         ]
         self.factory = factory
+        scanQueueDepth = Gauge(label: "egress_scan_queue_depth", factory: factory)
+        scannersBusy = Gauge(label: "egress_scanners_busy", factory: factory)
+        scannersLive = Gauge(label: "egress_scanners_live", factory: factory)
     }
 
     /// One agent request settled: `forwarded` (sent upstream), `blocked` (refused by policy or DLP),
@@ -57,9 +65,9 @@ public final class EgressMetrics: Sendable {
     /// workers up. A queue that stays above zero while every live worker is busy is the sign to
     /// raise `--scanners` (README, "Tuning the scanner pool").
     func scannerPool(queued: Int, busy: Int, live: Int) {
-        Gauge(label: "egress_scan_queue_depth", factory: factory).record(queued)
-        Gauge(label: "egress_scanners_busy", factory: factory).record(busy)
-        Gauge(label: "egress_scanners_live", factory: factory).record(live)
+        scanQueueDepth.record(queued)
+        scannersBusy.record(busy)
+        scannersLive.record(live)
     }
 
     /// The Prometheus text exposition, with the number of requests held for the operator now.

@@ -161,7 +161,7 @@ class Load:
         return self.cpu / self.requests * 1e6
 
 
-def hey(url, *, proxy=None, duration, concurrency=16, rate=None, method="POST", body=None, measured_pid=None):
+def hey_command(url, *, proxy=None, duration, concurrency=16, rate=None, method="POST", body=None):
     command = ["hey", "-z", f"{duration}s", "-c", str(concurrency), "-m", method, "-t", "30"]
     if rate:
         # hey's -q is per worker.
@@ -171,6 +171,11 @@ def hey(url, *, proxy=None, duration, concurrency=16, rate=None, method="POST", 
     if proxy:
         command += ["-x", f"http://127.0.0.1:{proxy}"]
     command.append(url)
+    return command
+
+
+def hey(url, *, measured_pid=None, **options):
+    command = hey_command(url, **options)
     before = cpu_seconds(measured_pid) if measured_pid else None
     output = run(command).stdout
     after = cpu_seconds(measured_pid) if measured_pid else None
@@ -466,8 +471,8 @@ def main():
         # Soak: the DLP route at the moderate rate, the frontend's RSS sampled as it goes.
         soak_samples = []
         if args.soak:
-            soak = subprocess.Popen(["hey", "-z", f"{args.soak}s", "-c", str(c), "-q", f"{rate / c:.3f}", "-m", "POST", "-D", small,
-                                     "-x", f"http://127.0.0.1:{egress.port}", "https://dlp.test/"], env=CLEAN_ENV, stdout=subprocess.PIPE, text=True)
+            command = hey_command("https://dlp.test/", proxy=egress.port, duration=args.soak, concurrency=c, rate=rate, body=small)
+            soak = subprocess.Popen(command, env=CLEAN_ENV, stdout=subprocess.PIPE, text=True)
             start = time.time()
             while soak.poll() is None:
                 time.sleep(min(30, max(1, args.soak / 20)))

@@ -15,8 +15,19 @@ package enum Base64URL {
     }()
 
     /// Whether `byte` is a character of either alphabet (padding excluded).
+    ///
+    /// Computed, not looked up: DLP calls it for every byte it searches for runs, and a lookup in
+    /// the lazily built table costs a `swift_once` check per call from another module.
+    @inlinable
     package static func isAlphabet(_ byte: UInt8) -> Bool {
-        values[Int(byte)] >= 0
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "-"),
+            UInt8(ascii: "_"):
+            true
+        default:
+            false
+        }
     }
 
     /// Decodes unpadded (or `=`-padded) base64url; nil on any other character.

@@ -51,12 +51,31 @@ final class KeywordPrefilter {
     /// The longest keyword, for lane overlaps.
     private let maximumKeywordLength: Int
 
-    // Per-scan scratch, reset at the start of every scan.
-    private var seenKeyword: [Bool]
-    private var groupMask: [UInt64]
-    private var anchorStarts: [[UInt32]]
-    /// Whether this scan collects anchors.
-    private var collectsAnchors = false
+    /// Per-scan state. Only what a scan touched is reset after it, so a short segment costs its
+    /// own bytes, not the catalog's size; and a scan works on it as one local value, without the
+    /// run-time exclusivity check every access to a class's stored array would pay.
+    private struct Scratch {
+        var seenKeyword: [Bool]
+        var groupMask: [UInt64]
+        var anchorStarts: [[UInt32]]
+        /// Keywords, slots and anchor slots set by this scan, to reset after it.
+        var touchedKeywords: [Int] = []
+        var touchedSlots: [Int] = []
+        var touchedAnchorSlots: [Int] = []
+        /// Whether this scan collects anchors.
+        var collectsAnchors = false
+
+        mutating func reset() {
+            for keyword in touchedKeywords { seenKeyword[keyword] = false }
+            for slot in touchedSlots { groupMask[slot] = 0 }
+            for slot in touchedAnchorSlots { anchorStarts[slot].removeAll(keepingCapacity: true) }
+            touchedKeywords.removeAll(keepingCapacity: true)
+            touchedSlots.removeAll(keepingCapacity: true)
+            touchedAnchorSlots.removeAll(keepingCapacity: true)
+        }
+    }
+
+    private var scratch: Scratch
 
     /// Buffers shorter than this are walked in one lane.
     static let laneThreshold = 4096
@@ -214,9 +233,11 @@ final class KeywordPrefilter {
         self.classOf = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
         self.classOf.initialize(from: classOf, count: 256)
 
-        self.seenKeyword = [Bool](repeating: false, count: keywords.count)
-        self.groupMask = [UInt64](repeating: 0, count: detectors.count)
-        self.anchorStarts = [[UInt32]](repeating: [], count: detectors.count)
+        self.scratch = Scratch(
+            seenKeyword: [Bool](repeating: false, count: keywords.count),
+            groupMask: [UInt64](repeating: 0, count: detectors.count),
+            anchorStarts: [[UInt32]](repeating: [], count: detectors.count)
+        )
     }
 
     deinit {
@@ -227,23 +248,23 @@ final class KeywordPrefilter {
     /// The detectors whose keyword groups are all satisfied by `bytes`, in slot order. For a
     /// buffer of 4 GiB or more no anchors are collected (`anchors` is nil throughout).
     func candidates(in bytes: UnsafePointer<UInt8>, count: Int) -> [Candidate] {
-        collectsAnchors = hasAnchors && count < Int(UInt32.max)
+        // Taken out of the object for the scan (no copy: it stays uniquely referenced).
+        var scratch = Scratch(seenKeyword: [], groupMask: [], anchorStarts: [])
+        swap(&scratch, &self.scratch)
+        defer {
+            scratch.reset()
+            swap(&scratch, &self.scratch)
+        }
+        scratch.collectsAnchors = hasAnchors && count < Int(UInt32.max)
         if slotsWithKeywords > 0 {
-            for index in seenKeyword.indices {
-                seenKeyword[index] = false
-            }
-            for index in groupMask.indices {
-                groupMask[index] = 0
-                anchorStarts[index].removeAll(keepingCapacity: true)
-            }
-            scanKeywords(bytes, count: count)
+            scanKeywords(bytes, count: count, &scratch)
         }
         var result: [Candidate] = []
-        for slot in detectors.indices where groupMask[slot] == fullMask[slot] {
-            if anchored[slot] && collectsAnchors {
+        for slot in detectors.indices where scratch.groupMask[slot] == fullMask[slot] {
+            if anchored[slot] && scratch.collectsAnchors {
                 // Lanes overlap and keywords end out of start order: sort, drop duplicates.
-                anchorStarts[slot].sort()
-                result.append(Candidate(detector: detectors[slot], anchors: anchorStarts[slot].uniquedSorted()))
+                scratch.anchorStarts[slot].sort()
+                result.append(Candidate(detector: detectors[slot], anchors: scratch.anchorStarts[slot].uniquedSorted()))
             } else {
                 result.append(Candidate(detector: detectors[slot], anchors: nil))
             }
@@ -251,10 +272,10 @@ final class KeywordPrefilter {
         return result
     }
 
-    private func scanKeywords(_ bytes: UnsafePointer<UInt8>, count: Int) {
+    private func scanKeywords(_ bytes: UnsafePointer<UInt8>, count: Int, _ scratch: inout Scratch) {
         let overlap = maximumKeywordLength - 1
         guard count >= Self.laneThreshold, count / 4 > overlap else {
-            _ = walk(bytes, from: 0, to: count, state: 0, remaining: slotsWithKeywords)
+            _ = walk(bytes, from: 0, to: count, state: 0, remaining: slotsWithKeywords, &scratch)
             return
         }
         let table = self.table
@@ -279,30 +300,36 @@ final class KeywordPrefilter {
             state3 = table[Int(state3) &+ Int(classOf[Int(bytes[base3 &+ step])])]
             if state0 >= threshold || state1 >= threshold || state2 >= threshold || state3 >= threshold {
                 if state0 >= threshold {
-                    remaining = record(outputState: state0, end: base0 &+ step, remaining: remaining)
+                    remaining = record(outputState: state0, end: base0 &+ step, remaining: remaining, &scratch)
                 }
                 if state1 >= threshold {
-                    remaining = record(outputState: state1, end: base1 &+ step, remaining: remaining)
+                    remaining = record(outputState: state1, end: base1 &+ step, remaining: remaining, &scratch)
                 }
                 if state2 >= threshold {
-                    remaining = record(outputState: state2, end: base2 &+ step, remaining: remaining)
+                    remaining = record(outputState: state2, end: base2 &+ step, remaining: remaining, &scratch)
                 }
                 if state3 >= threshold {
-                    remaining = record(outputState: state3, end: base3 &+ step, remaining: remaining)
+                    remaining = record(outputState: state3, end: base3 &+ step, remaining: remaining, &scratch)
                 }
-                if remaining == 0 && !collectsAnchors {
+                if remaining == 0 && !scratch.collectsAnchors {
                     return
                 }
             }
             step &+= 1
         }
         // Lane 3 ends at 4 * quarter; it walks on through the remainder.
-        _ = walk(bytes, from: base3 + steps, to: count, state: state3, remaining: remaining)
+        _ = walk(bytes, from: base3 + steps, to: count, state: state3, remaining: remaining, &scratch)
     }
 
     /// One lane from `start` to `end`; returns the remaining count.
-    private func walk(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int, state: UInt32, remaining: Int) -> Int
-    {
+    private func walk(
+        _ bytes: UnsafePointer<UInt8>,
+        from start: Int,
+        to end: Int,
+        state: UInt32,
+        remaining: Int,
+        _ scratch: inout Scratch
+    ) -> Int {
         let table = self.table
         let classOf = self.classOf
         let threshold = firstOutputState
@@ -312,8 +339,8 @@ final class KeywordPrefilter {
         while index < end {
             state = table[Int(state) &+ Int(classOf[Int(bytes[index])])]
             if state >= threshold {
-                remaining = record(outputState: state, end: index, remaining: remaining)
-                if remaining == 0 && !collectsAnchors {
+                remaining = record(outputState: state, end: index, remaining: remaining, &scratch)
+                if remaining == 0 && !scratch.collectsAnchors {
                     return 0
                 }
             }
@@ -324,28 +351,31 @@ final class KeywordPrefilter {
 
     /// Marks the keywords ending at an output state (last byte at `end`); returns how many
     /// detectors still lack one of their keyword groups.
-    private func record(outputState state: UInt32, end: Int, remaining: Int) -> Int {
+    private func record(outputState state: UInt32, end: Int, remaining: Int, _ scratch: inout Scratch) -> Int {
         var remaining = remaining
         let outputIndex = Int(state - firstOutputState) / classCount
         for position in outputStart[outputIndex]..<outputStart[outputIndex + 1] {
             let keyword = outputKeywords[position]
-            if collectsAnchors {
+            if scratch.collectsAnchors {
                 for slot in anchorSlots[keyword] {
-                    anchorStarts[slot].append(UInt32(truncatingIfNeeded: end + 1 - keywordLength[keyword]))
+                    if scratch.anchorStarts[slot].isEmpty { scratch.touchedAnchorSlots.append(slot) }
+                    scratch.anchorStarts[slot].append(UInt32(truncatingIfNeeded: end + 1 - keywordLength[keyword]))
                 }
             }
-            if seenKeyword[keyword] {
+            if scratch.seenKeyword[keyword] {
                 continue
             }
-            seenKeyword[keyword] = true
+            scratch.seenKeyword[keyword] = true
+            scratch.touchedKeywords.append(keyword)
             for target in targets[targetStart[keyword]..<targetStart[keyword + 1]] {
-                let before = groupMask[target.slot]
+                let before = scratch.groupMask[target.slot]
                 let full = fullMask[target.slot]
                 if before == full {
                     continue
                 }
+                if before == 0 { scratch.touchedSlots.append(target.slot) }
                 let after = before | (1 << UInt64(target.group))
-                groupMask[target.slot] = after
+                scratch.groupMask[target.slot] = after
                 if after == full {
                     remaining -= 1
                 }

@@ -112,8 +112,13 @@ public struct HostPattern: Sendable, Hashable, CustomStringConvertible {
     /// `host` is compared case-insensitively; IPv6 literals may be given with or without brackets and in any
     /// valid spelling. A host with a trailing dot does not match (the proxy should not guess).
     public func matches(host requestHost: String, port requestPort: Int, isTLS: Bool) -> Bool {
+        matches(normalisedHost: Self.normalisedRequestHost(requestHost), port: requestPort, isTLS: isTLS)
+    }
+
+    /// ``matches(host:port:isTLS:)`` for a host already through ``normalisedRequestHost(_:)``, so a
+    /// route table normalises a request's host once, not once per route.
+    func matches(normalisedHost candidate: String, port requestPort: Int, isTLS: Bool) -> Bool {
         guard requestPort == (port ?? (isTLS ? 443 : 80)) else { return false }
-        let candidate = Self.normalisedRequestHost(requestHost)
         if isWildcard {
             return candidate.utf8.count > host.utf8.count + 1 && candidate.hasSuffix(".\(host)")
                 && Self.isDNSName(candidate)
@@ -127,7 +132,7 @@ public struct HostPattern: Sendable, Hashable, CustomStringConvertible {
         if text.hasPrefix("["), text.hasSuffix("]") {
             text = String(text.dropFirst().dropLast())
         }
-        if text.contains(":"), let canonical = IPv6Literal.canonical(text) {
+        if text.utf8.contains(UInt8(ascii: ":")), let canonical = IPv6Literal.canonical(text) {
             return canonical
         }
         return text

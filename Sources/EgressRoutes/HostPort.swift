@@ -49,7 +49,7 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
 
     /// `host` as URLs and `Host` headers write it: an IPv6 literal in brackets.
     public static func bracketed(_ host: String) -> String {
-        host.contains(":") ? "[\(host)]" : host
+        host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host
     }
 
     public var description: String {

@@ -27,7 +27,7 @@ struct RequestTarget {
     }
 
     private static func withoutParameters(_ path: Substring) -> String {
-        guard path.contains(";") else { return String(path) }
+        guard path.utf8.contains(UInt8(ascii: ";")) else { return String(path) }
         return path.split(separator: "/", omittingEmptySubsequences: false)
             .map { $0.prefix { $0 != ";" } }
             .joined(separator: "/")

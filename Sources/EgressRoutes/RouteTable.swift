@@ -16,8 +16,9 @@ public struct RouteTable: Sendable {
     public func route(forHost host: String, port: Int, isTLS: Bool) -> (index: Int, route: Route)? {
         // Ranked by (exact, wildcard suffix length, pinned); the first of equal ranks wins.
         var best: (index: Int, rank: (Int, Int, Int))?
+        let candidate = HostPattern.normalisedRequestHost(host)
         for (index, route) in config.routes.enumerated()
-        where route.host.matches(host: host, port: port, isTLS: isTLS) {
+        where route.host.matches(normalisedHost: candidate, port: port, isTLS: isTLS) {
             let pattern = route.host
             let rank = (
                 pattern.isWildcard ? 0 : 1,
@@ -45,11 +46,13 @@ public struct RouteTable: Sendable {
         if target.hasDotSegments {
             return .deny(reason: "egress: path with dot segments not allowed")
         }
-        let facts = MatchFacts(request: request, path: target.path)
         let entries = compiledMatches[index]
+        // Built only for a route with entries to test: most routes have none.
+        func facts() -> MatchFacts { MatchFacts(request: request, path: target.path) }
 
-        switch GitRequest.classify(method: facts.method, target: target) {
+        switch GitRequest.classify(method: request.method.uppercased(), target: target) {
         case .push:
+            let facts = facts()
             let allowed = entries?.contains { $0.hasPaths && $0.matches(facts) } ?? false
             return allowed ? .allow(routeIndex: index) : .deny(reason: "egress: git push is not allowed")
         case .fetch where route.gitFetch:
@@ -58,6 +61,7 @@ public struct RouteTable: Sendable {
             break
         }
         guard let entries else { return .allow(routeIndex: index) }
+        let facts = facts()
         if entries.contains(where: { $0.matches(facts) }) {
             return .allow(routeIndex: index)
         }

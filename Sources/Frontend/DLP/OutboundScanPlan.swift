@@ -34,7 +34,7 @@ struct OutboundScanPlan {
             segments.append(Array(header.value.utf8))
         }
         // A query string is form-encoded too (`+` is a space there).
-        var syntax: [Int: SegmentSyntax] = head.uri.contains("?") ? [Self.targetSegment: .form] : [:]
+        var syntax: [Int: SegmentSyntax] = head.uri.utf8.contains(UInt8(ascii: "?")) ? [Self.targetSegment: .form] : [:]
         if let decodedBody, decodedBody.readableBytes > 0 {
             bodySegment = segments.count
             syntax[segments.count] = try SegmentSyntax.of(head.headers)

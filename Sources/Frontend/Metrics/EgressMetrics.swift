@@ -11,6 +11,16 @@ public final class EgressMetrics: Sendable {
     private let scanQueueDepth: CoreMetrics.Gauge
     private let scannersBusy: CoreMetrics.Gauge
     private let scannersLive: CoreMetrics.Gauge
+    /// Likewise the per-request and per-scan series, by their label values: a lookup in the
+    /// registry validates the name and takes its lock, on every request.
+    private let requestsByDecision: [String: CoreMetrics.Counter]
+    private let scansByDirectionAndOutcome: [String: [String: CoreMetrics.Counter]]
+    private let scanDurationByDirection: [String: CoreMetrics.Timer]
+    private let scanQueueWaitTimer: CoreMetrics.Timer
+
+    private static let decisions = ["forwarded", "blocked", "failed"]
+    private static let directions = ["outbound", "inbound"]
+    private static let scanOutcomes = ["clean", "findings", "failed"]
 
     public init() {
         registry = PrometheusCollectorRegistry()
@@ -24,12 +34,44 @@ public final class EgressMetrics: Sendable {
         scanQueueDepth = Gauge(label: "egress_scan_queue_depth", factory: factory)
         scannersBusy = Gauge(label: "egress_scanners_busy", factory: factory)
         scannersLive = Gauge(label: "egress_scanners_live", factory: factory)
+        requestsByDecision = Dictionary(
+            uniqueKeysWithValues: Self.decisions.map { decision in
+                (decision, Self.requestCounter(decision, factory))
+            }
+        )
+        var scans: [String: [String: CoreMetrics.Counter]] = [:]
+        var durations: [String: CoreMetrics.Timer] = [:]
+        for direction in Self.directions {
+            durations[direction] = Self.scanDurationTimer(direction, factory)
+            for outcome in Self.scanOutcomes {
+                scans[direction, default: [:]][outcome] = Self.scanCounter(direction, outcome, factory)
+            }
+        }
+        scansByDirectionAndOutcome = scans
+        scanDurationByDirection = durations
+        scanQueueWaitTimer = Timer(label: "egress_scan_queue_wait_seconds", factory: factory)
+    }
+
+    private static func requestCounter(_ decision: String, _ factory: PrometheusMetricsFactory) -> CoreMetrics.Counter {
+        Counter(label: "egress_requests_total", dimensions: [("decision", decision)], factory: factory)
+    }
+
+    private static func scanCounter(
+        _ direction: String,
+        _ outcome: String,
+        _ factory: PrometheusMetricsFactory
+    ) -> CoreMetrics.Counter {
+        Counter(label: "egress_scans_total", dimensions: [("direction", direction), ("outcome", outcome)], factory: factory)
+    }
+
+    private static func scanDurationTimer(_ direction: String, _ factory: PrometheusMetricsFactory) -> CoreMetrics.Timer {
+        Timer(label: "egress_scan_duration_seconds", dimensions: [("direction", direction)], factory: factory)
     }
 
     /// One agent request settled: `forwarded` (sent upstream), `blocked` (refused by policy or DLP),
     /// or `failed` (upstream or scanner trouble, malformed requests).
     func requestSettled(_ decision: String) {
-        Counter(label: "egress_requests_total", dimensions: [("decision", decision)], factory: factory).increment()
+        (requestsByDecision[decision] ?? Self.requestCounter(decision, factory)).increment()
     }
 
     /// A DLP policy acted on a finding.
@@ -43,18 +85,15 @@ public final class EgressMetrics: Sendable {
 
     /// A scan finished: `clean`, `findings` or `failed`, and how long it took from submission.
     func scanFinished(direction: String, outcome: String, duration: Duration) {
-        Counter(
-            label: "egress_scans_total",
-            dimensions: [("direction", direction), ("outcome", outcome)],
-            factory: factory
-        ).increment()
-        Timer(label: "egress_scan_duration_seconds", dimensions: [("direction", direction)], factory: factory)
+        (scansByDirectionAndOutcome[direction]?[outcome] ?? Self.scanCounter(direction, outcome, factory))
+            .increment()
+        (scanDurationByDirection[direction] ?? Self.scanDurationTimer(direction, factory))
             .recordNanoseconds(duration.nanoseconds)
     }
 
     /// How long a scan waited for a free worker.
     func scanQueueWait(_ duration: Duration) {
-        Timer(label: "egress_scan_queue_wait_seconds", factory: factory).recordNanoseconds(duration.nanoseconds)
+        scanQueueWaitTimer.recordNanoseconds(duration.nanoseconds)
     }
 
     func workerRestarted() {

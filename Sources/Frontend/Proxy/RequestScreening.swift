@@ -20,7 +20,7 @@ enum RequestScreening {
                 return Refusal(.badRequest, "egress: both content-length and transfer-encoding")
             }
         }
-        if Set(lengths).count > 1 {
+        if lengths.contains(where: { $0 != lengths[0] }) {
             return Refusal(.badRequest, "egress: conflicting content-length values")
         }
         if let length = lengths.first, RequestBodyFraming.length(length) == nil {

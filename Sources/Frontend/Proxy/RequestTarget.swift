@@ -35,7 +35,7 @@ enum RequestTargetParser {
 
     /// `CONNECT host:port`; the port is required by RFC 9112 but defaults to 443 for lenient clients.
     static func parseAuthority(_ authority: Substring, defaultPort: Int) -> (host: String, port: Int)? {
-        if authority.contains("@") { return nil }
+        if authority.utf8.contains(UInt8(ascii: "@")) { return nil }
         guard let parsed = HostPort(parsing: authority, portRequired: false) else { return nil }
         var host = Substring(parsed.host)
         if authority.hasPrefix("[") {
@@ -65,7 +65,7 @@ enum RequestTargetParser {
         }
         let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
         let authority = rest[..<authorityEnd]
-        if authority.contains("@") { return .failure(.userinfo) }
+        if authority.utf8.contains(UInt8(ascii: "@")) { return .failure(.userinfo) }
         guard let (host, port) = parseAuthority(authority, defaultPort: isTLS ? 443 : 80) else {
             return .failure(.malformed)
         }

@@ -8,7 +8,8 @@ enum ScanReplyCheck {
     /// `nil` when the reply is consistent, else what is wrong (for the `egress_scanner` event; it
     /// names no scanned content).
     static func problem(with reply: ScanReply, for job: ScanJob) -> String? {
-        let detectors = Set(job.detectorIDs)
+        // Most replies find nothing: the set is built only for one that does.
+        let detectors = reply.findings.isEmpty ? [] : Set(job.detectorIDs)
         for finding in reply.findings {
             guard Int(exactly: finding.segment).map({ $0 < job.segments.count }) == true else {
                 return "finding in segment \(finding.segment) of \(job.segments.count)"

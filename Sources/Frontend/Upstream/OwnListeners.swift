@@ -41,7 +41,19 @@ final class OwnListeners: Sendable {
 
     /// Whether a numeric target (any spelling) is one of ours; names are judged once resolved.
     func contains(numericHost host: String, port: Int) -> Bool {
-        HostResolver.numericAddresses(host: host, port: port)?.contains { contains($0) } ?? false
+        // A name is no numeric address: every IPv4 spelling is digits, dots, hex digits and `x`, and
+        // every IPv6 one has a colon. Names skip the C library's parser, asked on every request.
+        let numericCharacters = host.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
+                UInt8(ascii: "A")...UInt8(ascii: "F"), UInt8(ascii: "x"), UInt8(ascii: "X"), UInt8(ascii: "."):
+                true
+            default:
+                false
+            }
+        }
+        guard numericCharacters || host.utf8.contains(UInt8(ascii: ":")) else { return false }
+        return HostResolver.numericAddresses(host: host, port: port)?.contains { contains($0) } ?? false
     }
 
     /// IPv4 as 4 bytes; IPv6 as 16, except IPv4-mapped and IPv4-compatible addresses (other than

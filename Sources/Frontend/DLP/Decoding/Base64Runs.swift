@@ -22,6 +22,18 @@ enum Base64Runs {
                 index += 1
                 continue
             }
+            // Most runs are words: too short, and not the first line of wrapped base64. They are
+            // skipped without collecting their characters.
+            var lineEnd = index + 1
+            while lineEnd < source.count, Base64URL.isAlphabet(source[lineEnd]) { lineEnd += 1 }
+            let lineLength = lineEnd - index
+            let mayWrap =
+                lineLength % 4 == 0 && lineEnd < source.count
+                && (source[lineEnd] == UInt8(ascii: "\r") || source[lineEnd] == UInt8(ascii: "\n"))
+            if lineLength < minimumRunLength && !mayWrap {
+                index = lineEnd
+                continue
+            }
             let (characters, end) = run(source, from: index)
             if characters.count >= minimumRunLength, let text = decodeText(characters) {
                 builder.decoded(text + [0x0A], from: index..<end)
@@ -36,6 +48,7 @@ enum Base64Runs {
     /// number of 4-character groups, as wrapped base64 is.
     private static func run(_ source: [UInt8], from start: Int) -> (characters: [UInt8], end: Int) {
         var characters: [UInt8] = []
+        characters.reserveCapacity(64)
         var index = start
         while true {
             let lineStart = characters.count

@@ -83,13 +83,13 @@ struct DecodedViews {
                     }
                 }
             }
-            let decoders: [() -> Decoded?] = [
-                { PercentDecoding.decode(source, plusIsSpace: form.formEncoded, maxPieces: maxPieces) },
-                { JSONUnescaping.decode(source, maxPieces: maxPieces) },
-                { Base64Runs.decode(source, maxPieces: maxPieces) },
-                { HexRuns.decode(source, maxPieces: maxPieces) },
+            let decoders = [
+                PercentDecoding.decode(source, plusIsSpace: form.formEncoded, maxPieces: maxPieces),
+                JSONUnescaping.decode(source, maxPieces: maxPieces),
+                Base64Runs.decode(source, maxPieces: maxPieces),
+                HexRuns.decode(source, maxPieces: maxPieces),
             ]
-            decodings += decoders.compactMap { decoder in decoder().map { ($0, form) } }
+            for case let decoded? in decoders { decodings.append((decoded, form)) }
             for (decoded, viewSyntax) in decodings {
                 guard !decoded.exceeded else { throw .tooLarge(budget) }
                 // Two orders of decoding often reach the same text: it is scanned once.

@@ -48,10 +48,16 @@ struct DecodedBuilder {
     /// More pieces than `maxPieces` were needed; the decoder stops and the result is refused.
     private(set) var exceeded = false
     private let maxPieces: Int
+    /// Reserved at the first output, not before: most segments a decoder looks at give nothing.
+    private let capacity: Int
 
     init(capacity: Int, maxPieces: Int) {
         self.maxPieces = maxPieces
-        bytes.reserveCapacity(capacity)
+        self.capacity = capacity
+    }
+
+    private mutating func reserveOnFirstOutput() {
+        if bytes.isEmpty { bytes.reserveCapacity(capacity) }
     }
 
     private mutating func append(_ piece: Decoded.Piece) {
@@ -62,6 +68,7 @@ struct DecodedBuilder {
     /// Source bytes kept as they are.
     mutating func copy(_ source: ArraySlice<UInt8>) {
         guard !source.isEmpty else { return }
+        reserveOnFirstOutput()
         let start = bytes.count
         bytes.append(contentsOf: source)
         if let last = pieces.last, last.linear, last.source.upperBound == source.startIndex {
@@ -75,6 +82,7 @@ struct DecodedBuilder {
     /// `output` decoded from the source bytes in `source`.
     mutating func decoded(_ output: some Collection<UInt8>, from source: Range<Int>) {
         guard !output.isEmpty else { return }
+        reserveOnFirstOutput()
         let start = bytes.count
         bytes.append(contentsOf: output)
         changed = true

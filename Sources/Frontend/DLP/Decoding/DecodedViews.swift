@@ -111,6 +111,14 @@ struct DecodedViews {
     private struct SeenView: Hashable {
         var root: Int
         var bytes: [UInt8]
+
+        // An array of bytes hashes element by element; the bytes as one block hash several
+        // times faster, and every view of every scan is hashed.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(root)
+            hasher.combine(bytes.count)
+            bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
     }
 
     /// Findings in any segment as findings in the raw segments, each raw span once per detector.

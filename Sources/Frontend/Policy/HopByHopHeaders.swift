@@ -19,12 +19,18 @@ enum HopByHopHeaders {
     /// the ``endToEnd`` ones. `Proxy-Authorization` is among the standard ones, so it never reaches
     /// an upstream. `transfer-encoding` is standard too: callers re-frame the message.
     static func strip(_ headers: inout HTTPHeaders) {
-        var named = standard
+        var named: Set<String> = []
         for value in headers[canonicalForm: "connection"] {
             let name = value.lowercased().trimmingASCIISpaces()
             if !endToEnd.contains(name) { named.insert(name) }
         }
-        headers = HTTPHeaders(headers.filter { !named.contains($0.name.lowercased()) })
+        // Most heads carry none: they are left as they are, not rebuilt.
+        var doomed: [String] = []
+        for header in headers {
+            let name = header.name.lowercased()
+            if standard.contains(name) || named.contains(name) { doomed.append(header.name) }
+        }
+        for name in doomed { headers.remove(name: name) }
     }
 }
 

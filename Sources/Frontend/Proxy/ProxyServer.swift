@@ -66,7 +66,7 @@ public struct ScannerOptions: Sendable {
 public final class ProxyServer: Sendable {
     public let localAddress: SocketAddress
     private let group: MultiThreadedEventLoopGroup
-    private let threadPool: NIOThreadPool
+    private let blockingWork: BlockingWorkPools
     private let serverChannel: any Channel
     let services: ProxyServices
     private let quiesce: ServerQuiescingHelper
@@ -75,14 +75,14 @@ public final class ProxyServer: Sendable {
     private init(
         localAddress: SocketAddress,
         group: MultiThreadedEventLoopGroup,
-        threadPool: NIOThreadPool,
+        blockingWork: BlockingWorkPools,
         serverChannel: any Channel,
         services: ProxyServices,
         quiesce: ServerQuiescingHelper
     ) {
         self.localAddress = localAddress
         self.group = group
-        self.threadPool = threadPool
+        self.blockingWork = blockingWork
         self.serverChannel = serverChannel
         self.services = services
         self.quiesce = quiesce
@@ -97,8 +97,8 @@ public final class ProxyServer: Sendable {
         bootFields: [(String, JSONValue)] = []
     ) async throws -> ProxyServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, options.eventLoopThreads))
-        let threadPool = NIOThreadPool(numberOfThreads: 2)
-        threadPool.start()
+        let blockingWork = BlockingWorkPools()
+        blockingWork.start()
         do {
             var tls = TLSConfiguration.makeClientConfiguration()
             if !options.upstreamTrustRoots.isEmpty {
@@ -112,7 +112,7 @@ public final class ProxyServer: Sendable {
                 ownListeners: OwnListeners(),
                 connectTo: options.connectTo,
                 allowPrivateUpstreams: options.allowPrivateUpstreams,
-                resolverPool: threadPool
+                resolverPool: blockingWork.resolver
             )
             settings.responseTimeout = options.upstreamResponseTimeout
             var scanner: ScannerPool?
@@ -127,7 +127,7 @@ public final class ProxyServer: Sendable {
                     ),
                     loop: group.next(),
                     events: events,
-                    reaper: threadPool,
+                    reaper: blockingWork.reaper,
                     metrics: metrics
                 )
                 do {
@@ -142,7 +142,7 @@ public final class ProxyServer: Sendable {
                 routes: options.routes,
                 tokens: options.tokens,
                 events: events,
-                interception: InterceptionContextCache(authority: options.authority, threadPool: threadPool),
+                interception: InterceptionContextCache(authority: options.authority, threadPool: blockingWork.minting),
                 upstreamSettings: settings,
                 scanner: scanner,
                 maxScanBytes: options.maxScanBytes,
@@ -203,14 +203,14 @@ public final class ProxyServer: Sendable {
             return ProxyServer(
                 localAddress: address,
                 group: group,
-                threadPool: threadPool,
+                blockingWork: blockingWork,
                 serverChannel: channel,
                 services: services,
                 quiesce: quiesce
             )
         } catch {
             try? await group.shutdownGracefully()
-            try? await threadPool.shutdownGracefully()
+            try? await blockingWork.shutdownGracefully()
             throw error
         }
     }
@@ -252,7 +252,7 @@ public final class ProxyServer: Sendable {
         try? await services.scanner?.shutdown().get()
         for future in services.closeIdleUpstreams() { try? await future.get() }
         try? await group.shutdownGracefully()
-        try? await threadPool.shutdownGracefully()
+        try? await blockingWork.shutdownGracefully()
     }
 }
 

@@ -65,12 +65,16 @@ struct WireReader: ~Copyable {
         guard Int(length) <= WireProtocol.maxStringLength else { throw .countTooLarge(field: field, count: length) }
         guard Int(length) <= remaining else { throw .truncated(field: field) }
         defer { offset += Int(length) }
-        let utf8 = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + Int(length)]).bindMemory(to: UInt8.self)
-        // Decoding repairs ill-formed UTF-8, so the bytes come back unchanged exactly when they were
-        // valid. (`String(validating:as:)` on raw bytes runs generic code: a cost per detector id of
-        // every scan request.)
-        let string = String(decoding: utf8, as: UTF8.self)
-        guard string.utf8.elementsEqual(utf8) else { throw .invalidUTF8(field: field) }
+        let raw = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + Int(length)])
+        // ASCII is valid UTF-8 as it is; detector ids are ASCII, and every scan request carries
+        // dozens of them, so they skip the general validation (generic code, and slow).
+        var ascii = true
+        for byte in raw where byte >= 0x80 {
+            ascii = false
+            break
+        }
+        if ascii { return String(decoding: raw.bindMemory(to: UInt8.self), as: UTF8.self) }
+        guard let string = String(validating: raw, as: UTF8.self) else { throw .invalidUTF8(field: field) }
         return string
     }
 

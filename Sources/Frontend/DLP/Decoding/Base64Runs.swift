@@ -15,7 +15,6 @@ enum Base64Runs {
     static let minimumTextShare = 0.75
 
     static func decode(_ source: [UInt8], maxPieces: Int = .max) -> Decoded? {
-        guard mayHoldRun(source) else { return nil }
         var builder = DecodedBuilder(capacity: source.count / 2, maxPieces: maxPieces)
         var index = 0
         while index < source.count, !builder.exceeded {
@@ -42,30 +41,6 @@ enum Base64Runs {
             index = max(end, index + 1)
         }
         return builder.finish()
-    }
-
-    /// Whether a run may start here: a line of alphabet characters long enough on its own, or one
-    /// a whole number of 4-character groups long that ends at a line break (wrapped base64 goes on
-    /// below it). One tight pass, since most segments have neither.
-    private static func mayHoldRun(_ source: [UInt8]) -> Bool {
-        source.withUnsafeBufferPointer { bytes in
-            var run = 0
-            for byte in bytes {
-                switch byte {
-                case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                    UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "-"),
-                    UInt8(ascii: "_"):
-                    run &+= 1
-                    if run >= minimumRunLength { return true }
-                case UInt8(ascii: "\r"), UInt8(ascii: "\n"):
-                    if run > 0 && run % 4 == 0 { return true }
-                    run = 0
-                default:
-                    run = 0
-                }
-            }
-            return false
-        }
     }
 
     /// The alphabet characters of the run starting at `start`, and where it ends: a run goes on

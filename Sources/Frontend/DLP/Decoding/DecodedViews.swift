@@ -83,11 +83,14 @@ struct DecodedViews {
                     }
                 }
             }
+            // One pass says which decoders can find anything; only those look at the bytes.
+            let screen = DecoderScreen(source)
             let decoders = [
-                PercentDecoding.decode(source, plusIsSpace: form.formEncoded, maxPieces: maxPieces),
-                JSONUnescaping.decode(source, maxPieces: maxPieces),
-                Base64Runs.decode(source, maxPieces: maxPieces),
-                HexRuns.decode(source, maxPieces: maxPieces),
+                screen.mayPercentDecode(plusIsSpace: form.formEncoded)
+                    ? PercentDecoding.decode(source, plusIsSpace: form.formEncoded, maxPieces: maxPieces) : nil,
+                screen.hasBackslash ? JSONUnescaping.decode(source, maxPieces: maxPieces) : nil,
+                screen.mayHoldBase64Run ? Base64Runs.decode(source, maxPieces: maxPieces) : nil,
+                screen.hasLongHexRun ? HexRuns.decode(source, maxPieces: maxPieces) : nil,
             ]
             for case let decoded? in decoders { decodings.append((decoded, form)) }
             for (decoded, viewSyntax) in decodings {

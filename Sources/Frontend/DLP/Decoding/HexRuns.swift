@@ -5,7 +5,6 @@ enum HexRuns {
     static let minimumRunLength = 32
 
     static func decode(_ source: [UInt8], maxPieces: Int = .max) -> Decoded? {
-        guard hasLongRun(source) else { return nil }
         var builder = DecodedBuilder(capacity: source.count / 2, maxPieces: maxPieces)
         var index = 0
         while index < source.count, !builder.exceeded {
@@ -30,24 +29,5 @@ enum HexRuns {
             index = end
         }
         return builder.finish()
-    }
-
-    /// Whether any run of hex digits is long enough to decode: one tight pass, since almost no
-    /// segment has one.
-    private static func hasLongRun(_ source: [UInt8]) -> Bool {
-        source.withUnsafeBufferPointer { bytes in
-            var run = 0
-            for byte in bytes {
-                switch byte {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
-                    UInt8(ascii: "A")...UInt8(ascii: "F"):
-                    run &+= 1
-                    if run >= minimumRunLength { return true }
-                default:
-                    run = 0
-                }
-            }
-            return false
-        }
     }
 }

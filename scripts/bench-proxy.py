@@ -414,7 +414,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per load run (default 10)")
     parser.add_argument("--concurrency", type=int, default=16, help="keep-alive streams (default 16)")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the saturation runs; the median is reported (default 3)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the saturation runs and of the large transfers; the median is reported (default 3)")
     parser.add_argument("--soak", type=int, default=600, help="seconds of the RSS soak on the DLP route (default 600; 0 skips)")
     parser.add_argument("--download-mib", type=int, default=200)
     parser.add_argument("--upload-mib", type=int, default=64)
@@ -461,11 +461,17 @@ def main():
         direct_large = hey(f"https://127.0.0.1:{up}/upload", duration=d, concurrency=c, method="PUT", body=large)
         on_large = hey("https://dlp.test/upload", proxy=egress.port, duration=d, concurrency=c, method="PUT", body=large, measured_pid=egress.pid)
 
-        # One large transfer each way on the DLP-off route.
-        download_direct = curl_transfer(f"https://127.0.0.1:{up}/big")
-        download_egress = curl_transfer("https://plain.test/big", proxy=egress.port)
-        upload_direct = curl_transfer(f"https://127.0.0.1:{up}/upload", upload=bench.path("upload.bin"))
-        upload_egress = curl_transfer("https://plain.test/upload", proxy=egress.port, upload=bench.path("upload.bin"))
+        # Large transfers each way on the DLP-off route, interleaved rounds like the saturation
+        # runs (one transfer on a shared machine moves by a third from run to run); the median.
+        transfers = {"download direct": [], "download egress": [], "upload direct": [], "upload egress": []}
+        for _ in range(args.rounds):
+            transfers["download direct"].append(curl_transfer(f"https://127.0.0.1:{up}/big"))
+            transfers["download egress"].append(curl_transfer("https://plain.test/big", proxy=egress.port))
+            transfers["upload direct"].append(curl_transfer(f"https://127.0.0.1:{up}/upload", upload=bench.path("upload.bin")))
+            transfers["upload egress"].append(curl_transfer("https://plain.test/upload", proxy=egress.port, upload=bench.path("upload.bin")))
+        median_transfer = {name: sorted(runs, key=lambda run: run[1])[len(runs) // 2] for name, runs in transfers.items()}
+        download_direct, download_egress = median_transfer["download direct"], median_transfer["download egress"]
+        upload_direct, upload_egress = median_transfer["upload direct"], median_transfer["upload egress"]
         egress_peak_rss = memory_kib(egress.pid, "VmHWM")
 
         # Soak: the DLP route at the moderate rate, the frontend's RSS sampled as it goes.

@@ -18,6 +18,8 @@ public struct FrameDecoder: Sendable {
     /// The length field of the frame at `readIndex`, once its four bytes are buffered and valid.
     private var pendingLength: Int?
     private var failure: FrameError?
+    /// A worker gets the same detector list with every scan (``DetectorIDCache``).
+    private var detectorIDCache: DetectorIDCache? = DetectorIDCache()
 
     /// Buffers larger than this are released rather than kept for reuse once drained.
     private static let retainedCapacity = 1 << 20
@@ -77,13 +79,17 @@ public struct FrameDecoder: Sendable {
         else { return nil }
 
         let bodyStart = readIndex + WireProtocol.lengthFieldSize
+        var cache = detectorIDCache
+        detectorIDCache = nil
         let result = buffer.withUnsafeBytes { storage in
             Result { () throws(FrameError) -> WireMessage in
                 try WireMessage.decode(
-                    frameBody: UnsafeRawBufferPointer(rebasing: storage[bodyStart..<bodyStart + length])
+                    frameBody: UnsafeRawBufferPointer(rebasing: storage[bodyStart..<bodyStart + length]),
+                    detectorIDCache: &cache
                 )
             }
         }
+        detectorIDCache = cache
         switch result {
         case .success(let message):
             readIndex = bodyStart + length

@@ -70,19 +70,34 @@ extension ScanRequest: WirePayload {
     }
 
     static func read(from reader: inout WireReader) throws(FrameError) -> ScanRequest {
+        var noCache: DetectorIDCache?
+        return try read(from: &reader, detectorIDCache: &noCache)
+    }
+
+    /// ``read(from:)``, reusing the last request's detector ids when they are the same bytes.
+    static func read(from reader: inout WireReader, detectorIDCache: inout DetectorIDCache?) throws(FrameError)
+        -> ScanRequest
+    {
         let id = try reader.readUInt64("request id")
         let direction = try reader.readUInt8("direction")
         guard direction <= 1 else { throw .invalidValue(field: "direction") }
         let redact = try reader.readBool("redact")
-        let detectorCount = try reader.readCount(
-            "detector ids",
-            limit: WireProtocol.maxDetectorIDs,
-            minimumElementSize: 4
-        )
-        var detectorIDs: [String] = []
-        detectorIDs.reserveCapacity(detectorCount)
-        for _ in 0..<detectorCount {
-            detectorIDs.append(try reader.readString("detector id"))
+        let sectionStart = reader.position
+        let detectorIDs: [String]
+        if let cached = try detectorIDCache.flatMap({ cache throws(FrameError) in
+            try Self.cachedDetectorIDs(&reader, cache: cache)
+        }) {
+            detectorIDs = cached
+        } else {
+            reader.rewind(to: sectionStart)
+            let count = try Self.readDetectorCount(&reader)
+            var read: [String] = []
+            read.reserveCapacity(count)
+            for _ in 0..<count {
+                read.append(try reader.readString("detector id"))
+            }
+            detectorIDCache?.remember(read, encodedAs: reader.bytes(from: sectionStart))
+            detectorIDs = read
         }
         let segmentCount = try reader.readCount("segments", limit: WireProtocol.maxSegments, minimumElementSize: 4)
         var segments: [[UInt8]] = []
@@ -91,5 +106,21 @@ extension ScanRequest: WirePayload {
             segments.append(try reader.readBytes("segment"))
         }
         return ScanRequest(id: id, direction: direction, detectorIDs: detectorIDs, redact: redact, segments: segments)
+    }
+
+    /// The cached ids if the id section at the reader is the cached one's bytes. Lengths are
+    /// checked and strings not made: the cached section was read and validated in full, so equal
+    /// bytes are the same valid ids, with no string allocated and freed again.
+    private static func cachedDetectorIDs(_ reader: inout WireReader, cache: DetectorIDCache) throws(FrameError)
+        -> [String]?
+    {
+        let start = reader.position
+        let count = try readDetectorCount(&reader)
+        for _ in 0..<count { try reader.skipString("detector id") }
+        return cache.ids(encodedAs: reader.bytes(from: start))
+    }
+
+    private static func readDetectorCount(_ reader: inout WireReader) throws(FrameError) -> Int {
+        try reader.readCount("detector ids", limit: WireProtocol.maxDetectorIDs, minimumElementSize: 4)
     }
 }

@@ -35,6 +35,16 @@ public enum WireMessage: Sendable, Hashable {
 
     /// Decodes the bytes after a frame's length field: version, type and payload.
     static func decode(frameBody: UnsafeRawBufferPointer) throws(FrameError) -> WireMessage {
+        var noCache: DetectorIDCache?
+        return try decode(frameBody: frameBody, detectorIDCache: &noCache)
+    }
+
+    /// ``decode(frameBody:)``, with a scan request's detector ids taken from `detectorIDCache` when
+    /// they are the last ones.
+    static func decode(
+        frameBody: UnsafeRawBufferPointer,
+        detectorIDCache: inout DetectorIDCache?
+    ) throws(FrameError) -> WireMessage {
         var reader = WireReader(frameBody)
         let version = try reader.readUInt8("version")
         guard version == WireProtocol.version else { throw .unsupportedVersion(version) }
@@ -42,7 +52,7 @@ public enum WireMessage: Sendable, Hashable {
         guard let type = MessageType(rawValue: rawType) else { throw .unknownMessageType(rawType) }
         let message: WireMessage
         switch type {
-        case .scanRequest: message = .scanRequest(try ScanRequest.read(from: &reader))
+        case .scanRequest: message = .scanRequest(try ScanRequest.read(from: &reader, detectorIDCache: &detectorIDCache))
         case .workerReady: message = .workerReady(try WorkerReady.read(from: &reader))
         case .scanReply: message = .scanReply(try ScanReply.read(from: &reader))
         }

@@ -13,6 +13,28 @@ struct WireReader: ~Copyable {
 
     var remaining: Int { bytes.count - offset }
 
+    /// Where the next field starts.
+    var position: Int { offset }
+
+    /// The bytes from `start` up to the next field.
+    func bytes(from start: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: bytes[start..<offset])
+    }
+
+    /// Reads again from `position`, an earlier ``position``.
+    mutating func rewind(to position: Int) {
+        precondition(position <= offset)
+        offset = position
+    }
+
+    /// Passes over a string with the length checks of ``readString(_:)``, but not its UTF-8 check.
+    mutating func skipString(_ field: String) throws(FrameError) {
+        let length = try readUInt32(field)
+        guard Int(length) <= WireProtocol.maxStringLength else { throw .countTooLarge(field: field, count: length) }
+        guard Int(length) <= remaining else { throw .truncated(field: field) }
+        offset += Int(length)
+    }
+
     mutating func readUInt8(_ field: String) throws(FrameError) -> UInt8 {
         guard remaining >= 1 else { throw .truncated(field: field) }
         defer { offset += 1 }

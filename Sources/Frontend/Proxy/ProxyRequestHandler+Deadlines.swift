@@ -20,17 +20,9 @@ extension ProxyRequestHandler {
         case .none:
             return
         case .disarm:
-            deadlineTimer?.cancel()
-            deadlineTimer = nil
+            deadlineTimer?.disarm()
         case .arm(let deadline, let timeout):
-            deadlineTimer?.cancel()
-            deadlineGeneration += 1
-            let generation = deadlineGeneration
-            deadlineTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
-                // A timer that fired as it was being replaced must not forget its successor.
-                if generation == self.deadlineGeneration { self.deadlineTimer = nil }
-                self.handle(.deadlineExpired(deadline))
-            }
+            deadlineTimer?.arm(deadline, in: timeout)
         }
     }
 }

@@ -38,11 +38,10 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Between the agent's channelRead and its read-complete; flushes upstream wait for the latter.
     private var readingFromAgent = false
     private var deferredUpstreamFlush: UpstreamConnection?
-    /// The one connection deadline armed (idle, request head, TLS handshake, discarded body).
-    var deadlineTimer: Scheduled<Void>?
-    var deadlineGeneration = 0
+    /// The one connection deadline in force (idle, request head, TLS handshake, discarded body).
+    var deadlineTimer: CoalescingTimer<ConnectionDeadlines.Deadline>?
     /// The current exchange's upstream response timeout.
-    var responseTimer: Scheduled<Void>?
+    var responseTimer: CoalescingTimer<Machine.ExchangeID>?
     /// The last response end or refusal written: a close waits for it.
     var lastWrite: EventLoopFuture<Void>?
     /// The intercepting certificate of a tunnel being opened.
@@ -66,6 +65,13 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        // Both timers keep this handler until handlerRemoved stops them.
+        deadlineTimer = CoalescingTimer(loop: context.eventLoop) { deadline in
+            self.handle(.deadlineExpired(deadline))
+        }
+        responseTimer = CoalescingTimer(loop: context.eventLoop) { id in
+            self.handle(.responseTimedOut(id))
+        }
         for action in machine.initialActions { perform(action, context: context) }
     }
 
@@ -75,9 +81,9 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if case .exchanging = machine.state {
             for action in machine.handle(.agentClosed) { perform(action, context: context) }
         }
-        deadlineTimer?.cancel()
+        deadlineTimer?.stop()
         deadlineTimer = nil
-        responseTimer?.cancel()
+        responseTimer?.stop()
         responseTimer = nil
         self.context = nil
     }
@@ -248,15 +254,9 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .setUpstreamAutoRead(let connection, let autoRead):
             connection.channel.setOption(ChannelOptions.autoRead, value: autoRead).whenFailure { _ in }
         case .armResponseTimer(let id):
-            responseTimer?.cancel()
-            responseTimer = context.eventLoop.assumeIsolated().scheduleTask(
-                in: services.upstreamSettings.responseTimeout
-            ) {
-                self.handle(.responseTimedOut(id))
-            }
+            responseTimer?.arm(id, in: services.upstreamSettings.responseTimeout)
         case .cancelResponseTimer:
-            responseTimer?.cancel()
-            responseTimer = nil
+            responseTimer?.disarm()
         case .scanRequest(let id, let scan):
             scanRequest(id, scan, context: context)
         case .scanResponse(let id, let scan):

@@ -29,10 +29,17 @@ final class ScannerPool: @unchecked Sendable {
         var id: ScannerPoolStateMachine.WorkerID
         var pid: Int32
         var channel: (any Channel)?
-        var timer: Scheduled<Void>?
+        /// The deadline the worker is under: its start, a scan, or a liveness probe.
+        var timer: CoalescingTimer<WorkerDeadline>?
         /// Why the pool killed it, for the event when its exit is seen.
         var killedBecause: String?
         var isReady = false
+    }
+
+    private enum WorkerDeadline {
+        case start
+        case scan(ScannerPoolStateMachine.JobID)
+        case probe
     }
 
     private struct PendingJob {
@@ -153,9 +160,9 @@ final class ScannerPool: @unchecked Sendable {
             return
         }
         var worker = LiveWorker(id: id, pid: spawned.pid)
-        worker.timer = loop.scheduleTask(in: configuration.startTimeout) {
-            self.workerMisbehaved(id, status: "hung", detail: "no ready message within the start timeout")
-        }
+        // Moved with every scan, and stopped when the worker's socket closes.
+        worker.timer = CoalescingTimer(loop: loop) { deadline in self.deadlinePassed(deadline, worker: id) }
+        worker.timer?.arm(.start, in: configuration.startTimeout)
         workers[id.slot] = worker
         let maxFrameSize = configuration.maxFrameSize
         ClientBootstrap(group: loop)
@@ -205,8 +212,7 @@ final class ScannerPool: @unchecked Sendable {
                 workerMisbehaved(id, status: "protocol_error", detail: "fault-injection worker refused")
                 return
             }
-            workers[id.slot]?.timer?.cancel()
-            workers[id.slot]?.timer = nil
+            workers[id.slot]?.timer?.disarm()
             workers[id.slot]?.isReady = true
             if everStarted.contains(id.slot) {
                 metrics?.workerRestarted()
@@ -221,8 +227,7 @@ final class ScannerPool: @unchecked Sendable {
                 workerMisbehaved(id, status: "protocol_error", detail: "unexpected answer to a liveness probe")
                 return
             }
-            workers[id.slot]?.timer?.cancel()
-            workers[id.slot]?.timer = nil
+            workers[id.slot]?.timer?.disarm()
             perform(machine.probeAnswered(id))
         case .scanReply(let reply):
             guard let pending = jobs[reply.id] else {
@@ -277,7 +282,7 @@ final class ScannerPool: @unchecked Sendable {
             return
         }
         metrics?.scanQueueWait(.now - pending.submitted)
-        armDeadline(for: id, detail: "scan deadline passed") { $0.deadlinePassed(id, job: jobID) }
+        workers[id.slot]?.timer?.arm(.scan(jobID), in: configuration.scanTimeout)
         channel.writeAndFlush(channel.allocator.buffer(bytes: frame), promise: nil)
     }
 
@@ -290,27 +295,35 @@ final class ScannerPool: @unchecked Sendable {
             perform(machine.probeAnswered(id))
             return
         }
-        armDeadline(for: id, detail: "idle worker did not answer its liveness probe") { $0.probeDeadlinePassed(id) }
+        workers[id.slot]?.timer?.arm(.probe, in: configuration.scanTimeout)
         channel.writeAndFlush(channel.allocator.buffer(bytes: frame), promise: nil)
     }
 
-    /// The worker must answer within the scan deadline; past it, it is reported hung and `expire`
-    /// tells the machine.
-    private func armDeadline(
-        for id: ScannerPoolStateMachine.WorkerID,
-        detail: String,
-        expire: @escaping @Sendable (inout ScannerPoolStateMachine) -> [ScannerPoolStateMachine.Action]
-    ) {
-        workers[id.slot]?.timer = loop.scheduleTask(in: configuration.scanTimeout) {
-            self.emitScannerEvent(slot: id.slot, pid: self.workers[id.slot]?.pid, status: "hung", detail: detail)
-            self.workers[id.slot]?.killedBecause = "hung"
-            self.perform(expire(&self.machine))
+    /// A worker that did not say "ready" in time, or did not answer a scan or a probe within the
+    /// scan deadline, is reported hung; the machine decides what follows.
+    private func deadlinePassed(_ deadline: WorkerDeadline, worker id: ScannerPoolStateMachine.WorkerID) {
+        guard workers[id.slot]?.id == id else { return }
+        switch deadline {
+        case .start:
+            workerMisbehaved(id, status: "hung", detail: "no ready message within the start timeout")
+        case .scan(let job):
+            emitScannerEvent(slot: id.slot, pid: workers[id.slot]?.pid, status: "hung", detail: "scan deadline passed")
+            workers[id.slot]?.killedBecause = "hung"
+            perform(machine.deadlinePassed(id, job: job))
+        case .probe:
+            emitScannerEvent(
+                slot: id.slot,
+                pid: workers[id.slot]?.pid,
+                status: "hung",
+                detail: "idle worker did not answer its liveness probe"
+            )
+            workers[id.slot]?.killedBecause = "hung"
+            perform(machine.probeDeadlinePassed(id))
         }
     }
 
     private func deliver(_ jobID: ScannerPoolStateMachine.JobID, from id: ScannerPoolStateMachine.WorkerID) {
-        workers[id.slot]?.timer?.cancel()
-        workers[id.slot]?.timer = nil
+        workers[id.slot]?.timer?.disarm()
         guard let pending = jobs.removeValue(forKey: jobID) else { return }
         guard let reply = pendingReplies.removeValue(forKey: jobID) else {
             settle(pending, .failure(.workerError))
@@ -357,7 +370,7 @@ final class ScannerPool: @unchecked Sendable {
     /// The socket closed: the process is gone or going. Reap it off the loop, then report.
     private func socketClosed(_ id: ScannerPoolStateMachine.WorkerID) {
         guard let worker = workers[id.slot], worker.id == id else { return }
-        worker.timer?.cancel()
+        worker.timer?.stop()
         try? WorkerSpawner.kill(worker.pid)
         let pid = worker.pid
         reaper.runIfActive(eventLoop: loop) { try WorkerSpawner.waitForExit(pid) }.whenComplete { result in

@@ -37,7 +37,9 @@ final class UpstreamConnection {
     let target: UpstreamTarget
     /// Whether the connection came from the idle pool (the server may have closed it meanwhile).
     fileprivate(set) var wasReused = false
-    fileprivate var idleTimer: Scheduled<Void>?
+    /// Closes the connection when it has been idle in the pool too long; made when first pooled,
+    /// and only moved after that (each request would otherwise cost a timer set and cancelled).
+    fileprivate var idleTimer: CoalescingTimer<Void>?
 
     init(channel: any Channel, handler: UpstreamHandler, target: UpstreamTarget) {
         self.channel = channel
@@ -71,8 +73,7 @@ final class UpstreamConnectionPool {
     func acquire(_ target: UpstreamTarget, fresh: Bool = false, completion: @escaping Completion) {
         eventLoop.assertInEventLoop()
         while !fresh, let connection = idle[target]?.popLast() {
-            connection.idleTimer?.cancel()
-            connection.idleTimer = nil
+            connection.idleTimer?.disarm()
             if connection.channel.isActive {
                 connection.handler.onClose = nil
                 connection.wasReused = true
@@ -114,23 +115,24 @@ final class UpstreamConnectionPool {
             guard let self, let connection else { return }
             self.forget(connection)
         }
-        let channel = connection.channel
-        connection.idleTimer = eventLoop.scheduleTask(in: settings.idleTimeout) {
-            channel.close(promise: nil)
+        if connection.idleTimer == nil {
+            let channel = connection.channel
+            connection.idleTimer = CoalescingTimer(loop: eventLoop) { channel.close(promise: nil) }
         }
+        connection.idleTimer?.arm((), in: settings.idleTimeout)
     }
 
     /// Closes every idle connection (shutdown).
     func closeAll() {
         for connection in idle.values.joined() {
-            connection.idleTimer?.cancel()
+            connection.idleTimer?.stop()
             connection.channel.close(promise: nil)
         }
         idle.removeAll()
     }
 
     private func forget(_ connection: UpstreamConnection) {
-        connection.idleTimer?.cancel()
+        connection.idleTimer?.stop()
         idle[connection.target]?.removeAll { $0 === connection }
     }
 

@@ -41,6 +41,33 @@ struct DLPThroughProxyTests {
         }
     }
 
+    @Test("many requests at once on one worker (scans queued behind each other) each get their own verdict")
+    func concurrentScansOnOneWorker() async throws {
+        try await Scenario.run(routes: Self.routes("outbound_on_match: block, inbound_detectors: false"), scanners: 1) {
+            s in
+            let outcomes = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                for index in 0..<24 {
+                    let body = index % 2 == 0 ? #"{"n":\#(index),"note":"\#(Self.token)"}"# : #"{"n":\#(index)}"#
+                    group.addTask {
+                        let result = try await curl(s.proxy, ["-w", "\n%{http_code}", "-d", body, "https://api.test/gists"])
+                        return (index, result.stdout)
+                    }
+                }
+                var outcomes: [Int: String] = [:]
+                for try await (index, stdout) in group { outcomes[index] = stdout }
+                return outcomes
+            }
+            #expect(outcomes.count == 24)
+            for (index, stdout) in outcomes {
+                #expect(stdout.hasSuffix(index % 2 == 0 ? "403" : "200"), "request \(index): \(stdout)")
+            }
+            // Each clean request went up with its own body; no request with the token did.
+            let forwarded = s.upstream.requests.map(\.bodyText)
+            #expect(Set(forwarded) == Set(stride(from: 1, to: 24, by: 2).map { #"{"n":\#($0)}"# }))
+            #expect(forwarded.count == 12)
+        }
+    }
+
     @Test("redact rewrites body, path and headers, fixes the length, and reports the detectors")
     func outboundRedact() async throws {
         try await Scenario.run(routes: Self.routes("outbound_on_match: redact, inbound_detectors: false"), scanners: 1)

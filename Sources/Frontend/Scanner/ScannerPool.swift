@@ -2,6 +2,7 @@ import Detectors
 import IPC
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// The frontend's side of DLP isolation: N `egress-scanner` processes, each on its own socketpair,
 /// driven by `ScannerPoolStateMachine`. Everything mutable lives on one event loop.
@@ -20,6 +21,10 @@ final class ScannerPool: @unchecked Sendable {
         /// How often idle workers are probed; one that does not answer within `scanTimeout` is
         /// killed and replaced (`--scanner-probe-interval`).
         var probeInterval: TimeAmount = .seconds(5)
+        /// Scans sent to a busy worker behind its current one (``ScannerPoolStateMachine``).
+        var maxInFlightPerWorker = 4
+        /// Larger scan frames wait for an idle worker rather than queue behind another scan.
+        var maxPipelinedFrameBytes = 64 << 10
     }
 
     /// The scan id of a liveness probe (real scans count from 1).
@@ -44,6 +49,8 @@ final class ScannerPool: @unchecked Sendable {
 
     private struct PendingJob {
         var job: ScanJob
+        /// The scan request, encoded by the submitting event loop.
+        var frame: ByteBuffer
         var promise: EventLoopPromise<ScanOutcome>
         var submitted: ContinuousClock.Instant
     }
@@ -56,7 +63,8 @@ final class ScannerPool: @unchecked Sendable {
     private var machine: ScannerPoolStateMachine
     private var workers: [Int: LiveWorker] = [:]
     private var jobs: [ScannerPoolStateMachine.JobID: PendingJob] = [:]
-    private var nextJobID: ScannerPoolStateMachine.JobID = 1
+    /// Taken by submitting loops, so each encodes its own scan request off the pool's loop.
+    private let nextJobID = Atomic<ScannerPoolStateMachine.JobID>(1)
     private var everStarted: Set<Int> = []
     private var readyWaiters: [EventLoopPromise<Void>] = []
     private var exitWaiters: [EventLoopPromise<Void>] = []
@@ -74,7 +82,12 @@ final class ScannerPool: @unchecked Sendable {
         self.loop = loop
         self.events = events
         self.reaper = reaper
-        self.machine = ScannerPoolStateMachine(configuration: .init(workerCount: configuration.workerCount))
+        self.machine = ScannerPoolStateMachine(
+            configuration: .init(
+                workerCount: configuration.workerCount,
+                maxInFlightPerWorker: configuration.maxInFlightPerWorker
+            )
+        )
     }
 
     /// Spawns the workers; succeeds once every one of them said "ready" (or fails after the start
@@ -94,11 +107,26 @@ final class ScannerPool: @unchecked Sendable {
 
     func scan(_ job: ScanJob) -> EventLoopFuture<ScanOutcome> {
         let promise = loop.makePromise(of: ScanOutcome.self)
+        let submitted = ContinuousClock.now
+        let id = nextJobID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let request = ScanRequest(
+            id: id,
+            direction: job.direction.rawValue,
+            detectorIDs: job.detectorIDs,
+            redact: job.redact,
+            segments: job.segments
+        )
+        // Too large for one frame: refused without troubling a worker.
+        let frame = try? ByteBuffer(bytes: request.encodedFrame(maxFrameSize: configuration.maxFrameSize))
+        let pipelinable = (frame?.readableBytes ?? 0) <= configuration.maxPipelinedFrameBytes
         loop.execute {
-            let id = self.nextJobID
-            self.nextJobID += 1
-            self.jobs[id] = PendingJob(job: job, promise: promise, submitted: .now)
-            self.perform(self.machine.submit(id))
+            guard let frame else {
+                let placeholder = PendingJob(job: job, frame: ByteBuffer(), promise: promise, submitted: submitted)
+                self.settle(placeholder, .failure(.limitExceeded))
+                return
+            }
+            self.jobs[id] = PendingJob(job: job, frame: frame, promise: promise, submitted: submitted)
+            self.perform(self.machine.submit(id, pipelinable: pipelinable))
         }
         return promise.futureResult
     }
@@ -129,6 +157,7 @@ final class ScannerPool: @unchecked Sendable {
             switch action {
             case .spawn(let id): spawn(id)
             case .send(let job, let id): send(job, to: id)
+            case .awaitNext(let job, let id): workers[id.slot]?.timer?.arm(.scan(job), in: configuration.scanTimeout)
             case .deliver(let job, let id): deliver(job, from: id)
             case .fail(let job, let failure):
                 if let pending = jobs.removeValue(forKey: job) {
@@ -259,31 +288,12 @@ final class ScannerPool: @unchecked Sendable {
             loop.execute { self.send(jobID, to: id) }
             return
         }
-        let request = ScanRequest(
-            id: jobID,
-            direction: pending.job.direction.rawValue,
-            detectorIDs: pending.job.detectorIDs,
-            redact: pending.job.redact,
-            segments: pending.job.segments
-        )
-        let frame: [UInt8]
-        do {
-            frame = try request.encodedFrame(maxFrameSize: configuration.maxFrameSize)
-        } catch {
-            // Too large for one frame: refused, and the worker is free again at once.
-            pendingReplies[jobID] = ScanReply(
-                id: jobID,
-                status: .limitExceeded,
-                message: "",
-                findings: [],
-                redactedSegments: nil
-            )
-            perform(machine.replyReceived(id, job: jobID))
-            return
-        }
         metrics?.scanQueueWait(.now - pending.submitted)
-        workers[id.slot]?.timer?.arm(.scan(jobID), in: configuration.scanTimeout)
-        channel.writeAndFlush(channel.allocator.buffer(bytes: frame), promise: nil)
+        // Sent behind another scan, its deadline starts when the worker reaches it (awaitNext).
+        if workers[id.slot]?.timer?.isArmed == false {
+            workers[id.slot]?.timer?.arm(.scan(jobID), in: configuration.scanTimeout)
+        }
+        channel.writeAndFlush(pending.frame, promise: nil)
     }
 
     /// An empty scan to an idle worker, under the scan deadline.

@@ -1,7 +1,13 @@
-/// The scanner pool's decisions, without processes or sockets (README, "The scanner pool"): one scan per worker at a
-/// time, a deadline per scan, respawn with capped exponential backoff, one retry of a scan whose
-/// worker died, refusal of a body that killed two workers, "unavailable" when no worker can run, and
+/// The scanner pool's decisions, without processes or sockets (README, "The scanner pool"): scans
+/// sent to idle workers first and then queued behind a worker's current scan up to
+/// `maxInFlightPerWorker` (a worker answers in order, and one that already has its next request in
+/// its socket scans it without waiting to be woken), a deadline per scan from the moment it is the
+/// worker's current one, respawn with capped exponential backoff, one retry of a scan whose worker
+/// died, refusal of a body that killed two workers, "unavailable" when no worker can run, and
 /// liveness probes of idle workers (a worker stopped while idle is found before a scan lands on it).
+///
+/// A retried scan, and one too large to queue behind others, runs alone: only on an idle worker,
+/// with nothing sent behind it, so a second death is its own and not a neighbour's.
 ///
 /// The I/O shell (`ScannerPool`) feeds events in and carries out the returned actions. Events name
 /// a worker by slot and incarnation, so news about a process that was already replaced is ignored.
@@ -11,6 +17,8 @@ struct ScannerPoolStateMachine {
         /// First respawn delay after a crash; doubles per consecutive failure up to `maximumBackoff`.
         var initialBackoff: Duration = .milliseconds(100)
         var maximumBackoff: Duration = .seconds(10)
+        /// Scans sent to one worker before it answers the first (1: one at a time).
+        var maxInFlightPerWorker = 1
     }
 
     struct WorkerID: Hashable, CustomStringConvertible {
@@ -30,8 +38,11 @@ struct ScannerPoolStateMachine {
 
     enum Action: Equatable {
         case spawn(WorkerID)
-        /// Send the job to the worker and arm its deadline.
+        /// Send the job to the worker; arm its deadline unless the worker is already on another.
         case send(JobID, to: WorkerID)
+        /// The worker answered its current scan and goes on with this one, sent earlier: its deadline
+        /// starts now.
+        case awaitNext(JobID, from: WorkerID)
         /// The job finished on this worker; disarm its deadline and deliver the reply.
         case deliver(JobID, from: WorkerID)
         case fail(JobID, Failure)
@@ -55,7 +66,8 @@ struct ScannerPoolStateMachine {
     fileprivate enum WorkerState: Equatable {
         case starting
         case idle
-        case busy(JobID)
+        /// Scanning the first; the others were sent behind it, in order.
+        case busy([JobID])
         /// Idle, answering a liveness probe; takes scans again once it has.
         case probing
         /// Killed (or known dead) and waiting for its exit to be observed.
@@ -75,6 +87,8 @@ struct ScannerPoolStateMachine {
     private var queue: [JobID] = []
     /// How many workers died while running each job still in the pool.
     private var attempts: [JobID: Int] = [:]
+    /// Jobs too large to queue behind another scan.
+    private var alone: Set<JobID> = []
     private var stopping = false
 
     init(configuration: Configuration) {
@@ -88,9 +102,12 @@ struct ScannerPoolStateMachine {
         (0..<workers.count).map { spawnAction(slot: $0) }
     }
 
-    mutating func submit(_ job: JobID) -> [Action] {
+    /// - Parameter pipelinable: whether the job may wait in a worker's socket behind another scan
+    ///   (small ones do; a large one would hold up the scans behind it).
+    mutating func submit(_ job: JobID, pipelinable: Bool = true) -> [Action] {
         guard !stopping, workers.contains(where: \.canServeSoon) else { return [.fail(job, .unavailable)] }
         attempts[job] = 0
+        if !pipelinable { alone.insert(job) }
         queue.append(job)
         return dispatch()
     }
@@ -100,6 +117,7 @@ struct ScannerPoolStateMachine {
         if let index = queue.firstIndex(of: job) {
             queue.remove(at: index)
             attempts[job] = nil
+            alone.remove(job)
         }
     }
 
@@ -109,18 +127,23 @@ struct ScannerPoolStateMachine {
         return dispatch()
     }
 
+    /// The worker answered `job`; only an answer to its current scan counts (a worker answers in order).
     mutating func replyReceived(_ id: WorkerID, job: JobID) -> [Action] {
-        guard isCurrent(id), workers[id.slot].state == .busy(job) else { return [] }
-        workers[id.slot].state = .idle
+        guard isCurrent(id), case .busy(let inFlight) = workers[id.slot].state, inFlight.first == job else { return [] }
+        let rest = Array(inFlight.dropFirst())
+        workers[id.slot].state = rest.isEmpty ? .idle : .busy(rest)
         // A worker that finishes a scan is healthy: later crashes start the backoff afresh.
         workers[id.slot].consecutiveFailures = 0
         attempts[job] = nil
-        return [.deliver(job, from: id)] + dispatch()
+        alone.remove(job)
+        var actions: [Action] = [.deliver(job, from: id)]
+        if let next = rest.first { actions.append(.awaitNext(next, from: id)) }
+        return actions + dispatch()
     }
 
-    /// The scan deadline of `job` passed on worker `id`.
+    /// The scan deadline of `job`, the current scan of worker `id`, passed.
     mutating func deadlinePassed(_ id: WorkerID, job: JobID) -> [Action] {
-        guard isCurrent(id), workers[id.slot].state == .busy(job) else { return [] }
+        guard isCurrent(id), case .busy(let inFlight) = workers[id.slot].state, inFlight.first == job else { return [] }
         return workerFailed(id, death: .timedOut) + [.kill(id)]
     }
 
@@ -199,7 +222,9 @@ struct ScannerPoolStateMachine {
         for slot in workers.indices {
             switch workers[slot].state {
             case .starting, .idle, .busy, .probing:
-                if case .busy(let job) = workers[slot].state { actions.append(.fail(job, .unavailable)) }
+                if case .busy(let inFlight) = workers[slot].state {
+                    actions += inFlight.map { .fail($0, .unavailable) }
+                }
                 workers[slot].state = .dying
                 actions.append(.kill(WorkerID(slot: slot, incarnation: workers[slot].incarnation)))
             case .backingOff:
@@ -209,6 +234,7 @@ struct ScannerPoolStateMachine {
             }
         }
         attempts.removeAll()
+        alone.removeAll()
         return actions
     }
 
@@ -216,6 +242,13 @@ struct ScannerPoolStateMachine {
     var liveWorkers: Int { workers.filter { $0.state == .idle || $0.state == .probing || $0.state.isBusy }.count }
     var queuedJobs: Int { queue.count }
     var busyWorkers: Int { workers.filter { $0.state.isBusy }.count }
+    /// Scans sent and not yet answered, over all workers.
+    var scansInFlight: Int {
+        workers.reduce(0) { count, worker in
+            if case .busy(let inFlight) = worker.state { return count + inFlight.count }
+            return count
+        }
+    }
 
     // MARK: Internals
 
@@ -229,38 +262,72 @@ struct ScannerPoolStateMachine {
         return .spawn(WorkerID(slot: slot, incarnation: workers[slot].incarnation))
     }
 
-    /// Marks the worker dying and settles the job it was running: retried once, refused the second time.
+    /// Marks the worker dying and settles the jobs it had: each retried once (alone), refused the
+    /// second time. Jobs sent behind the current one count as tried too: which of them killed the
+    /// worker is not known, and a retry alone finds out.
     private mutating func workerFailed(_ id: WorkerID, death: Death) -> [Action] {
         var actions: [Action] = []
-        if case .busy(let job) = workers[id.slot].state {
-            let count = (attempts[job] ?? 0) + 1
-            if count >= 2 {
-                attempts[job] = nil
-                actions.append(.fail(job, .poisonBody))
-            } else {
-                attempts[job] = count
-                queue.insert(job, at: 0)
+        if case .busy(let inFlight) = workers[id.slot].state {
+            var retried: [JobID] = []
+            for job in inFlight {
+                let count = (attempts[job] ?? 0) + 1
+                if count >= 2 {
+                    attempts[job] = nil
+                    alone.remove(job)
+                    actions.append(.fail(job, .poisonBody))
+                } else {
+                    attempts[job] = count
+                    alone.insert(job)
+                    retried.append(job)
+                }
             }
+            queue.insert(contentsOf: retried, at: 0)
         }
         workers[id.slot].consecutiveFailures += 1
         workers[id.slot].state = .dying
         return actions + dispatch()
     }
 
+    /// Sends queued jobs in order: to an idle worker if there is one, else behind the scans of the
+    /// least loaded worker with room, unless the job runs alone or the worker has one that does.
     private mutating func dispatch() -> [Action] {
         var actions: [Action] = []
-        while !queue.isEmpty, let slot = workers.firstIndex(where: { $0.state == .idle }) {
-            let job = queue.removeFirst()
-            workers[slot].state = .busy(job)
+        while let job = queue.first {
+            let slot: Int
+            if let idle = workers.firstIndex(where: { $0.state == .idle }) {
+                slot = idle
+                workers[slot].state = .busy([job])
+            } else if !alone.contains(job), let busy = leastLoadedWorkerWithRoom() {
+                slot = busy
+                guard case .busy(let inFlight) = workers[slot].state else { break }
+                workers[slot].state = .busy(inFlight + [job])
+            } else {
+                break
+            }
+            queue.removeFirst()
             actions.append(.send(job, to: WorkerID(slot: slot, incarnation: workers[slot].incarnation)))
         }
         return actions
     }
 
+    private func leastLoadedWorkerWithRoom() -> Int? {
+        var best: (slot: Int, load: Int)?
+        for (slot, worker) in workers.enumerated() {
+            guard case .busy(let inFlight) = worker.state, inFlight.count < configuration.maxInFlightPerWorker,
+                !inFlight.contains(where: alone.contains)
+            else { continue }
+            if best.map({ inFlight.count < $0.load }) ?? true { best = (slot, inFlight.count) }
+        }
+        return best?.slot
+    }
+
     private mutating func failQueueIfNothingCanRun() -> [Action] {
         guard !workers.contains(where: \.canServeSoon) else { return [] }
         let failed = queue.map { Action.fail($0, .unavailable) }
-        for job in queue { attempts[job] = nil }
+        for job in queue {
+            attempts[job] = nil
+            alone.remove(job)
+        }
         queue.removeAll()
         return failed
     }

@@ -21,8 +21,10 @@ public struct FrameDecoder: Sendable {
     /// A worker gets the same detector list with every scan (``DetectorIDCache``).
     private var detectorIDCache: DetectorIDCache? = DetectorIDCache()
 
-    /// Buffers larger than this are released rather than kept for reuse once drained.
-    private static let retainedCapacity = 1 << 20
+    /// Buffers larger than this are released rather than kept for reuse once drained. A released
+    /// buffer is grown again for the next large frame, on fresh pages the kernel must fault in and
+    /// zero, which cost a worker more than its scan of a 1 MiB body.
+    private static let retainedCapacity = 4 << 20
 
     /// - Parameter maxFrameSize: the largest length field to accept, at least 2 and at most `UInt32.max`.
     public init(maxFrameSize: Int = WireProtocol.defaultMaxFrameSize) {

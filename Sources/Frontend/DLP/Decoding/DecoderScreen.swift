@@ -37,37 +37,34 @@ struct DecoderScreen {
     }
 
     init(_ source: [UInt8]) {
+        // Branch-free per byte (masks, not ifs): run lengths reset by a mask, their maxima kept,
+        // so text of short words costs no mispredicted branch at every word's end.
         var seen: UInt8 = 0
         var base64Run = 0
+        var longestBase64Run = 0
         var hexRun = 0
-        var base64 = false
-        var hex = false
+        var longestHexRun = 0
+        var wrappedLine = 0
         Self.classes.withUnsafeBufferPointer { classes in
             source.withUnsafeBufferPointer { bytes in
                 for byte in bytes {
                     let kind = classes[Int(byte)]
                     seen |= kind
-                    if kind & Self.base64Class != 0 {
-                        base64Run &+= 1
-                        if base64Run >= Base64Runs.minimumRunLength { base64 = true }
-                    } else {
-                        if kind & Self.lineBreakClass != 0, base64Run > 0, base64Run % 4 == 0 { base64 = true }
-                        base64Run = 0
-                    }
-                    if kind & Self.hexClass != 0 {
-                        hexRun &+= 1
-                        if hexRun >= HexRuns.minimumRunLength { hex = true }
-                    } else {
-                        hexRun = 0
-                    }
+                    // A line break after a line of whole 4-character groups (the run before it).
+                    let isLineBreak = Int((kind & Self.lineBreakClass) >> 2)
+                    wrappedLine |= isLineBreak & (base64Run & 3 == 0 ? 1 : 0) & (base64Run != 0 ? 1 : 0)
+                    base64Run = (base64Run &+ 1) & (0 &- Int(kind & Self.base64Class))
+                    longestBase64Run = max(longestBase64Run, base64Run)
+                    hexRun = (hexRun &+ 1) & (0 &- Int((kind & Self.hexClass) >> 1))
+                    longestHexRun = max(longestHexRun, hexRun)
                 }
             }
         }
         hasPercent = seen & Self.percentClass != 0
         hasPlus = seen & Self.plusClass != 0
         hasBackslash = seen & Self.backslashClass != 0
-        mayHoldBase64Run = base64
-        hasLongHexRun = hex
+        mayHoldBase64Run = longestBase64Run >= Base64Runs.minimumRunLength || wrappedLine != 0
+        hasLongHexRun = longestHexRun >= HexRuns.minimumRunLength
     }
 
     func mayPercentDecode(plusIsSpace: Bool) -> Bool { hasPercent || (plusIsSpace && hasPlus) }

@@ -16,13 +16,33 @@ final class SocketTuning: Sendable {
         self.events = events
     }
 
-    /// Sets `TCP_NODELAY` (level `IPPROTO_TCP`) on a connected TCP channel.
+    /// Reads of up to this many bytes: a relayed download moves in fewer, larger reads.
+    static let maximumReadSize = 256 << 10
+    /// A relay pauses the sending side when this much waits for the receiving one (and resumes
+    /// below the low mark): room for several TLS records in flight.
+    static let writeBufferWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 128 << 10, high: 512 << 10)
+
+    /// Sets `TCP_NODELAY` (level `IPPROTO_TCP`) on a connected TCP channel, and the read size and
+    /// write-buffer marks of a relay.
     func apply(to channel: any Channel) {
         guard let options = channel.syncOptions else { return }
         do {
             try options.setOption(.tcpOption(.tcp_nodelay), value: 1)
         } catch {
             reportOnce(option: "TCP_NODELAY", error: error)
+        }
+        do {
+            try options.setOption(
+                .recvAllocator,
+                value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: Self.maximumReadSize)
+            )
+        } catch {
+            reportOnce(option: "recvAllocator", error: error)
+        }
+        do {
+            try options.setOption(.writeBufferWaterMark, value: Self.writeBufferWaterMark)
+        } catch {
+            reportOnce(option: "writeBufferWaterMark", error: error)
         }
     }
 

@@ -63,6 +63,12 @@ struct RunCommand: AsyncParsableCommand {
     var scannerProbeInterval = "5"
 
     @Option(
+        name: .customLong("scanner-queue"),
+        help: "Scans sent to a busy scanner worker before it answers its current one, from 1 (one at a time) to 16 (default 4)."
+    )
+    var scannerQueue = "4"
+
+    @Option(
         name: .customLong("max-scan-bytes"),
         help: "Largest decoded body DLP scans; larger ones are refused (default 33554432)."
     )
@@ -354,6 +360,11 @@ struct RunCommand: AsyncParsableCommand {
         }
         let scanDeadline = try Self.seconds(scanTimeout, flag: "--scan-timeout", atMost: 600)
         let probeInterval = try Self.seconds(scannerProbeInterval, flag: "--scanner-probe-interval", atMost: 3600)
+        guard scannerQueue.allSatisfy(\.isASCII), scannerQueue.allSatisfy(\.isNumber), let queue = Int(scannerQueue),
+            (1...16).contains(queue)
+        else {
+            throw CommandFailure("--scanner-queue \(scannerQueue): expected a whole number from 1 to 16")
+        }
         let executable = scannerPath ?? Self.siblingExecutable("egress-scanner")
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw CommandFailure("--scanner-path \(executable): not an executable file")
@@ -363,7 +374,8 @@ struct RunCommand: AsyncParsableCommand {
             count: count,
             scanTimeout: scanDeadline,
             faultInjection: faultInjection,
-            probeInterval: probeInterval
+            probeInterval: probeInterval,
+            queuePerWorker: queue
         )
     }
 

@@ -103,6 +103,39 @@ struct ScannerPoolPipeliningTests {
         #expect(machine.replyReceived(ids[0], job: 2) == [.deliver(2, from: ids[0]), .send(3, to: ids[0]), .send(4, to: ids[0])])
     }
 
+    @Test("a worker whose socket closed takes no more scans; its scans go elsewhere before it is reaped")
+    func closedSocketRetriesAtOnce() {
+        var (machine, ids) = Self.started(3, inFlight: 2)
+        for job: Machine.JobID in 1...4 { _ = machine.submit(job) }
+        // Worker 0 had 1 and 4. Its socket closes; the reap comes later.
+        #expect(machine.socketClosed(ids[0]) == [])
+        #expect(machine.socketClosed(ids[0]) == [], "once")
+        #expect(machine.submit(5) == [], "in order, behind the retries")
+        #expect(machine.replyReceived(ids[1], job: 2) == [.deliver(2, from: ids[1]), .send(1, to: ids[1])])
+        #expect(machine.replyReceived(ids[2], job: 3) == [.deliver(3, from: ids[2]), .send(4, to: ids[2])])
+        #expect(machine.replyReceived(ids[1], job: 1) == [.deliver(1, from: ids[1]), .send(5, to: ids[1])])
+        // An idle worker whose socket closed is not picked either.
+        #expect(machine.replyReceived(ids[2], job: 4) == [.deliver(4, from: ids[2])])
+        #expect(machine.socketClosed(ids[2]) == [])
+        #expect(machine.submit(6) == [.send(6, to: ids[1])])
+        #expect(machine.workerExited(ids[0]) == [.scheduleRespawn(slot: 0, after: .milliseconds(100))])
+    }
+
+    @Test("only a starting worker's ready message counts")
+    func readyOnlyWhenStarting() {
+        var (machine, ids) = Self.started(1, inFlight: 2)
+        #expect(!machine.isStarting(ids[0]))
+        _ = machine.submit(1)
+        #expect(machine.workerReady(ids[0]) == [])
+        #expect(!machine.isStarting(ids[0]))
+        var fresh = Machine(configuration: .init(workerCount: 1))
+        guard case .spawn(let id)? = fresh.start().first else {
+            Issue.record("no spawn")
+            return
+        }
+        #expect(fresh.isStarting(id))
+    }
+
     @Test("stopping fails every scan in flight")
     func stopFailsAll() {
         var (machine, ids) = Self.started(1, inFlight: 3)

@@ -16,7 +16,9 @@ final class SocketTuning: Sendable {
         self.events = events
     }
 
-    /// Reads of up to this many bytes: a relayed download moves in fewer, larger reads.
+    /// Reads of up to this many bytes, one read per readable event: a relayed download moves in
+    /// fewer, larger reads, and what a connection can have read ahead of back-pressure stays one
+    /// read (NIO's default is up to four of 64 KiB).
     static let maximumReadSize = 256 << 10
     /// A relay pauses the sending side when this much waits for the receiving one (and resumes
     /// below the low mark): room for several TLS records in flight.
@@ -38,6 +40,11 @@ final class SocketTuning: Sendable {
             )
         } catch {
             reportOnce(option: "recvAllocator", error: error)
+        }
+        do {
+            try options.setOption(.maxMessagesPerRead, value: 1)
+        } catch {
+            reportOnce(option: "maxMessagesPerRead", error: error)
         }
         do {
             try options.setOption(.writeBufferWaterMark, value: Self.writeBufferWaterMark)

@@ -46,19 +46,23 @@ public struct ScannerOptions: Sendable {
     public var faultInjection: Bool
     /// How often idle workers must answer a liveness probe (`--scanner-probe-interval`).
     public var probeInterval: TimeAmount
+    /// Scans sent to a busy worker before it answers its current one (`--scanner-queue`).
+    public var queuePerWorker: Int
 
     public init(
         executable: String,
         count: Int,
         scanTimeout: TimeAmount = .seconds(2),
         faultInjection: Bool = false,
-        probeInterval: TimeAmount = .seconds(5)
+        probeInterval: TimeAmount = .seconds(5),
+        queuePerWorker: Int = 4
     ) {
         self.executable = executable
         self.count = count
         self.scanTimeout = scanTimeout
         self.faultInjection = faultInjection
         self.probeInterval = probeInterval
+        self.queuePerWorker = queuePerWorker
     }
 }
 
@@ -123,7 +127,8 @@ public final class ProxyServer: Sendable {
                         workerCount: scanners.count,
                         scanTimeout: scanners.scanTimeout,
                         acceptsFaultInjection: scanners.faultInjection,
-                        probeInterval: scanners.probeInterval
+                        probeInterval: scanners.probeInterval,
+                        maxInFlightPerWorker: scanners.queuePerWorker
                     ),
                     loop: group.next(),
                     events: events,

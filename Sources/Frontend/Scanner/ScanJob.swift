@@ -9,8 +9,9 @@ struct ScanJob: Sendable {
     var redact: Bool
     var segments: [[UInt8]]
 
-    /// The bytes this scan keeps alive while queued and in flight.
-    var byteCount: Int { segments.reduce(0) { $0 + $1.count } }
+    /// The bytes this scan keeps alive while queued and in flight: its segments, and the scan
+    /// request encoded from them (as large again), which the pool holds until the scan ends.
+    var byteCount: Int { 2 * segments.reduce(0) { $0 + $1.count } }
 }
 
 /// A completed scan: what was found where, and the redacted segments when they were asked for.

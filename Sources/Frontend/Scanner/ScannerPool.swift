@@ -230,6 +230,12 @@ final class ScannerPool: @unchecked Sendable {
         guard workers[id.slot]?.id == id else { return }
         switch message {
         case .workerReady(let ready):
+            // Said once, at start: a worker saying it again while it has scans would disarm their
+            // deadline and leave them waiting for ever.
+            guard machine.isStarting(id) else {
+                workerMisbehaved(id, status: "protocol_error", detail: "ready message from a worker already started")
+                return
+            }
             guard ready.protocolVersion == WireProtocol.version else {
                 workerMisbehaved(id, status: "protocol_error", detail: "protocol version \(ready.protocolVersion)")
                 return
@@ -382,6 +388,8 @@ final class ScannerPool: @unchecked Sendable {
         guard let worker = workers[id.slot], worker.id == id else { return }
         worker.timer?.stop()
         try? WorkerSpawner.kill(worker.pid)
+        // Its scans go elsewhere now, not once the process is reaped; it gets no new ones.
+        perform(machine.socketClosed(id))
         let pid = worker.pid
         reaper.runIfActive(eventLoop: loop) { try WorkerSpawner.waitForExit(pid) }.whenComplete { result in
             let detail = (try? result.get()).map(\.description) ?? "not reaped"

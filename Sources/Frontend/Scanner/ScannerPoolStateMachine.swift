@@ -153,6 +153,21 @@ struct ScannerPoolStateMachine {
         return workerFailed(id, death: .protocolViolation) + [.kill(id)]
     }
 
+    /// The worker's socket closed: whatever it had is retried elsewhere at once, and it takes no
+    /// more scans, although its process is only reaped later (``workerExited(_:)``).
+    mutating func socketClosed(_ id: WorkerID) -> [Action] {
+        guard isCurrent(id), workers[id.slot].state != .dying else { return [] }
+        switch workers[id.slot].state {
+        case .starting, .idle, .busy, .probing: return workerFailed(id, death: .exited)
+        case .dying, .backingOff, .stopped: return []
+        }
+    }
+
+    /// Whether `id` is starting (so a ready message from it is its first and only one).
+    func isStarting(_ id: WorkerID) -> Bool {
+        isCurrent(id) && workers[id.slot].state == .starting
+    }
+
     /// The worker's process is gone (its socket closed and it was reaped).
     mutating func workerExited(_ id: WorkerID) -> [Action] {
         guard isCurrent(id) else { return [] }

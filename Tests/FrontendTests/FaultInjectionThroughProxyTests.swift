@@ -75,7 +75,8 @@ struct FaultInjectionThroughProxyTests {
         "a body that kills two workers is refused, the proxy keeps serving, and the workers come back",
         arguments: [
             ("crash", "crashed", "SIGSEGV"), ("syscall", "crashed", "SIGSYS"), ("hang", "hung", nil),
-            ("garbage", "protocol_error", nil), ("lie", "protocol_error", nil), ("oom", nil, nil),
+            ("garbage", "protocol_error", nil), ("lie", "protocol_error", nil), ("ready", "protocol_error", nil),
+            ("oom", nil, nil),
         ]
     )
     func poisonBody(kind: String, status: String?, signal: String?) async throws {
@@ -84,7 +85,12 @@ struct FaultInjectionThroughProxyTests {
             #expect(refused.stdout.hasSuffix("503"), "\(refused.stdout)")
             #expect(refused.stdout.contains("egress DLP: scanner failed on this body"))
             #expect(!refused.stdout.contains("EGRESS-FAULT"), "the unscanned response reached the agent")
-            // Both workers the body reached were lost, and each loss is reported.
+            // Both workers the body reached were lost, and each loss is reported. The scan is
+            // retried (and refused) as soon as a worker's socket closes; the report waits for the
+            // reap, which knows how the process ended.
+            for _ in 0..<100 where Self.failureEvents(proxy).count < 2 {
+                try await Task.sleep(for: .milliseconds(50))
+            }
             #expect(Self.failureEvents(proxy).count == 2, "\(Self.failureEvents(proxy))")
             // Filling 1 GiB may outlast the 1 s deadline: an OOM worker is either crashed or hung.
             let events = status.map { Self.scannerEvents(proxy, status: $0) } ?? Self.failureEvents(proxy)

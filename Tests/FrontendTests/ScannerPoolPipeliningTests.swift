@@ -121,6 +121,19 @@ struct ScannerPoolPipeliningTests {
         #expect(machine.workerExited(ids[0]) == [.scheduleRespawn(slot: 0, after: .milliseconds(100))])
     }
 
+    @Test("when the last worker's socket closes, its scans fail at once as unavailable")
+    func lastWorkerClosed() {
+        var (machine, ids) = Self.started(1, inFlight: 2)
+        _ = machine.submit(1)
+        _ = machine.submit(2)
+        #expect(machine.isServing(ids[0]))
+        let actions = machine.socketClosed(ids[0])
+        #expect(actions.contains(.fail(1, .unavailable)))
+        #expect(actions.contains(.fail(2, .unavailable)))
+        #expect(!machine.isServing(ids[0]))
+        #expect(machine.queuedJobs == 0)
+    }
+
     @Test("only a starting worker's ready message counts")
     func readyOnlyWhenStarting() {
         var (machine, ids) = Self.started(1, inFlight: 2)

@@ -46,7 +46,7 @@ public struct ScannerOptions: Sendable {
     public var faultInjection: Bool
     /// How often idle workers must answer a liveness probe (`--scanner-probe-interval`).
     public var probeInterval: TimeAmount
-    /// Scans sent to a busy worker before it answers its current one (`--scanner-queue`).
+    /// Scans one worker may have at once, its current one included (`--scanner-queue`).
     public var queuePerWorker: Int
 
     public init(

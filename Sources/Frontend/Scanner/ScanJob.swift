@@ -10,8 +10,13 @@ struct ScanJob: Sendable {
     var segments: [[UInt8]]
 
     /// The bytes this scan keeps alive while queued and in flight: its segments, and the scan
-    /// request encoded from them (as large again), which the pool holds until the scan ends.
-    var byteCount: Int { 2 * segments.reduce(0) { $0 + $1.count } }
+    /// request encoded from them (the segments again with their length fields, and the detector
+    /// ids), which the pool holds until the scan ends.
+    var byteCount: Int {
+        let segmentBytes = segments.reduce(0) { $0 + $1.count }
+        let frameBytes = 32 + segmentBytes + 4 * segments.count + detectorIDs.reduce(0) { $0 + 4 + $1.utf8.count }
+        return segmentBytes + frameBytes
+    }
 }
 
 /// A completed scan: what was found where, and the redacted segments when they were asked for.

@@ -21,7 +21,7 @@ final class ScannerPool: @unchecked Sendable {
         /// How often idle workers are probed; one that does not answer within `scanTimeout` is
         /// killed and replaced (`--scanner-probe-interval`).
         var probeInterval: TimeAmount = .seconds(5)
-        /// Scans sent to a busy worker behind its current one (``ScannerPoolStateMachine``).
+        /// Scans one worker may have at once, its current one included (``ScannerPoolStateMachine``).
         var maxInFlightPerWorker = 4
         /// Larger scan frames wait for an idle worker rather than queue behind another scan.
         var maxPipelinedFrameBytes = 64 << 10
@@ -233,7 +233,11 @@ final class ScannerPool: @unchecked Sendable {
             // Said once, at start: a worker saying it again while it has scans would disarm their
             // deadline and leave them waiting for ever.
             guard machine.isStarting(id) else {
-                workerMisbehaved(id, status: "protocol_error", detail: "ready message from a worker already started")
+                // One already on its way out (start deadline passed, shutdown) may still have its
+                // first ready in the socket: nothing to report.
+                if machine.isServing(id) {
+                    workerMisbehaved(id, status: "protocol_error", detail: "ready message from a worker already started")
+                }
                 return
             }
             guard ready.protocolVersion == WireProtocol.version else {

@@ -158,8 +158,17 @@ struct ScannerPoolStateMachine {
     mutating func socketClosed(_ id: WorkerID) -> [Action] {
         guard isCurrent(id), workers[id.slot].state != .dying else { return [] }
         switch workers[id.slot].state {
-        case .starting, .idle, .busy, .probing: return workerFailed(id, death: .exited)
+        case .starting, .idle, .busy, .probing: return workerFailed(id, death: .exited) + failQueueIfNothingCanRun()
         case .dying, .backingOff, .stopped: return []
+        }
+    }
+
+    /// Whether `id` is up and taking scans or probes (not starting, not on its way out).
+    func isServing(_ id: WorkerID) -> Bool {
+        guard isCurrent(id) else { return false }
+        switch workers[id.slot].state {
+        case .idle, .busy, .probing: return true
+        case .starting, .dying, .backingOff, .stopped: return false
         }
     }
 

@@ -84,9 +84,7 @@ extension ScanRequest: WirePayload {
         let redact = try reader.readBool("redact")
         let sectionStart = reader.position
         let detectorIDs: [String]
-        if let cached = try detectorIDCache.flatMap({ cache throws(FrameError) in
-            try Self.cachedDetectorIDs(&reader, cache: cache)
-        }) {
+        if let cache = detectorIDCache, let cached = try Self.cachedDetectorIDs(&reader, cache: cache) {
             detectorIDs = cached
         } else {
             reader.rewind(to: sectionStart)

@@ -29,10 +29,7 @@ struct WireReader: ~Copyable {
 
     /// Passes over a string with the length checks of ``readString(_:)``, but not its UTF-8 check.
     mutating func skipString(_ field: String) throws(FrameError) {
-        let length = try readUInt32(field)
-        guard Int(length) <= WireProtocol.maxStringLength else { throw .countTooLarge(field: field, count: length) }
-        guard Int(length) <= remaining else { throw .truncated(field: field) }
-        offset += Int(length)
+        _ = try takeString(field)
     }
 
     mutating func readUInt8(_ field: String) throws(FrameError) -> UInt8 {
@@ -82,12 +79,17 @@ struct WireReader: ~Copyable {
         return [UInt8](UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + Int(length)]))
     }
 
-    mutating func readString(_ field: String) throws(FrameError) -> String {
+    /// A string's bytes, its length checked against the protocol limit and the bytes left.
+    private mutating func takeString(_ field: String) throws(FrameError) -> UnsafeRawBufferPointer {
         let length = try readUInt32(field)
         guard Int(length) <= WireProtocol.maxStringLength else { throw .countTooLarge(field: field, count: length) }
         guard Int(length) <= remaining else { throw .truncated(field: field) }
         defer { offset += Int(length) }
-        let raw = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + Int(length)])
+        return UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + Int(length)])
+    }
+
+    mutating func readString(_ field: String) throws(FrameError) -> String {
+        let raw = try takeString(field)
         // ASCII is valid UTF-8 as it is; detector ids are ASCII, and every scan request carries
         // dozens of them, so they skip the general validation (generic code, and slow).
         var ascii = true

@@ -30,28 +30,27 @@ final class SocketTuning: Sendable {
     /// write-buffer marks of a relay.
     func apply(to channel: any Channel) {
         guard let options = channel.syncOptions else { return }
+        set(.tcpOption(.tcp_nodelay), 1, named: "TCP_NODELAY", on: options)
+        set(
+            .recvAllocator,
+            AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: Self.maximumReadSize),
+            named: "recvAllocator",
+            on: options
+        )
+        set(.maxMessagesPerRead, UInt(Self.readsPerEvent), named: "maxMessagesPerRead", on: options)
+        set(.writeBufferWaterMark, Self.writeBufferWaterMark, named: "writeBufferWaterMark", on: options)
+    }
+
+    private func set<Option: ChannelOption>(
+        _ option: Option,
+        _ value: Option.Value,
+        named name: String,
+        on options: some NIOSynchronousChannelOptions
+    ) {
         do {
-            try options.setOption(.tcpOption(.tcp_nodelay), value: 1)
+            try options.setOption(option, value: value)
         } catch {
-            reportOnce(option: "TCP_NODELAY", error: error)
-        }
-        do {
-            try options.setOption(
-                .recvAllocator,
-                value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: Self.maximumReadSize)
-            )
-        } catch {
-            reportOnce(option: "recvAllocator", error: error)
-        }
-        do {
-            try options.setOption(.maxMessagesPerRead, value: UInt(Self.readsPerEvent))
-        } catch {
-            reportOnce(option: "maxMessagesPerRead", error: error)
-        }
-        do {
-            try options.setOption(.writeBufferWaterMark, value: Self.writeBufferWaterMark)
-        } catch {
-            reportOnce(option: "writeBufferWaterMark", error: error)
+            reportOnce(option: name, error: error)
         }
     }
 

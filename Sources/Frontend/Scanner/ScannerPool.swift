@@ -323,21 +323,19 @@ final class ScannerPool: @unchecked Sendable {
     /// scan deadline, is reported hung; the machine decides what follows.
     private func deadlinePassed(_ deadline: WorkerDeadline, worker id: ScannerPoolStateMachine.WorkerID) {
         guard workers[id.slot]?.id == id else { return }
+        let detail: String
         switch deadline {
         case .start:
             workerMisbehaved(id, status: "hung", detail: "no ready message within the start timeout")
-        case .scan(let job):
-            emitScannerEvent(slot: id.slot, pid: workers[id.slot]?.pid, status: "hung", detail: "scan deadline passed")
-            workers[id.slot]?.killedBecause = "hung"
+            return
+        case .scan: detail = "scan deadline passed"
+        case .probe: detail = "idle worker did not answer its liveness probe"
+        }
+        emitScannerEvent(slot: id.slot, pid: workers[id.slot]?.pid, status: "hung", detail: detail)
+        workers[id.slot]?.killedBecause = "hung"
+        if case .scan(let job) = deadline {
             perform(machine.deadlinePassed(id, job: job))
-        case .probe:
-            emitScannerEvent(
-                slot: id.slot,
-                pid: workers[id.slot]?.pid,
-                status: "hung",
-                detail: "idle worker did not answer its liveness probe"
-            )
-            workers[id.slot]?.killedBecause = "hung"
+        } else {
             perform(machine.probeDeadlinePassed(id))
         }
     }

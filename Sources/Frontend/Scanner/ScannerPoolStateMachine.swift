@@ -156,7 +156,7 @@ struct ScannerPoolStateMachine {
     /// The worker's socket closed: whatever it had is retried elsewhere at once, and it takes no
     /// more scans, although its process is only reaped later (``workerExited(_:)``).
     mutating func socketClosed(_ id: WorkerID) -> [Action] {
-        guard isCurrent(id), workers[id.slot].state != .dying else { return [] }
+        guard isCurrent(id) else { return [] }
         switch workers[id.slot].state {
         case .starting, .idle, .busy, .probing: return workerFailed(id, death: .exited) + failQueueIfNothingCanRun()
         case .dying, .backingOff, .stopped: return []
@@ -165,11 +165,7 @@ struct ScannerPoolStateMachine {
 
     /// Whether `id` is up and taking scans or probes (not starting, not on its way out).
     func isServing(_ id: WorkerID) -> Bool {
-        guard isCurrent(id) else { return false }
-        switch workers[id.slot].state {
-        case .idle, .busy, .probing: return true
-        case .starting, .dying, .backingOff, .stopped: return false
-        }
+        isCurrent(id) && workers[id.slot].state.isServing
     }
 
     /// Whether `id` is starting (so a ready message from it is its first and only one).
@@ -263,7 +259,7 @@ struct ScannerPoolStateMachine {
     }
 
     /// Workers that are up and scanning or waiting (for metrics and tests).
-    var liveWorkers: Int { workers.filter { $0.state == .idle || $0.state == .probing || $0.state.isBusy }.count }
+    var liveWorkers: Int { workers.filter(\.state.isServing).count }
     var queuedJobs: Int { queue.count }
     var busyWorkers: Int { workers.filter { $0.state.isBusy }.count }
     /// Scans sent and not yet answered, over all workers.
@@ -370,6 +366,14 @@ extension ScannerPoolStateMachine.WorkerState {
     var isBusy: Bool {
         if case .busy = self { return true }
         return false
+    }
+
+    /// Up: idle, scanning or answering a probe.
+    var isServing: Bool {
+        switch self {
+        case .idle, .busy, .probing: true
+        case .starting, .dying, .backingOff, .stopped: false
+        }
     }
 }
 

@@ -49,32 +49,37 @@ import Testing
         }
     }
 
-    @Test func invalidUTF8AfterACachedListIsStillRefused() throws {
+    /// A decoder that has just read a request with `ids`, so its cache holds them.
+    private func decoderHolding(_ ids: [String]) throws -> FrameDecoder {
         var decoder = FrameDecoder()
-        decoder.append(try request(1, ["jxt"]).encodedFrame())
+        decoder.append(try request(1, ids).encodedFrame())
         _ = try decoder.nextMessage()
-        var bad = FrameBuilder()
-        bad.u64(2)
-        bad.u8(0)
-        bad.u8(0)
-        bad.u32(1)
-        bad.bytes([0x6a, 0xff, 0x74])
-        bad.u32(0)
-        decoder.append(bad.frame(type: 1))
+        return decoder
+    }
+
+    /// A hand-made scan request whose detector id section is one string field of `length` and
+    /// `bytes`, followed by no segments when `segments` is set.
+    private func requestFrame(idLength length: UInt32, bytes: [UInt8], segments: Bool) -> [UInt8] {
+        var frame = FrameBuilder()
+        frame.u64(2)
+        frame.u8(0)
+        frame.u8(0)
+        frame.u32(1)
+        frame.u32(length)
+        frame.payload += bytes
+        if segments { frame.u32(0) }
+        return frame.frame(type: 1)
+    }
+
+    @Test func invalidUTF8AfterACachedListIsStillRefused() throws {
+        var decoder = try decoderHolding(["jxt"])
+        decoder.append(requestFrame(idLength: 3, bytes: [0x6a, 0xff, 0x74], segments: true))
         #expect(throws: FrameError.invalidUTF8(field: "detector id")) { try decoder.nextMessage() }
     }
 
     @Test func aTruncatedListAfterACachedOneIsRefusedAsTruncated() throws {
-        var decoder = FrameDecoder()
-        decoder.append(try request(1, ["abc"]).encodedFrame())
-        _ = try decoder.nextMessage()
-        var short = FrameBuilder()
-        short.u64(2)
-        short.u8(0)
-        short.u8(0)
-        short.u32(1)
-        short.u32(10)
-        decoder.append(short.frame(type: 1))
+        var decoder = try decoderHolding(["abc"])
+        decoder.append(requestFrame(idLength: 10, bytes: [], segments: false))
         #expect(throws: FrameError.truncated(field: "detector id")) { try decoder.nextMessage() }
     }
 }

@@ -4,6 +4,7 @@ import IPC
 /// A worker driven synchronously over its socket, as the pool would, minus the event loop.
 struct BenchWorker {
     private let worker: SpawnedWorker
+    var pid: Int32 { worker.pid }
     private var decoder = FrameDecoder()
     private var requestID: UInt64 = 0
 

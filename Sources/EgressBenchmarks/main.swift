@@ -71,4 +71,21 @@ print(
         )
 )
 
+// CPU of both processes per scan, against the floor of any round trip to another process (a bare
+// socketpair echo child): what the worker's protocol and scan add to the isolation itself.
+let scans = 20_000
+let cpuBefore = ownCPUSeconds() + processCPUSeconds(worker.pid)
+for _ in 0..<scans { worker.scan(small, detectors: outbound) }
+let cpuPerScan = (ownCPUSeconds() + processCPUSeconds(worker.pid) - cpuBefore) / Double(scans) * 1e6
+print(padded("worker round trip, 1 KiB body, CPU of both processes") + String(format: "%9.1f µs", cpuPerScan))
+let scanFrameBytes = try ScanRequest(id: 1, direction: 0, detectorIDs: outbound, redact: false, segments: [small])
+    .encodedFrame().count
+for depth in [1, 4] {
+    let floor = SocketFloor.measure(messageBytes: scanFrameBytes, replyBytes: 32, depth: depth, roundTrips: 50_000)
+    print(
+        padded("socketpair floor, \(scanFrameBytes) B → 32 B, \(depth) in flight")
+            + String(format: "%9.1f µs CPU  %6.1f µs wall", floor.cpuMicros, floor.wallMicros)
+    )
+}
+
 worker.stop()

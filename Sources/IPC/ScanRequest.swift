@@ -31,41 +31,62 @@ public struct ScanRequest: Sendable, Hashable {
 
     /// This request as a frame ready to write to the socket.
     public func encodedFrame(maxFrameSize: Int = WireProtocol.defaultMaxFrameSize) throws(FrameError) -> [UInt8] {
-        try WireMessage.scanRequest(self).encodedFrame(maxFrameSize: maxFrameSize)
+        try Self.encodedFrame(
+            id: id,
+            direction: direction,
+            detectorIDs: EncodedDetectorIDs(detectorIDs),
+            redact: redact,
+            segments: segments,
+            maxFrameSize: maxFrameSize
+        )
+    }
+
+    /// A request's frame with its detector ids already encoded: the same bytes as
+    /// ``encodedFrame(maxFrameSize:)`` of the request with `detectorIDs.ids`.
+    public static func encodedFrame(
+        id: UInt64,
+        direction: UInt8,
+        detectorIDs: EncodedDetectorIDs,
+        redact: Bool,
+        segments: [[UInt8]],
+        maxFrameSize: Int = WireProtocol.defaultMaxFrameSize
+    ) throws(FrameError) -> [UInt8] {
+        let frame = Frame(id: id, direction: direction, detectorIDs: detectorIDs, redact: redact, segments: segments)
+        return try WireMessage.encode(frame, maxFrameSize: maxFrameSize)
     }
 }
 
-extension ScanRequest: WirePayload {
-    static var messageType: MessageType { .scanRequest }
+extension ScanRequest {
+    /// What is written: the request with its ids in wire form.
+    private struct Frame: WireEncodable {
+        var id: UInt64
+        var direction: UInt8
+        var detectorIDs: EncodedDetectorIDs
+        var redact: Bool
+        var segments: [[UInt8]]
 
-    var payloadSize: Int {
-        8 + 1 + 1 + 4 + detectorIDs.reduce(0) { $0 + encodedSize($1) } + 4 + segments.reduce(0) { $0 + encodedSize($1) }
-    }
+        static var messageType: MessageType { .scanRequest }
 
-    func validateForEncoding() throws(FrameError) {
-        guard direction <= 1 else { throw .invalidValue(field: "direction") }
-        guard detectorIDs.count <= WireProtocol.maxDetectorIDs else {
-            throw .countTooLarge(field: "detector ids", count: UInt32(clamping: detectorIDs.count))
+        var payloadSize: Int {
+            8 + 1 + 1 + detectorIDs.byteCount + 4 + segments.reduce(0) { $0 + encodedSize($1) }
         }
-        for detectorID in detectorIDs where detectorID.utf8.count > WireProtocol.maxStringLength {
-            throw .countTooLarge(field: "detector id", count: UInt32(clamping: detectorID.utf8.count))
-        }
-        guard segments.count <= WireProtocol.maxSegments else {
-            throw .countTooLarge(field: "segments", count: UInt32(clamping: segments.count))
-        }
-    }
 
-    func write(to writer: inout WireWriter) {
-        writer.write(id)
-        writer.write(direction)
-        writer.write(redact)
-        writer.writeCount(detectorIDs.count)
-        for detectorID in detectorIDs {
-            writer.write(detectorID)
+        func validateForEncoding() throws(FrameError) {
+            guard direction <= 1 else { throw .invalidValue(field: "direction") }
+            guard segments.count <= WireProtocol.maxSegments else {
+                throw .countTooLarge(field: "segments", count: UInt32(clamping: segments.count))
+            }
         }
-        writer.writeCount(segments.count)
-        for segment in segments {
-            writer.write(segment)
+
+        func write(to writer: inout WireWriter) {
+            writer.write(id)
+            writer.write(direction)
+            writer.write(redact)
+            writer.write(encoded: detectorIDs.section)
+            writer.writeCount(segments.count)
+            for segment in segments {
+                writer.write(segment)
+            }
         }
     }
 

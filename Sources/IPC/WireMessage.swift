@@ -14,13 +14,13 @@ public enum WireMessage: Sendable, Hashable {
     /// Nothing is allocated for the frame before these checks pass.
     public func encodedFrame(maxFrameSize: Int = WireProtocol.defaultMaxFrameSize) throws(FrameError) -> [UInt8] {
         switch self {
-        case .scanRequest(let request): try Self.encode(request, maxFrameSize: maxFrameSize)
+        case .scanRequest(let request): try request.encodedFrame(maxFrameSize: maxFrameSize)
         case .workerReady(let ready): try Self.encode(ready, maxFrameSize: maxFrameSize)
         case .scanReply(let reply): try Self.encode(reply, maxFrameSize: maxFrameSize)
         }
     }
 
-    private static func encode(_ payload: some WirePayload, maxFrameSize: Int) throws(FrameError) -> [UInt8] {
+    static func encode(_ payload: some WireEncodable, maxFrameSize: Int) throws(FrameError) -> [UInt8] {
         try payload.validateForEncoding()
         let payloadSize = payload.payloadSize
         let length = 2 + payloadSize

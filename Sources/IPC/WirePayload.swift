@@ -1,5 +1,5 @@
-/// A message's payload: how it is sized, checked, written and read.
-protocol WirePayload {
+/// A message's payload as it is encoded: sized, checked and written.
+protocol WireEncodable {
     static var messageType: MessageType { get }
     /// The exact number of payload bytes `write(to:)` appends.
     var payloadSize: Int { get }
@@ -7,5 +7,9 @@ protocol WirePayload {
     /// other end would reject.
     func validateForEncoding() throws(FrameError)
     func write(to writer: inout WireWriter)
+}
+
+/// A message's payload: encoded, and read back.
+protocol WirePayload: WireEncodable {
     static func read(from reader: inout WireReader) throws(FrameError) -> Self
 }

@@ -15,6 +15,17 @@ struct WireWriter {
         write(type.rawValue)
     }
 
+    /// A writer for a part of a payload encoded on its own (``EncodedDetectorIDs``).
+    init(reservingCapacity capacity: Int) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    /// Bytes already in wire form, without a length field.
+    mutating func write(encoded: [UInt8]) {
+        bytes.append(contentsOf: encoded)
+    }
+
     mutating func write(_ value: UInt8) {
         bytes.append(value)
     }

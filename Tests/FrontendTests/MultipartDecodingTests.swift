@@ -145,6 +145,29 @@ struct MultipartDecodingTests {
         #expect(throws: DecodedViews.Failure.self) { try Self.syntax((1...5).map { "boundary=b\($0)" }.reduce("multipart/mixed") { $0 + "; " + $1 }) }
     }
 
+    /// Most values are judged without the full parse; the judgement must be the parse's.
+    @Test func mediaTypesJudgedWithoutParsingAgreeWithTheParse() throws {
+        let types = [
+            "application/json", "Application/X-WWW-Form-Urlencoded", "application/x-www-form-urlencoded",
+            "application/x-www-form-urlencodedx", "text/plain", "MULTIPART/form-data", "multipart", "",
+            "application/x-www-form-urlencoded\u{212A}", "appl\u{0130}cation/json",
+        ]
+        let decorations = ["", " ", "\t", " ;", "; charset=utf-8", " ; boundary=b1", "\"x\";", ";;", "\\;"]
+        for type in types {
+            for before in ["", " ", "\t "] {
+                for after in decorations {
+                    let value = before + type + after
+                    let (parsedType, _) = SegmentSyntax.parse(value)
+                    guard !parsedType.hasPrefix("multipart/") else { continue }
+                    let syntax = try SegmentSyntax(contentTypes: [value])
+                    #expect(syntax == SegmentSyntax(formEncoded: parsedType == "application/x-www-form-urlencoded"), "\(value)")
+                }
+            }
+        }
+        // A multipart type is never judged without its boundary.
+        #expect(try SegmentSyntax(contentTypes: [" MultiPart/Mixed ;boundary=b1"]).multipartBoundaries == [Self.bytes("b1")])
+    }
+
     @Test func boundariesServersReadDifferentlyAreRefused() throws {
         let unclear = [
             #"multipart/form-data; boundary="X\Y""#,  // unescaped by some, kept by others

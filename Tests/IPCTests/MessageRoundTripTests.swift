@@ -74,6 +74,21 @@ import Testing
         )
     }
 
+    @Test func scanRequestLayoutWithItsIDsEncodedOnce() throws {
+        let ids = try EncodedDetectorIDs(["ab"])
+        let frame = try ScanRequest.encodedFrame(id: 1, direction: 1, detectorIDs: ids, redact: true, segments: [[9]])
+        #expect(
+            frame == [
+                0, 0, 0, 31, WireProtocol.version, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1,
+                0, 0, 0, 1, 0, 0, 0, 2, UInt8(ascii: "a"), UInt8(ascii: "b"), 0, 0, 0, 1, 0, 0, 0, 1, 9,
+            ]
+        )
+        let request = ScanRequest(id: 1, direction: 1, detectorIDs: ["ab"], redact: true, segments: [[9]])
+        #expect(try request.encodedFrame() == frame)
+        // Lengths are UTF-8 bytes, not characters.
+        #expect(try EncodedDetectorIDs(["é→✓"]).byteCount == 4 + 4 + 8)
+    }
+
     @Test func largeSegmentsRoundTrip() throws {
         var rng = SeededGenerator(seed: 7)
         let body = MessageGenerator.bytes(16 << 20, using: &rng)

@@ -65,6 +65,9 @@ final class ScannerPool: @unchecked Sendable {
     private var jobs: [ScannerPoolStateMachine.JobID: PendingJob] = [:]
     /// Taken by submitting loops, so each encodes its own scan request off the pool's loop.
     private let nextJobID = Atomic<ScannerPoolStateMachine.JobID>(1)
+    /// The detector lists scans have named, each encoded once: routes send the same few lists
+    /// (one per route and direction), shared arrays that compare equal by identity.
+    private let encodedDetectorLists = Mutex<[EncodedDetectorIDs]>([])
     private var everStarted: Set<Int> = []
     private var readyWaiters: [EventLoopPromise<Void>] = []
     private var exitWaiters: [EventLoopPromise<Void>] = []
@@ -105,19 +108,36 @@ final class ScannerPool: @unchecked Sendable {
         }
     }
 
+    /// `ids` in wire form, encoded the first time a scan names them. Lists that cannot be encoded
+    /// are not kept (their scans are refused); the kept ones are bounded by the route table's lists.
+    private func encoded(_ ids: [String]) throws(FrameError) -> EncodedDetectorIDs {
+        if let known = encodedDetectorLists.withLock({ lists in lists.first { $0.ids == ids } }) { return known }
+        let encoded = try EncodedDetectorIDs(ids)
+        encodedDetectorLists.withLock { lists in
+            // A reload can name new lists; the oldest are let go rather than kept for ever.
+            if lists.count >= Self.maximumEncodedDetectorLists { lists.removeFirst() }
+            lists.append(encoded)
+        }
+        return encoded
+    }
+
+    private static let maximumEncodedDetectorLists = 64
+
     func scan(_ job: ScanJob) -> EventLoopFuture<ScanOutcome> {
         let promise = loop.makePromise(of: ScanOutcome.self)
         let submitted = ContinuousClock.now
         let id = nextJobID.wrappingAdd(1, ordering: .relaxed).oldValue
-        let request = ScanRequest(
-            id: id,
-            direction: job.direction.rawValue,
-            detectorIDs: job.detectorIDs,
-            redact: job.redact,
-            segments: job.segments
-        )
         // Too large for one frame: refused without troubling a worker.
-        let frame = try? ByteBuffer(bytes: request.encodedFrame(maxFrameSize: configuration.maxFrameSize))
+        let frame = try? ByteBuffer(
+            bytes: ScanRequest.encodedFrame(
+                id: id,
+                direction: job.direction.rawValue,
+                detectorIDs: encoded(job.detectorIDs),
+                redact: job.redact,
+                segments: job.segments,
+                maxFrameSize: configuration.maxFrameSize
+            )
+        )
         let pipelinable = (frame?.readableBytes ?? 0) <= configuration.maxPipelinedFrameBytes
         loop.execute {
             guard let frame else {

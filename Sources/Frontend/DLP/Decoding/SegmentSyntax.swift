@@ -41,6 +41,13 @@ struct SegmentSyntax: Equatable {
     init(contentTypes: [String]) throws(Failure) {
         var boundaries: [[UInt8]] = []
         for value in contentTypes {
+            switch Self.plainMediaType(value) {
+            case .other: continue
+            case .form:
+                formEncoded = true
+                continue
+            case nil: break
+            }
             let (type, parameters) = Self.parse(value)
             if type == "application/x-www-form-urlencoded" { formEncoded = true }
             guard type.hasPrefix("multipart/") else { continue }
@@ -119,6 +126,43 @@ struct SegmentSyntax: Equatable {
         case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"): true
         default: Array("'()+_,-./:=? ".utf8).contains(byte)
         }
+    }
+
+    private enum PlainMediaType { case form, other }
+
+    /// The media type of a value that needs no parsing to judge, or `nil`: an ASCII value without
+    /// quotes or backslashes splits on its first `;` exactly as ``parse(_:)`` splits it, so a type
+    /// that is neither multipart nor form (most bodies: JSON, octet streams) costs one pass over
+    /// the type's bytes instead of a parse into strings.
+    private static func plainMediaType(_ value: String) -> PlainMediaType? {
+        var value = value
+        return value.withUTF8 { utf8 -> PlainMediaType? in
+            var start = 0
+            var end = utf8.count
+            for (offset, byte) in utf8.enumerated() {
+                if byte >= 0x80 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return nil }
+                if byte == UInt8(ascii: ";"), end == utf8.count { end = offset }
+            }
+            while start < end, utf8[start] == UInt8(ascii: " ") || utf8[start] == UInt8(ascii: "\t") { start += 1 }
+            while end > start, utf8[end - 1] == UInt8(ascii: " ") || utf8[end - 1] == UInt8(ascii: "\t") { end -= 1 }
+            let type = UnsafeBufferPointer(rebasing: utf8[start..<end])
+            if startsIgnoringASCIICase(type, with: multipartPrefix) { return nil }
+            return type.count == formType.count && startsIgnoringASCIICase(type, with: formType) ? .form : .other
+        }
+    }
+
+    private static let multipartPrefix = Array("multipart/".utf8)
+    private static let formType = Array("application/x-www-form-urlencoded".utf8)
+
+    /// Whether `bytes` begins with the lowercase ASCII `prefix`, in any case.
+    private static func startsIgnoringASCIICase(_ bytes: UnsafeBufferPointer<UInt8>, with prefix: [UInt8]) -> Bool {
+        guard bytes.count >= prefix.count else { return false }
+        for index in prefix.indices {
+            let byte = bytes[index]
+            let lowered = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            guard lowered == prefix[index] else { return false }
+        }
+        return true
     }
 
     /// The lowercased media type and its parameters (names lowercased, values as sent, quotes

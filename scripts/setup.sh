@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what bottle egress needs on a fresh Debian machine (the Swift toolchain is expected on
 # PATH already). With --test, also what the test suite drives: headless Chromium with its driver
-# and Selenium for the operator-page test; iproute2 (ip netns) and util-linux (setpriv) for the
+# and Selenium for the operator-page test; the Python websockets library for the WebSocket tests; iproute2 (ip netns) and util-linux (setpriv) for the
 # sidecar-topology and unprivileged tests. With --bench, what scripts/bench-proxy.sh runs.
 # Safe to run again: apt and pip skip what is installed.
 set -euo pipefail
@@ -29,6 +29,8 @@ fi
 
 if [ "${1:-}" = "--test" ]; then
     python3 -c "import selenium" 2>/dev/null || python3 -m pip install -q --disable-pip-version-check selenium
+    # The WebSocket tests' agents and server (Tests/FrontendTests/WebSocket/websocket_peer.py).
+    python3 -c "import websockets.sync.client" 2>/dev/null || python3 -m pip install -q --disable-pip-version-check "websockets>=15"
 fi
 
 command -v swift >/dev/null || { echo "setup: swift is not on PATH (Swift 6.1 or newer is required)" >&2; exit 1; }

@@ -451,6 +451,90 @@ struct ExchangeStateMachineTests {
     /// is never left `.modifying`; each request is settled exactly once before the next is admitted;
     /// each connection it was handed is released exactly once and never written after; no byte of
     /// a held request goes upstream except the verdict's; every byte taken from the budget goes back.
+    static let webSocketHeaders = [
+        ("upgrade", "websocket"), ("connection", "Upgrade"), ("sec-websocket-version", "13"),
+        ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="), ("sec-websocket-extensions", "permessage-deflate"),
+    ]
+    /// The RFC 6455 §1.3 example: the accept value for the key above.
+    static let switching = HTTPResponseHead(
+        version: .http1_1,
+        status: .switchingProtocols,
+        headers: ["upgrade": "websocket", "connection": "Upgrade", "sec-websocket-accept": "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="]
+    )
+
+    @Test func anAcceptedWebSocketHandshakeHandsBothConnectionsToTheRelay() throws {
+        var machine = machine()
+        let head = Self.head(.GET, "http://plain.test/ws", Self.webSocketHeaders)
+        let plan = Self.plan(head)
+        #expect(plan.upstreamHead.headers["upgrade"] == ["websocket"])
+        #expect(plan.upstreamHead.headers["connection"] == ["Upgrade"])
+        #expect(!plan.upstreamHead.headers.contains(name: "sec-websocket-extensions"), "no extension is offered upstream")
+        let id = Machine.ExchangeID(value: 1)
+        // A fresh connection: it will never go back to the pool.
+        #expect(machine.handle(Self.admitted(head)).last == .acquireUpstream(id, Self.target("plain.test"), fresh: true))
+        _ = machine.handle(.requestEnd)
+        let conn = Conn(number: 1)
+        _ = machine.handle(Self.acquired(id, conn.number, reused: false))
+        #expect(machine.handle(.responseHead(Self.switching)) == [.cancelResponseTimer])
+        let actions = machine.handle(.responseEnd)
+        guard case .upgradeToWebSocket(conn, let upgrade) = actions.last else {
+            Issue.record("no upgrade: \(actions)")
+            return
+        }
+        #expect(Self.settles(actions) == ["forwarded"])
+        #expect(upgrade.agentHead.status == .switchingProtocols)
+        #expect(upgrade.agentHead.headers["sec-websocket-accept"] == ["s3pPLMBiTxaQ9kYGzzhZRbK+xOo="])
+        #expect(!actions.contains { if case .releaseUpstream = $0 { true } else { false } })
+        guard case .closed = machine.state else {
+            Issue.record("the machine still serves HTTP: \(machine.state)")
+            return
+        }
+    }
+
+    @Test func aHandshakeTheUpstreamGetsWrongIsRefusedAndNothingIsUpgraded() throws {
+        var wrongAccept = Self.switching
+        wrongAccept.headers.replaceOrAdd(name: "sec-websocket-accept", value: "AAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+        var extensionTurnedOn = Self.switching
+        extensionTurnedOn.headers.add(name: "sec-websocket-extensions", value: "permessage-deflate")
+        for (answer, problem) in [(wrongAccept, "Sec-WebSocket-Accept"), (extensionTurnedOn, "extension")] {
+            var machine = machine()
+            let head = Self.head(.GET, "http://plain.test/ws", Self.webSocketHeaders)
+            _ = machine.handle(Self.admitted(head))
+            _ = machine.handle(.requestEnd)
+            _ = machine.handle(Self.acquired(Machine.ExchangeID(value: 1), 1, reused: false))
+            let actions = machine.handle(.responseHead(answer))
+            let refusal = try #require(Self.refusal(in: actions))
+            #expect(refusal.refusal.status == .badGateway)
+            #expect(refusal.refusal.reason.contains(problem), "\(refusal.refusal.reason)")
+            #expect(refusal.closeConnection, "the agent's connection is never reused after an upgrade request")
+            #expect(actions.contains(.releaseUpstream(Conn(number: 1), reusable: false)))
+        }
+        // A 101 nobody asked for is an upstream switching protocols on its own.
+        var machine = machine()
+        _ = machine.handle(Self.admitted(Self.head(.GET, "http://plain.test/")))
+        _ = machine.handle(.requestEnd)
+        _ = machine.handle(Self.acquired(Machine.ExchangeID(value: 1), 1, reused: false))
+        let actions = machine.handle(.responseHead(Self.switching))
+        #expect(Self.refusal(in: actions)?.refusal.status == .badGateway)
+        #expect(actions.contains(.releaseUpstream(Conn(number: 1), reusable: false)))
+    }
+
+    @Test func anUpgradeTheUpstreamDeclinesIsRelayedAndTheConnectionCloses() throws {
+        var machine = machine()
+        _ = machine.handle(Self.admitted(Self.head(.GET, "http://plain.test/ws", Self.webSocketHeaders)))
+        _ = machine.handle(.requestEnd)
+        _ = machine.handle(Self.acquired(Machine.ExchangeID(value: 1), 1, reused: false))
+        let declined = HTTPResponseHead(version: .http1_1, status: .unauthorized, headers: ["content-length": "0"])
+        let head = machine.handle(.responseHead(declined))
+        guard case .writeResponseHead(let agentHead) = head.last else {
+            Issue.record("not relayed: \(head)")
+            return
+        }
+        #expect(agentHead.status == .unauthorized)
+        #expect(agentHead.headers["connection"] == ["close"])
+        #expect(machine.handle(.responseEnd).last == .closeAfterWrites)
+    }
+
     @Test func aRandomWalkKeepsTheInvariants() throws {
         var generator = SeededGenerator(seed: 0x5EED)
         let heads: [HTTPRequestHead] = [
@@ -463,13 +547,17 @@ struct ExchangeStateMachineTests {
             Self.head(.CONNECT, "plain.test:443"),
             Self.head(.GET, "/in-tunnel"),
             Self.head(.POST, "/in-tunnel", [("content-length", "4")]),
+            Self.head(.GET, "http://plain.test/ws", Self.webSocketHeaders),
+            Self.head(.GET, "/ws", Self.webSocketHeaders),
         ]
         let verdictHead = Self.head(.POST, "/judged", [("content-length", "2")])
         let responseHeads = [
             Self.okHead,
             HTTPResponseHead(version: .http1_1, status: .ok, headers: ["transfer-encoding": "chunked"]),
             HTTPResponseHead(version: .http1_1, status: .ok, headers: ["connection": "close"]),
+            Self.switching,
         ]
+        var upgrades = 0
         for walk in 0..<20_000 {
             let tunnel = walk % 2 == 1 ? UpstreamTarget(host: "held.test", port: 443, isTLS: true) : nil
             let mode: ProxyRequestHandler.Mode = tunnel.map { .tunnel($0) } ?? .forwardProxy
@@ -493,7 +581,9 @@ struct ExchangeStateMachineTests {
                     case .settle:
                         #expect(requestOpen, "settled twice, or with no request: \(event)")
                         requestOpen = false
-                    case .releaseUpstream(let connection, _):
+                    case .releaseUpstream(let connection, _), .upgradeToWebSocket(let connection, _):
+                        // An upgraded connection leaves the machine for the relay: it counts as given back.
+                        if case .upgradeToWebSocket = action { upgrades += 1 }
                         #expect(handedOut.contains(connection.number))
                         #expect(released.insert(connection.number).inserted, "released twice: \(connection)")
                     case .writeUpstreamHead(let connection, let head):
@@ -523,6 +613,35 @@ struct ExchangeStateMachineTests {
                     case .writeResponseEnd(let count): pendingRelease += count
                     default: break
                     }
+                }
+            }
+
+            func step(_ event: Machine.Event) {
+                // A request opens when it is admitted or refused in the idle state (a tunnel is not a
+                // request), or when a half-sent head is answered 408.
+                if case .idle = machine.state, case .requestHead(_, let admission, _) = event {
+                    if case .openTunnel = admission {} else {
+                        #expect(!requestOpen, "a request admitted before the previous one was settled")
+                        requestOpen = true
+                    }
+                }
+                let actions = machine.handle(event)
+                if case .deadlineExpired(.requestHead) = event, Self.refusal(in: actions) != nil { requestOpen = true }
+                perform(actions, for: event)
+                if case .modifying = machine.state { Issue.record("left modifying after \(event)") }
+            }
+
+            // Some walks start with a WebSocket handshake the upstream accepts, so that what follows
+            // meets the exchange switching protocols (random events alone almost never get there).
+            if walk % 8 == 0 {
+                step(Self.admitted(Self.head(.GET, "http://plain.test/ws", Self.webSocketHeaders), mode: mode))
+                step(.requestEnd)
+                if let id = acquisitions.last {
+                    nextConnection += 1
+                    handedOut.insert(nextConnection)
+                    connectionExchange[nextConnection] = id
+                    step(.upstreamAcquired(id, .acquired(.init(connection: Conn(number: nextConnection), wasReused: false))))
+                    step(.responseHead(Self.switching))
                 }
             }
 
@@ -578,18 +697,7 @@ struct ExchangeStateMachineTests {
                         ? .agentClosed : .agentWritabilityChanged(isWritable: Bool.random(using: &generator))
                 default: event = .certificateIssued(success: Bool.random(using: &generator))
                 }
-                // A request opens when it is admitted or refused in the idle state (a tunnel is not a
-                // request), or when a half-sent head is answered 408.
-                if case .idle = machine.state, case .requestHead(_, let admission, _) = event {
-                    if case .openTunnel = admission {} else {
-                        #expect(!requestOpen, "a request admitted before the previous one was settled")
-                        requestOpen = true
-                    }
-                }
-                let actions = machine.handle(event)
-                if case .deadlineExpired(.requestHead) = event, Self.refusal(in: actions) != nil { requestOpen = true }
-                perform(actions, for: event)
-                if case .modifying = machine.state { Issue.record("left modifying after \(event)") }
+                step(event)
             }
             perform(machine.handle(.agentClosed), for: .agentClosed)
             // Late results for exchanges that ended hand back what they carry.
@@ -606,6 +714,7 @@ struct ExchangeStateMachineTests {
             #expect(released == handedOut)
             #expect(budget.heldBytes == 0)
         }
+        #expect(upgrades > 0, "the walk never reached a WebSocket upgrade")
     }
 }
 

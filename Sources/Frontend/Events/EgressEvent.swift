@@ -118,6 +118,23 @@ extension EgressEvent {
         )
     }
 
+    /// Level 2: a WebSocket message relayed (`direction` `outbound` or `inbound`; `opcode` `text`
+    /// or `binary`), as it was sent on, cut like bodies.
+    public static func webSocketMessage(
+        context: RequestContext,
+        direction: String,
+        opcode: String,
+        size: Int,
+        body: LoggedBody
+    ) -> EgressEvent {
+        EgressEvent(
+            name: "egress_ws_message",
+            fields: context.fields
+                + [("direction", .string(direction)), ("opcode", .string(opcode)), ("size", .int(size))]
+                + body.fields
+        )
+    }
+
     public static func response(host: String, status: Int, headers: HTTPHeaders, body: LoggedBody) -> EgressEvent {
         EgressEvent(
             name: "egress_response",

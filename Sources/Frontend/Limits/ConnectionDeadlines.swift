@@ -15,6 +15,8 @@ public struct ConnectionTimeouts: Sendable, Equatable {
     /// From a request head on a DLP route to the end of its body, which is held whole for the scan
     /// (and counted against `--max-held-bytes` meanwhile).
     public var heldBody: TimeAmount = .seconds(60)
+    /// An upgraded WebSocket connection with no frame either way for this long is closed (pings count).
+    public var webSocketIdle: TimeAmount = .seconds(600)
 
     public init() {}
 }

@@ -235,6 +235,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             issueCertificate(for: host, context: context)
         case .establishTunnel(let target, let version):
             establishTunnel(to: target, version: version, context: context)
+        case .upgradeToWebSocket(let connection, let upgrade):
+            upgradeToWebSocket(connection, upgrade, context: context)
         case .acquireUpstream(let id, let target, let fresh):
             acquireUpstream(id, target: target, fresh: fresh, context: context)
         case .releaseUpstream(let connection, let reusable):

@@ -22,6 +22,8 @@ enum RequestAdmission: Equatable {
         var upstreamHead: HTTPRequestHead
         /// The agent sent `Expect: 100-continue`: the proxy answers it.
         var expectsContinue: Bool
+        /// The agent asks to upgrade to WebSocket (``WebSocketHandshake``).
+        var webSocket: WebSocketHandshake? = nil
     }
 
     /// What admission needs besides the head, the mode and the policy.
@@ -104,6 +106,13 @@ enum RequestAdmission: Equatable {
         if route.auth != nil && !target.isTLS {
             return refuse(Refusal(.forbidden, "egress: refusing to send credentials over plain http"))
         }
+        var webSocket: WebSocketHandshake?
+        switch WebSocketHandshake.judge(head) {
+        case .notAnUpgrade: break
+        case .upgrade(let handshake): webSocket = handshake
+        case .malformed(let problem):
+            return .refuse(Refusal(.badRequest, "egress: malformed WebSocket handshake: \(problem)"), context, closeConnection: true)
+        }
         let dlp = ExchangeDLP(route: route)
         let needsScanner =
             !dlp.outboundDetectors.isEmpty || (!dlp.inboundDetectors.isEmpty && dlp.inboundAction == .block)
@@ -123,6 +132,7 @@ enum RequestAdmission: Equatable {
             credential: credential
         )
         if !dlp.inboundDetectors.isEmpty { BodyDecoding.narrowAcceptEncoding(&upstreamHead.headers) }
+        webSocket?.prepareUpstream(&upstreamHead.headers)
         return .forward(
             ForwardPlan(
                 target: target,
@@ -130,7 +140,8 @@ enum RequestAdmission: Equatable {
                 route: route,
                 dlp: dlp,
                 upstreamHead: upstreamHead,
-                expectsContinue: UpstreamRequestBuilder.expectsContinue(head)
+                expectsContinue: UpstreamRequestBuilder.expectsContinue(head),
+                webSocket: webSocket
             )
         )
     }

@@ -198,7 +198,10 @@ final class UpstreamConnectionPool {
                     // a TRACE body's framing but still write the body).
                     var encoder = HTTPRequestEncoder.Configuration()
                     encoder.automaticallySetFramingHeaders = false
-                    try sync.addHTTPClientHandlers(encoderConfiguration: encoder)
+                    // Bytes behind a 101 are the upgraded protocol's: kept for the frame decoder
+                    // when the HTTP decoder is removed (ProxyRequestHandler+WebSocket). Only an
+                    // explicit removal forwards them; a closing pipeline never does.
+                    try sync.addHTTPClientHandlers(leftOverBytesStrategy: .forwardBytes, encoderConfiguration: encoder)
                     let ready = channel.eventLoop.makePromise(of: Void.self)
                     try sync.addHandler(UpstreamHandler(ready: ready, waitsForTLS: target.isTLS))
                 }

@@ -14,7 +14,7 @@ protocol UpstreamResponseReceiver: AnyObject {
 
 /// The last handler of an upstream pipeline: reports readiness (TLS handshake done) once, then
 /// relays response parts to whichever exchange holds the connection.
-final class UpstreamHandler: ChannelInboundHandler {
+final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
 
     weak var receiver: (any UpstreamResponseReceiver)?

@@ -20,6 +20,19 @@ extension ExchangeStateMachine {
             exchange.heldBytes = 0
         }
         if !upstreamHead.isKeepAlive { exchange.upstreamReusable = false }
+        if upstreamHead.status == .switchingProtocols {
+            // Past a 101 the connection speaks another protocol: never pooled again.
+            exchange.upstreamReusable = false
+            guard let handshake = exchange.webSocket else { return actions + upstreamBroke(exchange) }
+            switch handshake.agentHead(for: upstreamHead) {
+            case .success(let agentHead):
+                exchange.phase = .relaying(connection, wasReused: reused, .switching(agentHead))
+                state = .exchanging(exchange)
+                return actions + responseLogged(exchange, head: upstreamHead)
+            case .failure(let failure):
+                return actions + fail(exchange, Refusal(.badGateway, failure.reason), responseStatus: 101)
+            }
+        }
         var copy = InboundCopy.none
         if exchange.dlp.scansResponse(upstreamHead, requestMethod: exchange.method) {
             if exchange.dlp.inboundAction == .block {
@@ -55,7 +68,7 @@ extension ExchangeStateMachine {
         exchange.phase = .relaying(connection, wasReused: reused, .awaitingHead)
         exchange.responseLog?.append(buffer.readableBytesView)
         switch response {
-        case .awaitingHead:
+        case .awaitingHead, .switching:
             return upstreamBroke(exchange)
         case .holding(let head, var held):
             response = .awaitingHead
@@ -108,6 +121,18 @@ extension ExchangeStateMachine {
         switch response {
         case .awaitingHead:
             return upstreamBroke(exchange)
+        case .switching(let agentHead):
+            // The relay takes both connections; this machine serves no further request.
+            state = .closed
+            actions.append(.settle("forwarded"))
+            if exchange.heldBytes > 0 { actions.append(.releaseHeld(exchange.heldBytes)) }
+            let upgrade = WebSocketUpgrade(
+                agentHead: agentHead,
+                context: exchange.context,
+                dlp: exchange.dlp,
+                capturesMessages: exchange.requestLog != nil
+            )
+            return actions + [.upgradeToWebSocket(connection, upgrade)]
         case .holding(let head, let held):
             actions += responseLogged(exchange, head: head)
             // The response is fully read: the connection can serve others while the scan runs.

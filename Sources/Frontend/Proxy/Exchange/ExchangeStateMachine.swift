@@ -102,6 +102,9 @@ struct ExchangeStateMachine<Connection> {
         case issueCertificate(host: String)
         /// Answer the CONNECT with 200 and swap this connection's handlers for TLS and a tunnel.
         case establishTunnel(UpstreamTarget, HTTPVersion)
+        /// The upstream accepted a WebSocket handshake: answer the agent with `101` and hand both
+        /// connections to a WebSocket relay (the machine is done with both).
+        case upgradeToWebSocket(Connection, WebSocketUpgrade)
         // To the upstream.
         case acquireUpstream(ExchangeID, UpstreamTarget, fresh: Bool)
         case releaseUpstream(Connection, reusable: Bool)
@@ -138,6 +141,16 @@ struct ExchangeStateMachine<Connection> {
         var closeConnection: Bool
         /// Written below `HTTPServerPipelineHandler`: no request head was delivered to answer.
         var withoutRequest = false
+    }
+
+    /// What a WebSocket relay starts from.
+    struct WebSocketUpgrade: Equatable {
+        /// The `101` for the agent.
+        var agentHead: HTTPResponseHead
+        var context: RequestContext
+        var dlp: ExchangeDLP
+        /// Level 2 is on: messages are logged.
+        var capturesMessages: Bool
     }
 
     struct RequestScan: Equatable {
@@ -181,6 +194,9 @@ struct ExchangeStateMachine<Connection> {
         let method: HTTPMethod
         let clientVersion: HTTPVersion
         let dlp: ExchangeDLP
+        /// The agent asked to upgrade to WebSocket: the upstream connection is a fresh one, and
+        /// never pooled again.
+        let webSocket: WebSocketHandshake?
         /// The head sent upstream; replaced when outbound DLP redacts it.
         var upstreamHead: HTTPRequestHead {
             didSet { framing = RequestBodyFraming(upstreamHead) ?? .noBody }
@@ -208,10 +224,13 @@ struct ExchangeStateMachine<Connection> {
             self.method = clientHead.method
             self.clientVersion = clientHead.version
             self.dlp = plan.dlp
+            self.webSocket = plan.webSocket
             self.upstreamHead = plan.upstreamHead
             self.framing = RequestBodyFraming(plan.upstreamHead) ?? .noBody
             self.phase = phase
-            self.closeClientAfter = !clientHead.isKeepAlive
+            // After a head asking for an upgrade NIO's decoder reads no further request: the
+            // connection is upgraded or closed, never reused for HTTP.
+            self.closeClientAfter = !clientHead.isKeepAlive || clientHead.headers.contains(name: "upgrade")
         }
     }
 
@@ -237,6 +256,9 @@ struct ExchangeStateMachine<Connection> {
         case holding(HTTPResponseHead, ByteBuffer)
         /// The head went to the agent; body parts follow as they come.
         case streaming(HTTPResponseHead, InboundCopy)
+        /// The upstream accepted the WebSocket handshake (this is the agent's `101`); the upgrade
+        /// happens at the response's end, when NIO's decoder has stopped reading HTTP.
+        case switching(HTTPResponseHead)
     }
 
     /// The copy of a streamed response kept for inbound `warn`.

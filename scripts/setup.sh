@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what bottle egress needs on a fresh Debian machine (the Swift toolchain is expected on
 # PATH already). With --test, also what the test suite drives: headless Chromium with its driver
-# and Selenium for the operator-page test; the Python websockets library for the WebSocket tests; iproute2 (ip netns) and util-linux (setpriv) for the
-# sidecar-topology and unprivileged tests. With --bench, what scripts/bench-proxy.sh runs.
+# and Selenium for the operator-page test; the Python websockets library for the WebSocket tests;
+# iproute2 (ip netns) and util-linux (setpriv) for the sidecar-topology and unprivileged tests.
+# With --bench, what scripts/bench-proxy.sh runs.
 # Safe to run again: apt and pip skip what is installed.
 set -euo pipefail
 

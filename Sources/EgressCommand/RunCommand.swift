@@ -117,6 +117,12 @@ struct RunCommand: AsyncParsableCommand {
     var idleTimeout = "75"
 
     @Option(
+        name: .customLong("websocket-idle-timeout"),
+        help: "Seconds an upgraded WebSocket connection may go without a frame either way, pings included (default 600)."
+    )
+    var webSocketIdleTimeout = "600"
+
+    @Option(
         name: .customLong("client-hello-timeout"),
         help: "Seconds from CONNECT's 200 to the agent's TLS ClientHello (default 10)."
     )
@@ -313,6 +319,7 @@ struct RunCommand: AsyncParsableCommand {
         options.connectionTimeouts.requestHead = try Self.seconds(requestHeadTimeout, flag: "--request-head-timeout")
         options.connectionTimeouts.heldBody = try Self.seconds(heldBodyTimeout, flag: "--held-body-timeout")
         options.connectionTimeouts.idle = try Self.seconds(idleTimeout, flag: "--idle-timeout")
+        options.connectionTimeouts.webSocketIdle = try Self.seconds(webSocketIdleTimeout, flag: "--websocket-idle-timeout")
         options.connectionTimeouts.clientHello = try Self.seconds(clientHelloTimeout, flag: "--client-hello-timeout")
         options.connectionTimeouts.tlsHandshake = try Self.seconds(tlsHandshakeTimeout, flag: "--tls-handshake-timeout")
         options.limits.maxConnections = try Self.count(maxConnections, flag: "--max-connections", range: 1...1_000_000)

@@ -62,7 +62,8 @@ struct CommandLineTests {
         "bad flags are one clear error line and exit status 1",
         arguments: [
             ["--log", "3"], ["--log", "true"], ["--listen", "nonsense"], ["--connect-to", "a:1:b"], ["--bogus"],
-            ["--request-head-timeout", "0"], ["--idle-timeout", "-1"], ["--client-hello-timeout", "x"],
+            ["--request-head-timeout", "0"], ["--idle-timeout", "-1"], ["--websocket-idle-timeout", "0"],
+            ["--client-hello-timeout", "x"],
             ["--tls-handshake-timeout", "1e9"], ["--max-connections", "0"], ["--max-held-bytes", "1.5"],
             ["--max-held-requests", "-3"], ["--scan-timeout", "601"], ["--scanner-queue", "0"],
             ["--scanner-queue", "17"], ["--scanner-queue", "two"],

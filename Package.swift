@@ -119,15 +119,17 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            // Scripts the tests run (the Selenium browser test, the topology test's upstream server):
-            // not Swift, not resources; the tests find them next to their own source file.
-            exclude: ["Browser", "Topology"]
+            // Scripts the tests run (the Selenium browser test, the topology test's upstream server,
+            // the WebSocket peers): not Swift, not resources; the tests find them next to their own
+            // source file.
+            exclude: ["Browser", "Topology", "WebSocket"]
         ),
     ]
 )

@@ -556,8 +556,10 @@ struct ExchangeStateMachineTests {
             HTTPResponseHead(version: .http1_1, status: .ok, headers: ["transfer-encoding": "chunked"]),
             HTTPResponseHead(version: .http1_1, status: .ok, headers: ["connection": "close"]),
             Self.switching,
+            HTTPResponseHead(version: .http1_1, status: .ok, headers: ["content-type": "text/event-stream"]),
         ]
         var upgrades = 0
+        var eventsReleased = 0
         for walk in 0..<20_000 {
             let tunnel = walk % 2 == 1 ? UpstreamTarget(host: "held.test", port: 443, isTLS: true) : nil
             let mode: ProxyRequestHandler.Mode = tunnel.map { .tunnel($0) } ?? .forwardProxy
@@ -611,6 +613,7 @@ struct ExchangeStateMachineTests {
                         budget.giveBack(count)
                         #expect(budget.heldBytes >= 0, "given back twice")
                     case .writeResponseEnd(let count): pendingRelease += count
+                    case .flushResponse: eventsReleased += 1
                     default: break
                     }
                 }
@@ -631,17 +634,20 @@ struct ExchangeStateMachineTests {
                 if case .modifying = machine.state { Issue.record("left modifying after \(event)") }
             }
 
-            // Some walks start with a WebSocket handshake the upstream accepts, so that what follows
-            // meets the exchange switching protocols (random events alone almost never get there).
-            if walk % 8 == 0 {
-                step(Self.admitted(Self.head(.GET, "http://plain.test/ws", Self.webSocketHeaders), mode: mode))
+            // Some walks start with a WebSocket handshake the upstream accepts, or with an event
+            // stream on an inbound-block route, so that what follows meets the exchange switching
+            // protocols or releasing scanned events (random events alone almost never get there).
+            if walk % 8 == 0 || walk % 8 == 2 {
+                let upgrade = walk % 8 == 0
+                let head = upgrade ? Self.head(.GET, "http://plain.test/ws", Self.webSocketHeaders) : Self.head(.GET, "http://inblock.test/")
+                step(Self.admitted(head, mode: mode))
                 step(.requestEnd)
                 if let id = acquisitions.last {
                     nextConnection += 1
                     handedOut.insert(nextConnection)
                     connectionExchange[nextConnection] = id
                     step(.upstreamAcquired(id, .acquired(.init(connection: Conn(number: nextConnection), wasReused: false))))
-                    step(.responseHead(Self.switching))
+                    step(.responseHead(upgrade ? Self.switching : responseHeads.last!))
                 }
             }
 
@@ -679,7 +685,9 @@ struct ExchangeStateMachineTests {
                     guard let id = responseScans.randomElement(using: &generator) else { continue }
                     event = .responseScanned(id, Bool.random(using: &generator) ? .deliver : .refuse(Refusal(.forbidden, "x")))
                 case 7: event = .responseHead(responseHeads.randomElement(using: &generator)!)
-                case 8, 9: event = .responseBody(Self.bytes("body"), agentWritable: Bool.random(using: &generator))
+                case 8, 9:
+                    let body = ["body", "data: x\n\n", "a\n\nb\r\n\r\n"].randomElement(using: &generator)!
+                    event = .responseBody(Self.bytes(body), agentWritable: Bool.random(using: &generator))
                 case 10: event = .responseEnd
                 case 11: event = .upstreamClosed(cleanly: Bool.random(using: &generator))
                 case 12:
@@ -715,6 +723,7 @@ struct ExchangeStateMachineTests {
             #expect(budget.heldBytes == 0)
         }
         #expect(upgrades > 0, "the walk never reached a WebSocket upgrade")
+        #expect(eventsReleased > 0, "the walk never released a scanned event of a stream")
     }
 }
 

@@ -212,6 +212,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.write(wrapOutboundOut(.head(head)), promise: nil)
         case .writeResponseBody(let body):
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        case .flushResponse:
+            context.flush()
         case .writeResponseEnd(let releasingHeld):
             let written = context.eventLoop.makePromise(of: Void.self)
             lastWrite = written.futureResult

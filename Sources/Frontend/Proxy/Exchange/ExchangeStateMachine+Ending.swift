@@ -57,7 +57,7 @@ extension ExchangeStateMachine {
     /// The state after an answered exchange: the next request; the rest of this one, read and
     /// dropped (closing after it when asked to); or closed. A connection that closes takes no
     /// further request, pipelined or not.
-    private mutating func leaveExchange(_ exchange: Exchange) -> [Action] {
+    mutating func leaveExchange(_ exchange: Exchange) -> [Action] {
         if !exchange.requestEnded {
             state = .discarding(closeAfter: exchange.closeClientAfter)
             return [.deadline(deadlines.discardingBody())]

@@ -302,4 +302,12 @@ extension ExchangeStateMachine.ResponsePhase {
         if case .awaitingHead = self { return true }
         return false
     }
+
+    /// The agent has the response's head: the exchange can no longer be answered with a refusal.
+    var headIsWithTheAgent: Bool {
+        switch self {
+        case .streaming, .streamingEvents: true
+        case .awaitingHead, .holding, .switching: false
+        }
+    }
 }

@@ -36,6 +36,9 @@ extension ExchangeStateMachine {
         var copy = InboundCopy.none
         if exchange.dlp.scansResponse(upstreamHead, requestMethod: exchange.method) {
             if exchange.dlp.inboundAction == .block {
+                if let kind = EventStreamSplitter.kind(of: upstreamHead) {
+                    return actions + startEventStream(upstreamHead, kind: kind, exchange: &exchange, connection: connection, reused: reused)
+                }
                 exchange.phase = .relaying(connection, wasReused: reused, .holding(upstreamHead, ByteBuffer()))
                 state = .exchanging(exchange)
                 return actions
@@ -70,6 +73,9 @@ extension ExchangeStateMachine {
         switch response {
         case .awaitingHead, .switching:
             return upstreamBroke(exchange)
+        case .streamingEvents(let head, let relay):
+            response = .awaitingHead
+            return eventStreamBody(buffer, head: head, relay: relay, exchange: exchange, connection: connection, reused: reused)
         case .holding(let head, var held):
             response = .awaitingHead
             guard reserve(buffer.readableBytes, for: &exchange) else {
@@ -115,12 +121,15 @@ extension ExchangeStateMachine {
     }
 
     mutating func responseEnd() -> [Action] {
-        guard case .exchanging(var exchange) = state, case .relaying(let connection, _, let response) = exchange.phase
+        guard case .exchanging(var exchange) = state, case .relaying(let connection, let reused, let response) = exchange.phase
         else { return [] }
         var actions: [Action] = []
         switch response {
         case .awaitingHead:
             return upstreamBroke(exchange)
+        case .streamingEvents(let head, let relay):
+            actions += responseLogged(exchange, head: head)
+            return actions + eventStreamEnded(head: head, relay: relay, exchange: exchange, connection: connection, reused: reused)
         case .switching(let agentHead):
             // The relay takes both connections; this machine serves no further request.
             state = .closed
@@ -182,9 +191,11 @@ extension ExchangeStateMachine {
     }
 
     mutating func responseScanned(_ id: ExchangeID, _ verdict: InboundVerdict) -> [Action] {
-        guard case .exchanging(var exchange) = state, exchange.id == id,
-            case .scanningResponse(let head, let body) = exchange.phase
-        else { return [] }
+        guard case .exchanging(var exchange) = state, exchange.id == id else { return [] }
+        if case .relaying(let connection, let reused, .streamingEvents(let head, let relay)) = exchange.phase {
+            return eventScanned(verdict, head: head, relay: relay, exchange: exchange, connection: connection, reused: reused)
+        }
+        guard case .scanningResponse(let head, let body) = exchange.phase else { return [] }
         switch verdict {
         case .refuse(let refusal):
             return fail(exchange, refusal, responseStatus: Int(head.status.code))
@@ -210,7 +221,7 @@ extension ExchangeStateMachine {
         guard case .exchanging(var exchange) = state,
             case .relaying(let connection, let wasReused, let response) = exchange.phase
         else { return [] }
-        if case .streaming = response {
+        if response.headIsWithTheAgent {
             // Part of the response is already with the agent: closing is the only honest signal.
             state = .closed
             return abandon(exchange, outcome: "failed") + [.closeNow]
@@ -235,7 +246,7 @@ extension ExchangeStateMachine {
     mutating func upstreamBroke(_ exchange: Exchange) -> [Action] {
         var exchange = exchange
         exchange.upstreamReusable = false
-        if case .relaying(_, _, .streaming) = exchange.phase {
+        if case .relaying(_, _, let response) = exchange.phase, response.headIsWithTheAgent {
             state = .closed
             return abandon(exchange, outcome: "failed") + [.closeNow]
         }

@@ -92,6 +92,8 @@ struct ExchangeStateMachine<Connection> {
         case writeContinue(HTTPVersion)
         case writeResponseHead(HTTPResponseHead)
         case writeResponseBody(ByteBuffer)
+        /// Flush what was written to the agent (writes otherwise wait for the upstream's read to complete).
+        case flushResponse
         /// The end of a forwarded response; `releasingHeld` bytes go back to the budget once it is written.
         case writeResponseEnd(releasingHeld: Int)
         case writeRefusal(RefusalResponse)
@@ -259,6 +261,9 @@ struct ExchangeStateMachine<Connection> {
         /// The upstream accepted the WebSocket handshake (this is the agent's `101`); the upgrade
         /// happens at the response's end, when NIO's decoder has stopped reading HTTP.
         case switching(HTTPResponseHead)
+        /// Inbound `block` on a stream of events (``EventStreamSplitter``): the head went to the
+        /// agent, and each event follows once its scan has passed.
+        case streamingEvents(HTTPResponseHead, EventRelay)
     }
 
     /// The copy of a streamed response kept for inbound `warn`.

@@ -1,0 +1,89 @@
+import NIOCore
+import NIOHTTP1
+
+/// Splits a streamed response into the units an agent acts on, so inbound `block` can scan each
+/// one before it is released and the stream keeps its timing (README, "Streaming"): the events of
+/// `text/event-stream` (each ended by a blank line; lines end in CRLF, LF or CR), the lines of
+/// `application/x-ndjson`. Bounded: an event that grows past `maxEventBytes` is refused.
+struct EventStreamSplitter: Equatable {
+    enum Kind: Equatable {
+        case serverSentEvents
+        case ndjson
+    }
+
+    let kind: Kind
+    let maxEventBytes: Int
+    /// The bytes of the event still coming.
+    private var pending: [UInt8] = []
+    /// Where the search for a line end resumes in `pending`.
+    private var scanned = 0
+    /// No byte but line ends since the last line end (SSE: the next line end ends the event).
+    private var lineIsEmpty = true
+
+    struct TooLarge: Error, Equatable {
+        let limit: Int
+    }
+
+    init(kind: Kind, maxEventBytes: Int) {
+        self.kind = kind
+        self.maxEventBytes = maxEventBytes
+    }
+
+    /// The streamed kind a response is, when it is sent without a content coding (a coded stream is
+    /// held whole and decoded instead).
+    static func kind(of head: HTTPResponseHead) -> Kind? {
+        let codings = head.headers[canonicalForm: "content-encoding"].map { $0.lowercased() }
+        guard codings.allSatisfy({ $0 == "identity" }) else { return nil }
+        guard let type = head.headers.first(name: "content-type")?.lowercased() else { return nil }
+        switch type.split(separator: ";").first.map({ $0.trimmingASCIISpaces() }) ?? "" {
+        case "text/event-stream": return .serverSentEvents
+        case "application/x-ndjson", "application/jsonl", "application/jsonlines": return .ndjson
+        default: return nil
+        }
+    }
+
+    /// The events `buffer` completes, each with its terminator, in order.
+    mutating func append(_ buffer: ByteBuffer) throws(TooLarge) -> [ByteBuffer] {
+        pending.append(contentsOf: buffer.readableBytesView)
+        var cuts: [Int] = []
+        var index = scanned
+        while index < pending.count {
+            let byte = pending[index]
+            let lineEnd: Int
+            if byte == UInt8(ascii: "\r") {
+                // Whether an LF follows decides where the line end stops: wait for the next byte.
+                guard index + 1 < pending.count else { break }
+                lineEnd = pending[index + 1] == UInt8(ascii: "\n") ? index + 2 : index + 1
+            } else if byte == UInt8(ascii: "\n") {
+                lineEnd = index + 1
+            } else {
+                lineIsEmpty = false
+                index += 1
+                continue
+            }
+            if kind == .ndjson || lineIsEmpty { cuts.append(lineEnd) }
+            lineIsEmpty = true
+            index = lineEnd
+        }
+        var events: [ByteBuffer] = []
+        var start = 0
+        for cut in cuts {
+            events.append(ByteBuffer(bytes: pending[start..<cut]))
+            start = cut
+        }
+        pending.removeFirst(start)
+        scanned = index - start
+        guard pending.count <= maxEventBytes else { throw TooLarge(limit: maxEventBytes) }
+        return events
+    }
+
+    /// What is left when the response ends: an event without its blank line, if any.
+    mutating func finish() -> ByteBuffer? {
+        defer {
+            pending = []
+            scanned = 0
+            lineIsEmpty = true
+        }
+        return pending.isEmpty ? nil : ByteBuffer(bytes: pending)
+    }
+}

@@ -40,6 +40,9 @@ struct WebSocketHandshakeTests {
         (head(replacing: [("sec-websocket-key", "c2hvcnQ=")]), "Sec-WebSocket-Key"),
         (head(replacing: [("content-length", "5")]), "body"),
         (head(replacing: [("transfer-encoding", "chunked")]), "body"),
+        // NIO's parser would not see an upgrade in `Upgrade<TAB>` and would read on as HTTP.
+        (head(replacing: [("connection", "Upgrade\t")]), "tab"),
+        (head(replacing: [("upgrade", "websocket\t")]), "tab"),
     ])
     func aBrokenUpgradeIsMalformed(_ head: HTTPRequestHead, _ problem: String) {
         guard case .malformed(let what) = WebSocketHandshake.judge(head) else {
@@ -93,6 +96,7 @@ struct WebSocketHandshakeTests {
             (with("sec-websocket-extensions", "permessage-deflate"), "extension"),
             (with("sec-websocket-protocol", "other"), "subprotocol"),
             (with("upgrade", "h2c"), "websocket"),
+            (with("connection", "Upgrade\t"), "tab"),
             (HTTPResponseHead(version: .http1_1, status: .ok), "200"),
         ]
         for (answer, problem) in broken {

@@ -55,6 +55,21 @@ struct WebSocketRelayStateMachineTests {
         WebSocketFrame(fin: true, opcode: opcode, data: ByteBuffer(string: text))
     }
 
+    static func closeFrom(_ side: Machine.Side, _ code: UInt16, _ reason: String = "") -> Machine.Event {
+        var data = ByteBuffer(bytes: [UInt8(code >> 8), UInt8(code & 0xFF)] + Array(reason.utf8))
+        if side == .agent { data.webSocketMask(key) }
+        return .frame(from: side, WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: side == .agent ? key : nil, data: data))
+    }
+
+    static func closeFrame(_ code: UInt16) -> WebSocketFrame {
+        WebSocketFrame(fin: true, opcode: .connectionClose, data: ByteBuffer(bytes: [UInt8(code >> 8), UInt8(code & 0xFF)]))
+    }
+
+    /// The close the relay sends `side`, if any.
+    static func close(to side: Machine.Side, in actions: [Action]) -> (code: WebSocketErrorCode, reason: String)? {
+        closes(actions).first { $0.0 == side }.map { ($0.1, $0.2) }
+    }
+
     static func closes(_ actions: [Action]) -> [(Machine.Side, WebSocketErrorCode, String)] {
         actions.compactMap { if case .close(let side, let code, let reason) = $0 { (side, code, reason) } else { nil } }
     }
@@ -67,12 +82,15 @@ struct WebSocketRelayStateMachineTests {
         for case .releaseHeld(let count) in actions { budget.giveBack(count) }
     }
 
-    @Test func unscannedMessagesAndControlFramesPassUnmaskedAndWhole() {
+    @Test func unscannedMessagesPassUnmaskedAndWholeAndPingsAreAnsweredOnTheirOwnHop() {
         var machine = machine(scansOutbound: false, scansInbound: false)
         var actions = machine.handle(Self.fromAgent(.text, "hel", fin: false))
         #expect(actions == [.touch], "a fragment waits for the rest of its message")
-        // A ping between fragments is relayed at once (RFC 6455 §5.4).
-        #expect(machine.handle(Self.fromAgent(.ping, "p")) == [.touch, .send(to: .upstream, Self.plain(.ping, "p"))])
+        // A ping between fragments is answered at once (RFC 6455 §5.4), by the proxy: its payload
+        // never crosses to the other side, and neither does a pong.
+        #expect(machine.handle(Self.fromAgent(.ping, "ghp_in_a_ping")) == [.touch, .send(to: .agent, Self.plain(.pong, "ghp_in_a_ping"))])
+        #expect(machine.handle(Self.fromUpstream(.ping, "x")) == [.touch, .send(to: .upstream, Self.plain(.pong, "x"))])
+        #expect(machine.handle(Self.fromUpstream(.pong, "unsolicited")) == [.touch])
         actions = machine.handle(Self.fromAgent(.continuation, "lo"))
         #expect(actions == [.touch, .send(to: .upstream, Self.plain(.text, "hello")), .releaseHeld(5)])
         giveBack(actions)
@@ -88,22 +106,28 @@ struct WebSocketRelayStateMachineTests {
                 .touch, .scan(from: .agent, ByteBuffer(string: "first")), .setReading(.agent, false),
             ]
         )
-        // Behind the message under scan, in order: a ping and another message.
-        #expect(machine.handle(Self.fromAgent(.ping, "p")) == [.touch])
+        // Behind the message under scan, in order: another message and a fragmented one.
         #expect(machine.handle(Self.fromAgent(.text, "second")) == [.touch])
+        #expect(machine.handle(Self.fromAgent(.binary, "thi", fin: false)) == [.touch])
+        #expect(machine.handle(Self.fromAgent(.continuation, "rd")) == [.touch])
         // The other direction is not held up.
-        #expect(machine.handle(Self.fromUpstream(.pong, "q")) == [.touch, .send(to: .agent, Self.plain(.pong, "q"))])
+        #expect(machine.handle(Self.fromUpstream(.text, "q")) == [.touch, .scan(from: .upstream, ByteBuffer(string: "q")), .setReading(.upstream, false)])
+        let inbound = machine.handle(.scanned(from: .upstream, .clean))
+        #expect(inbound == [.send(to: .agent, Self.plain(.text, "q")), .releaseHeld(1), .setReading(.upstream, true)])
+        giveBack(inbound)
         let actions = machine.handle(.scanned(from: .agent, .clean))
         #expect(
             actions == [
                 .send(to: .upstream, Self.plain(.text, "first")), .releaseHeld(5),
-                .send(to: .upstream, Self.plain(.ping, "p")),
                 .scan(from: .agent, ByteBuffer(string: "second")),
             ]
         )
         giveBack(actions)
+        let second = machine.handle(.scanned(from: .agent, .clean))
+        #expect(second == [.send(to: .upstream, Self.plain(.text, "second")), .releaseHeld(6), .scan(from: .agent, ByteBuffer(string: "third"))])
+        giveBack(second)
         let last = machine.handle(.scanned(from: .agent, .clean))
-        #expect(last == [.send(to: .upstream, Self.plain(.text, "second")), .releaseHeld(6), .setReading(.agent, true)])
+        #expect(last == [.send(to: .upstream, Self.plain(.binary, "third")), .releaseHeld(5), .setReading(.agent, true)])
         giveBack(last)
         #expect(budget.heldBytes == 0)
     }
@@ -172,10 +196,11 @@ struct WebSocketRelayStateMachineTests {
         var machine = machine()
         let actions = machine.handle(event)
         giveBack(actions)
-        let closes = Self.closes(actions)
-        #expect(closes.count == 2)
-        #expect(closes.first?.1 == code)
-        #expect(closes.first?.2.contains(problem) == true, "\(closes)")
+        guard case .frame(let sender, _) = event else { return }
+        #expect(Self.closes(actions).count == 2)
+        #expect(Self.close(to: sender, in: actions)?.code == code)
+        #expect(Self.close(to: sender, in: actions)?.reason.contains(problem) == true, "\(Self.closes(actions))")
+        #expect(Self.close(to: sender.other, in: actions)?.code == .goingAway)
         #expect(Self.events(actions) == ["egress_block"])
         #expect(machine.isFinished)
         #expect(budget.heldBytes == 0)
@@ -205,21 +230,52 @@ struct WebSocketRelayStateMachineTests {
         )
         _ = machine.handle(Self.fromAgent(.text, "12345678"))
         let actions = machine.handle(Self.fromUpstream(.text, "abcdef"))
-        #expect(Self.closes(actions).first?.0 == .upstream)
-        #expect(Self.closes(actions).first?.1 == .unknown(1013))
+        #expect(Self.close(to: .upstream, in: actions)?.code == .unknown(1013))
+        #expect(Self.close(to: .agent, in: actions)?.code == .goingAway)
         for case .releaseHeld(let count) in actions { small.giveBack(count) }
         #expect(small.heldBytes == 0)
     }
 
-    @Test func theClosingHandshakeIsRelayedThenBothConnectionsClose() {
+    @Test func theClosingHandshakeIsRelayedWithCodesOnlyThenBothConnectionsClose() {
         var machine = machine()
-        let close = machine.handle(Self.fromAgent(.connectionClose, "\u{03}\u{E8}bye"))
-        #expect(close == [.touch, .send(to: .upstream, Self.plain(.connectionClose, "\u{03}\u{E8}bye"))])
+        // The reason is text nobody scanned: only the status code goes on.
+        let close = machine.handle(Self.closeFrom(.agent, 1000, "token ghp_x"))
+        #expect(close == [.touch, .send(to: .upstream, Self.closeFrame(1000))])
+        #expect(machine.isClosing && !machine.isFinished)
         #expect(machine.handle(Self.fromAgent(.text, "late")) == [], "after its close a side sends nothing")
-        let reply = machine.handle(Self.fromUpstream(.connectionClose, "\u{03}\u{E8}"))
-        #expect(reply.contains(.send(to: .agent, Self.plain(.connectionClose, "\u{03}\u{E8}"))))
+        let reply = machine.handle(Self.closeFrom(.upstream, 1000, "fine"))
+        #expect(reply.contains(.send(to: .agent, Self.closeFrame(1000))))
         #expect(reply.contains(.closeConnection(.agent)) && reply.contains(.closeConnection(.upstream)))
         #expect(machine.isFinished)
+    }
+
+    @Test func whatASideSendsAfterItsCloseIsDroppedEvenWhileTheCloseWaitsBehindAScan() {
+        var machine = machine()
+        _ = machine.handle(Self.fromAgent(.text, "under scan"))
+        #expect(machine.handle(Self.closeFrom(.agent, 1000)) == [.touch])
+        #expect(machine.handle(Self.fromAgent(.text, "after the close")) == [])
+        let actions = machine.handle(.scanned(from: .agent, .clean))
+        giveBack(actions)
+        #expect(actions.contains(.send(to: .upstream, Self.closeFrame(1000))))
+        #expect(!actions.contains { if case .scan = $0 { true } else { false } })
+        // The upstream already has a close frame: a protocol error now closes it without a second one.
+        let broken = machine.handle(.frame(from: .upstream, WebSocketFrame(fin: true, rsv1: true, opcode: .text, data: ByteBuffer())))
+        #expect(broken.contains(.closeConnection(.upstream)))
+        #expect(!broken.contains { if case .close(.upstream, _, _) = $0 { true } else { false } })
+        #expect(budget.heldBytes == 0)
+    }
+
+    @Test func aMessageLeftUnfinishedPastItsDeadlineClosesItsSender() {
+        var machine = machine()
+        let started = machine.handle(Self.fromUpstream(.text, "half", fin: false))
+        #expect(machine.isAssembling)
+        let actions = machine.handle(.assemblyTimedOut(seconds: "60 s"))
+        #expect(Self.closes(actions).first?.0 == .agent, "the agent is told the proxy is going away")
+        #expect(Self.closes(actions).last?.0 == .upstream)
+        #expect(Self.closes(actions).last?.2.contains("did not finish within 60 s") == true)
+        _ = started
+        giveBack(actions)
+        #expect(budget.heldBytes == 0)
     }
 
     @Test func aClosedConnectionClosesTheOtherAndLateVerdictsDoNothing() {

@@ -24,7 +24,8 @@ struct WebSocketThroughProxyTests {
         let port: Int
         let logPath: String
 
-        init(host: String, pki: TestPKI, directory: TemporaryDirectory) async throws {
+        /// `mode`: nil for `websocket_peer.py server`, else a `rawserver` mode.
+        init(host: String, pki: TestPKI, directory: TemporaryDirectory, rawMode: String? = nil) async throws {
             let leaf = try pki.authority.issueLeaf(for: host)
             let cert = directory.file("\(host).pem")
             let key = directory.file("\(host).key")
@@ -37,7 +38,7 @@ struct WebSocketThroughProxyTests {
             _ = FileManager.default.createFile(atPath: stderr, contents: nil)
             process = try ChildProcess(
                 "/usr/bin/env",
-                ["python3", WebSocketThroughProxyTests.script, "server", cert, key, portFile, logPath],
+                ["python3", WebSocketThroughProxyTests.script] + (rawMode.map { ["rawserver", cert, key, portFile, $0] } ?? ["server", cert, key, portFile, logPath]),
                 environment: WebSocketThroughProxyTests.pythonEnvironment,
                 stderr: stderr
             )
@@ -82,6 +83,8 @@ struct WebSocketThroughProxyTests {
         try Unprivileged.makeReadable(directory.path)
         let blocking = try await PeerServer(host: "ws.test", pki: pki, directory: directory)
         let redacting = try await PeerServer(host: "redact.test", pki: pki, directory: directory)
+        let greeting = try await PeerServer(host: "greet.test", pki: pki, directory: directory, rawMode: "greet")
+        let reserved = try await PeerServer(host: "reserved.test", pki: pki, directory: directory, rawMode: "reserved")
         let installed = try await InstalledEgress.install(into: directory)
         let state = directory.file("state")
         try Unprivileged.makeOwnedDirectory(state)
@@ -95,6 +98,8 @@ struct WebSocketThroughProxyTests {
             dlp: {outbound_on_match: block, inbound_on_match: block}
           - host: redact.test
             dlp: {outbound_on_match: redact, inbound_detectors: false}
+          - host: greet.test
+          - host: reserved.test
         """.write(toFile: directory.file("routes.yaml"), atomically: true, encoding: .utf8)
         let running = try RunningEgress(
             arguments: [
@@ -102,6 +107,8 @@ struct WebSocketThroughProxyTests {
                 "--scanners", "2", "--allow-private-upstreams", "--upstream-ca", directory.file("upstream-ca.pem"),
                 "--connect-to", "ws.test:443:127.0.0.1:\(blocking.port)",
                 "--connect-to", "redact.test:443:127.0.0.1:\(redacting.port)",
+                "--connect-to", "greet.test:443:127.0.0.1:\(greeting.port)",
+                "--connect-to", "reserved.test:443:127.0.0.1:\(reserved.port)",
             ],
             directory: directory,
             executable: installed.egress,
@@ -158,8 +165,19 @@ struct WebSocketThroughProxyTests {
         #expect(compressed["close_code"] as? Int == 1002, "\(compressed)")
         #expect((compressed["close_reason"] as? String)?.contains("reserved bits") == true)
 
+        // Frames that come in the same write as the 101: relayed once the swap is done, and a broken
+        // one closes the pair without harming the proxy.
+        let greeted = try await Self.peer(["client", "greeted", "wss://greet.test/", proxy, ca])
+        #expect(greeted["greeting"] as? String == "welcome", "\(greeted)")
+        // The greeting was still under its inbound scan when the broken frame came: never delivered.
+        let broken = try await Self.peer(["client", "greeted", "wss://reserved.test/", proxy, ca])
+        #expect(broken["greeting"] == nil, "\(broken)")
+        #expect(broken["close_code"] as? Int == 1001)
+        #expect(running.events("egress_block").contains { ($0["reason"] as? String)?.contains("server sent a frame with a reserved opcode") == true })
+        let after = try await Self.peer(["client", "echo", "wss://ws.test/echo", proxy, ca])
+        #expect(after["close_code"] as? Int == 1000, "the proxy still serves: \(after)")
+
         #expect(await running.terminate() == 0)
-        await blocking.stop()
-        await redacting.stop()
+        for server in [blocking, redacting, greeting, reserved] { await server.stop() }
     }
 }

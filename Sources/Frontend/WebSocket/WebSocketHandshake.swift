@@ -16,7 +16,8 @@ struct WebSocketHandshake: Equatable, Sendable {
         /// No `Upgrade: websocket`: an ordinary request (any other `Upgrade` is hop-by-hop and dropped).
         case notAnUpgrade
         case upgrade(WebSocketHandshake)
-        /// An upgrade to WebSocket that breaks RFC 6455 (what, in words).
+        /// An upgrade to WebSocket that breaks RFC 6455, or an `Upgrade` that NIO's parser and this
+        /// judgement could read differently (what, in words).
         case malformed(String)
     }
 
@@ -24,6 +25,8 @@ struct WebSocketHandshake: Equatable, Sendable {
     static let acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
     static func judge(_ head: HTTPRequestHead) -> Judgement {
+        guard head.headers.contains(name: "upgrade") else { return .notAnUpgrade }
+        guard !Self.hasTab(head.headers) else { return .malformed("a tab in its Connection or Upgrade header") }
         guard Self.tokens(head.headers, "upgrade").contains("websocket") else { return .notAnUpgrade }
         guard head.method == .GET, head.version == .http1_1 else {
             return .malformed("a WebSocket upgrade must be a GET over HTTP/1.1")
@@ -64,6 +67,7 @@ struct WebSocketHandshake: Equatable, Sendable {
     /// The head the agent gets when the upstream accepted, or what is wrong with the upstream's answer.
     func agentHead(for upstream: HTTPResponseHead) -> Result<HTTPResponseHead, HandshakeFailure> {
         guard upstream.status == .switchingProtocols else { return .failure(.init("it answered \(upstream.status.code)")) }
+        guard !Self.hasTab(upstream.headers) else { return .failure(.init("a tab in its Connection or Upgrade header")) }
         guard Self.tokens(upstream.headers, "upgrade") == ["websocket"],
             Self.tokens(upstream.headers, "connection").contains("upgrade")
         else { return .failure(.init("its 101 does not switch to websocket")) }
@@ -93,10 +97,24 @@ struct WebSocketHandshake: Equatable, Sendable {
         var reason: String { "egress: upstream refused the WebSocket handshake: \(problem)" }
     }
 
-    /// The lowercased comma-separated tokens of every `name` header.
+    /// The lowercased comma-separated tokens of every `name` header, spaces around them trimmed.
+    ///
+    /// This must read `Connection` as NIO's parser (llhttp) does, which decides whether it stops
+    /// reading HTTP after the head: were it to read on, it would hand the upgraded bytes on as HTTP.
+    /// llhttp skips spaces around a token but takes a tab after one as part of it, so values with
+    /// tabs are refused outright (``hasTab(_:)``) rather than guessed at.
     private static func tokens(_ headers: HTTPHeaders, _ name: String) -> [String] {
         headers[name].flatMap { value in
-            value.split(separator: ",").map { $0.trimmingASCIISpaces().lowercased() }.filter { !$0.isEmpty }
+            value.split(separator: ",").map { token in
+                var token = Substring(token)
+                while token.first == " " { token = token.dropFirst() }
+                while token.last == " " { token = token.dropLast() }
+                return token.lowercased()
+            }.filter { !$0.isEmpty }
         }
+    }
+
+    private static func hasTab(_ headers: HTTPHeaders) -> Bool {
+        (headers["connection"] + headers["upgrade"]).contains { $0.utf8.contains(UInt8(ascii: "\t")) }
     }
 }

@@ -20,6 +20,17 @@ final class WebSocketRelay {
     private let upstreamChannel: any Channel
     private var idleTimer: CoalescingTimer<Void>?
     private let idleTimeout: TimeAmount
+    /// A message arriving in fragments must be whole within `--held-body-timeout`: its bytes are held.
+    private var assemblyTimer: CoalescingTimer<Void>?
+    private var assemblyArmed = false
+    private let assemblyTimeout: TimeAmount
+    /// Once closing, both connections go after this long whatever the peers do: a peer that stops
+    /// reading would otherwise keep a close frame, and the pair, waiting for ever.
+    private var closeDeadline: Scheduled<Void>?
+    static let closeGrace = TimeAmount.seconds(5)
+    /// The largest frame NIO's decoder buffers before it is whole (messages may be larger, in
+    /// fragments, up to `--max-scan-bytes`): it holds those bytes outside the held-bytes budget.
+    static let maxFrameBytes = 1 << 20
     /// The last write to each side: a close waits for it.
     private var lastWrite: (agent: EventLoopFuture<Void>?, upstream: EventLoopFuture<Void>?)
     /// Events raised while actions are performed (a failed write closes a channel at once) wait
@@ -39,6 +50,7 @@ final class WebSocketRelay {
         self.services = services
         dlp = upgrade.dlp
         idleTimeout = services.connectionTimeouts.webSocketIdle
+        assemblyTimeout = services.connectionTimeouts.heldBody
         let scansInbound = !upgrade.dlp.inboundDetectors.isEmpty && services.scanner != nil
         machine = Machine(
             configuration: Machine.Configuration(
@@ -57,11 +69,16 @@ final class WebSocketRelay {
             self?.handle(.idleTimeout(seconds: seconds))
         }
         idleTimer?.arm((), in: idleTimeout)
+        let assemblySeconds = ExchangeStateMachine<UpstreamConnection>.seconds(assemblyTimeout)
+        assemblyTimer = CoalescingTimer(loop: loop) { [weak self] in
+            self?.assemblyArmed = false
+            self?.handle(.assemblyTimedOut(seconds: assemblySeconds))
+        }
     }
 
     /// The handlers that end each upgraded pipeline, after NIO's frame codec.
     func handlers(for side: Side) -> [any ChannelHandler] {
-        let maxFrame = services.maxScanBytes
+        let maxFrame = min(services.maxScanBytes, Self.maxFrameBytes)
         return [
             WebSocketFrameEncoder(),
             ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxFrame)),
@@ -84,6 +101,29 @@ final class WebSocketRelay {
         defer { performing = false }
         while let next = queuedEvents.popFirst() {
             for action in machine.handle(next) { perform(action) }
+        }
+        updateDeadlines()
+    }
+
+    private func updateDeadlines() {
+        if machine.isAssembling, !assemblyArmed {
+            assemblyArmed = true
+            assemblyTimer?.arm((), in: assemblyTimeout)
+        } else if !machine.isAssembling, assemblyArmed {
+            assemblyArmed = false
+            assemblyTimer?.disarm()
+        }
+        if machine.isClosing, closeDeadline == nil {
+            let channels = [agentChannel, upstreamChannel]
+            closeDeadline = loop.scheduleTask(in: Self.closeGrace) {
+                for channel in channels { channel.close(promise: nil) }
+            }
+        }
+        if machine.isFinished {
+            idleTimer?.stop()
+            idleTimer = nil
+            assemblyTimer?.stop()
+            assemblyTimer = nil
         }
     }
 
@@ -111,10 +151,6 @@ final class WebSocketRelay {
             services.heldBytes.giveBack(count)
         case .emit(let event, let minimum):
             services.events.emit(event, minimum: minimum)
-        }
-        if machine.isFinished {
-            idleTimer?.stop()
-            idleTimer = nil
         }
     }
 

@@ -12,6 +12,10 @@ import NIOWebSocket
 /// the upstream, no reserved bits, since no extension was negotiated). On a direction that DLP
 /// scans, each whole message is held until its verdict, and whatever arrives behind it on that
 /// side waits in order: nothing overtakes a message under scan, and the side is not read meanwhile.
+///
+/// Control frames carry bytes too (up to 125 each), so none crosses with its payload: the proxy
+/// answers each side's pings itself, drops pongs (it sends no pings of its own), and relays a close
+/// frame with its status code only.
 struct WebSocketRelayStateMachine {
     enum Side: Equatable, Sendable, CustomStringConvertible {
         case agent
@@ -56,6 +60,8 @@ struct WebSocketRelayStateMachine {
         /// A side's connection closed.
         case closed(Side)
         case idleTimeout(seconds: String)
+        /// A message has been arriving in fragments for longer than it may (`--held-body-timeout`).
+        case assemblyTimedOut(seconds: String)
     }
 
     enum Action: Equatable {
@@ -83,6 +89,10 @@ struct WebSocketRelayStateMachine {
         var underScan: WebSocketFrame?
         /// The side sent its close frame: what it sends after that is dropped (RFC 6455 §5.5.1).
         var closed = false
+        /// A close frame went to this side (relayed or the proxy's own): no second one follows.
+        var closeSent = false
+        /// This side's close frame has been relayed to the other side.
+        var closeRelayed = false
         var reading = true
         /// Bytes of this side's messages taken from the held-bytes budget.
         var heldBytes = 0
@@ -90,9 +100,10 @@ struct WebSocketRelayStateMachine {
         init() {}
 
         /// An inbox after the relay ended: nothing held, nothing more taken.
-        init(finishedReading reading: Bool) {
+        init(finishing inbox: Inbox) {
             closed = true
-            self.reading = reading
+            closeSent = inbox.closeSent
+            reading = inbox.reading
         }
     }
 
@@ -102,6 +113,13 @@ struct WebSocketRelayStateMachine {
     private var writable: (agent: Bool, upstream: Bool) = (true, true)
     /// Both connections are closing or closed: nothing more is relayed.
     private(set) var isFinished = false
+
+    /// A side has sent its close frame, or the relay has finished: the pair must be gone soon
+    /// (``WebSocketRelay`` closes both after a short deadline whatever the peers do).
+    var isClosing: Bool { isFinished || agent.closed || upstream.closed }
+
+    /// A message is arriving in fragments on some side (it must be whole within a deadline).
+    var isAssembling: Bool { agent.assembling != nil || upstream.assembling != nil }
 
     init(configuration: Configuration) {
         self.configuration = configuration
@@ -125,12 +143,12 @@ struct WebSocketRelayStateMachine {
             isFinished = true
             actions = releaseAll() + [.closeConnection(side.other)]
         case .idleTimeout(let seconds):
-            isFinished = true
             let reason = "egress: WebSocket idle for \(seconds)"
-            actions = releaseAll() + [
-                .close(.agent, .goingAway, reason: reason), .close(.upstream, .goingAway, reason: reason),
-                .emit(.connectionClosed(reason: reason), minimum: .full),
-            ]
+            actions = closeBoth(agent: (.goingAway, reason), upstream: (.goingAway, reason))
+                + [.emit(.connectionClosed(reason: reason), minimum: .full)]
+        case .assemblyTimedOut(let seconds):
+            guard let side = [Side.agent, .upstream].first(where: { self[$0].assembling != nil }) else { return readingChanges() }
+            actions = breakOff(side, code: .policyViolation, problem: "a message it did not finish within \(seconds)")
         }
         return actions + readingChanges()
     }
@@ -179,9 +197,21 @@ struct WebSocketRelayStateMachine {
             }
             opcode = opcode == .continuation ? .binary : opcode
             complete = WebSocketFrame(fin: true, opcode: opcode, data: message)
+        case .ping:
+            // Answered here, on this side's own hop (control frames: NIO's decoder has checked they
+            // are whole and at most 125 bytes).
+            self[side] = inbox
+            return actions + [.send(to: side, WebSocketFrame(fin: true, opcode: .pong, data: data))]
+        case .pong:
+            // Only ever an answer to a ping the other side's hop sent: it goes no further.
+            return actions
         default:
-            // Control frames: NIO's decoder has checked they are whole and at most 125 bytes.
-            complete = WebSocketFrame(fin: true, opcode: frame.opcode, data: data)
+            // A close frame: what this side sends after it is dropped from now on, and only its
+            // status code is relayed (the reason is text nobody scanned).
+            inbox.closed = true
+            var code = ByteBuffer()
+            if data.readableBytes >= 2, let bytes = data.getSlice(at: data.readerIndex, length: 2) { code = bytes }
+            complete = WebSocketFrame(fin: true, opcode: .connectionClose, data: code)
         }
         if inbox.underScan != nil || !inbox.waiting.isEmpty {
             inbox.waiting.append(complete)
@@ -217,9 +247,10 @@ struct WebSocketRelayStateMachine {
             }
             return relay(frame, from: side)
         case .connectionClose:
-            self[side].closed = true
+            self[side.other].closeSent = true
+            self[side].closeRelayed = true
             var actions: [Action] = [.send(to: side.other, frame)]
-            if self[side.other].closed {
+            if self[side.other].closeRelayed {
                 // Both sides have said goodbye: the closing handshake is complete.
                 isFinished = true
                 actions += releaseAll() + [.closeConnection(.agent), .closeConnection(.upstream)]
@@ -319,37 +350,47 @@ struct WebSocketRelayStateMachine {
     /// going away, and the operator gets an event.
     private mutating func breakOff(_ side: Side, code: WebSocketErrorCode, problem: String) -> [Action] {
         let reason = "egress: WebSocket \(side == .agent ? "client" : "server") sent \(problem)"
-        isFinished = true
-        return releaseAll() + [
-            .close(side, code, reason: reason),
-            .close(side.other, .goingAway, reason: "egress: closing"),
-            .emit(.block(reason: reason, context: configuration.context), minimum: .blocks),
-        ]
+        let closes = side == .agent
+            ? closeBoth(agent: (code, reason), upstream: (.goingAway, "egress: closing"))
+            : closeBoth(agent: (.goingAway, "egress: closing"), upstream: (code, reason))
+        return closes + [.emit(.block(reason: reason, context: configuration.context), minimum: .blocks)]
     }
 
     private mutating func busy(_ side: Side) -> [Action] {
-        isFinished = true
-        return releaseAll() + [
-            .close(side, .unknown(1013), reason: HeldBytesBudget.busyReason),
-            .close(side.other, .goingAway, reason: "egress: closing"),
-            .emit(.block(reason: HeldBytesBudget.busyReason, context: configuration.context), minimum: .blocks),
-        ]
+        let busy: (WebSocketErrorCode, String) = (.unknown(1013), HeldBytesBudget.busyReason)
+        let closing: (WebSocketErrorCode, String) = (.goingAway, "egress: closing")
+        let closes = side == .agent ? closeBoth(agent: busy, upstream: closing) : closeBoth(agent: closing, upstream: busy)
+        return closes + [.emit(.block(reason: HeldBytesBudget.busyReason, context: configuration.context), minimum: .blocks)]
     }
 
     /// Ends the relay on a DLP verdict: the agent hears why, the upstream that the proxy is going away.
     private mutating func terminate(agentCode: WebSocketErrorCode, reason: String, event: EgressEvent) -> [Action] {
+        closeBoth(agent: (agentCode, reason), upstream: (.goingAway, "egress: closing")) + [.emit(event, minimum: .blocks)]
+    }
+
+    /// Ends the relay: each side gets a close frame with its code and reason, unless it already had
+    /// one, and then its connection closes.
+    private mutating func closeBoth(
+        agent agentClose: (WebSocketErrorCode, String),
+        upstream upstreamClose: (WebSocketErrorCode, String)
+    ) -> [Action] {
         isFinished = true
-        return releaseAll() + [
-            .close(.agent, agentCode, reason: reason),
-            .close(.upstream, .goingAway, reason: "egress: closing"),
-            .emit(event, minimum: .blocks),
-        ]
+        var actions = releaseAll()
+        for (side, (code, reason)) in [(Side.agent, agentClose), (.upstream, upstreamClose)] {
+            if self[side].closeSent {
+                actions.append(.closeConnection(side))
+            } else {
+                self[side].closeSent = true
+                actions.append(.close(side, code, reason: reason))
+            }
+        }
+        return actions
     }
 
     private mutating func releaseAll() -> [Action] {
         let count = agent.heldBytes + upstream.heldBytes
-        agent = Inbox(finishedReading: agent.reading)
-        upstream = Inbox(finishedReading: upstream.reading)
+        agent = Inbox(finishing: agent)
+        upstream = Inbox(finishing: upstream)
         return count > 0 ? [.releaseHeld(count)] : []
     }
 

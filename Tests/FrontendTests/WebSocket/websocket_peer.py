@@ -5,6 +5,9 @@ the Python `websockets` library as agents and servers use it.
       A wss:// server on 127.0.0.1 (permessage-deflate on, as websockets offers it by default).
       /echo echoes every message; the text "fetch" is answered with a prompt injection. Each
       handshake's headers and each message received are appended to LOG_FILE as JSON lines.
+  websocket_peer.py rawserver CERT KEY PORT_FILE MODE
+      A hand-made wss:// server that sends its 101 and its first frames in one write: MODE
+      `greet` a text frame, `reserved` a frame with a reserved opcode.
   websocket_peer.py client SCENARIO URL PROXY CA
       Runs SCENARIO through the HTTP proxy PROXY (CONNECT), trusting CA for the TLS the proxy
       terminates, and prints one JSON object with what happened.
@@ -58,6 +61,40 @@ def run_server(cert, key, port_file, log_file):
         server.serve_forever()
 
 
+def run_raw_server(cert, key, port_file, mode):
+    import base64
+    import hashlib
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    with open(port_file + ".tmp", "w") as f:
+        f.write(str(listener.getsockname()[1]))
+    os.rename(port_file + ".tmp", port_file)
+    while True:
+        raw, _ = listener.accept()
+        try:
+            tls = context.wrap_socket(raw, server_side=True)
+            head = read_http_head(tls)
+            key = next(line.split(":", 1)[1].strip() for line in head.split("\r\n") if line.lower().startswith("sec-websocket-key:"))
+            accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+            response = ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        f"Sec-WebSocket-Accept: {accept}\r\n\r\n").encode()
+            greeting = b"welcome"
+            frames = bytes([0x81, len(greeting)]) + greeting
+            if mode == "reserved":
+                frames += bytes([0x83, 0x00])
+            tls.sendall(response + frames)
+            tls.settimeout(10)
+            while tls.recv(4096):
+                pass
+        except (OSError, StopIteration):
+            pass
+        finally:
+            raw.close()
+
+
 def closed_result(closed):
     frame = closed.rcvd
     return {"close_code": frame.code if frame else None, "close_reason": frame.reason if frame else None}
@@ -96,6 +133,12 @@ def run_client(scenario, url, proxy, ca):
             elif scenario == "inject":
                 ws.send("fetch")
                 result["after"] = ws.recv(timeout=10)
+            elif scenario == "greeted":
+                result["greeting"] = ws.recv(timeout=10)
+                try:
+                    result["next"] = ws.recv(timeout=2)
+                except TimeoutError:
+                    result["next"] = None
         except ConnectionClosed as closed:
             result.update(closed_result(closed))
     print(json.dumps(result))
@@ -146,6 +189,8 @@ def run_raw(scenario, host, proxy_port, ca):
 if __name__ == "__main__":
     if sys.argv[1] == "server":
         run_server(*sys.argv[2:6])
+    elif sys.argv[1] == "rawserver":
+        run_raw_server(*sys.argv[2:6])
     elif sys.argv[1] == "client":
         run_client(*sys.argv[2:6])
     elif sys.argv[1] == "raw":

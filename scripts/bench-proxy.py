@@ -19,7 +19,9 @@ import signal
 import socket
 import subprocess
 import sys
+import ssl
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -238,7 +240,7 @@ class Bench:
         run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", csr,
              "-subj", "/CN=bench.test"])
         with open(self.path("san.ext"), "w") as f:
-            f.write("subjectAltName=DNS:plain.test,DNS:dlp.test,DNS:bench.test,IP:127.0.0.1\n")
+            f.write("subjectAltName=DNS:plain.test,DNS:dlp.test,DNS:bench.test,DNS:sse.test,DNS:ssepass.test,IP:127.0.0.1\n")
         run(["openssl", "x509", "-req", "-in", csr, "-CA", self.ca, "-CAkey", ca_key, "-CAcreateserial", "-out", self.cert,
              "-days", "2", "-extfile", self.path("san.ext")])
 
@@ -337,12 +339,18 @@ routes:
     auth_scheme: "token"
     token_env: "EGRESS_TOKEN_0"
     dlp: {outbound_on_match: block, inbound_detectors: false}
+  - host: "sse.test"
+    dlp: {outbound_detectors: false, inbound_on_match: block}
+  - host: "ssepass.test"
+    dlp: {outbound_detectors: false, inbound_detectors: false}
 """)
         state = self.path(f"egress-state-{port}")
         command = [self.egress_binary, "run", "--routes", routes, "--listen", f"127.0.0.1:{port}", "--state-dir", state,
                    "--control", f"unix:{state}/control.sock", "--upstream-ca", self.ca, "--allow-private-upstreams",
                    "--connect-to", f"plain.test:443:127.0.0.1:{self.upstream.port}",
-                   "--connect-to", f"dlp.test:443:127.0.0.1:{self.upstream.port}"]
+                   "--connect-to", f"dlp.test:443:127.0.0.1:{self.upstream.port}",
+                   "--connect-to", f"sse.test:443:127.0.0.1:{self.sse.port}",
+                   "--connect-to", f"ssepass.test:443:127.0.0.1:{self.sse.port}"]
         if scanners:
             command += ["--scanners", str(scanners)]
         env = dict(CLEAN_ENV, EGRESS_TOKEN_0=TOKEN)
@@ -392,6 +400,77 @@ def request(flow: http.HTTPFlow) -> None:
 
 # --- the run ------------------------------------------------------------------------------------
 
+class EventStreamServer:
+    """A TLS server streaming server-sent events at a fixed interval, noting when it sent each,
+    so that a client in this process can tell how long each event took to arrive."""
+
+    def __init__(self, cert, key, events, interval):
+        self.events, self.interval = events, interval
+        self.sent = {}
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(cert, key)
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                raw, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.stream, args=(raw,), daemon=True).start()
+
+    def stream(self, raw):
+        try:
+            tls = self.context.wrap_socket(raw, server_side=True)
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += tls.recv(4096)
+            run = request.split(b" ")[1].decode().rsplit("/", 1)[-1]
+            tls.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n")
+            # About what an LLM API streams: a JSON delta per event.
+            for n in range(self.events):
+                time.sleep(self.interval)
+                self.sent[(run, n)] = time.monotonic()
+                tls.sendall(f'id: {n}\ndata: {{"type":"content_block_delta","delta":{{"type":"text_delta","text":"token {n} of the answer"}}}}\n\n'.encode())
+            tls.close()
+        except OSError:
+            pass
+
+
+def event_latencies(server, run, host, proxy_port=None):
+    """Seconds from each event's send to its arrival at a client (through CONNECT when proxied)."""
+    raw = socket.create_connection(("127.0.0.1", proxy_port or server.port), timeout=30)
+    if proxy_port:
+        raw.sendall(f"CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n\r\n".encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += raw.recv(1)
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    tls = context.wrap_socket(raw, server_hostname=host)
+    tls.sendall(f"GET /events/{run} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    arrived, buffered = {}, b""
+    while len(arrived) < server.events:
+        chunk = tls.recv(65536)
+        if not chunk:
+            break
+        now = time.monotonic()
+        buffered += chunk
+        for match in re.finditer(rb"id: (\d+)\n", buffered):
+            arrived.setdefault(int(match.group(1)), now)
+        buffered = buffered[-64:]
+    tls.close()
+    return sorted(arrived[n] - server.sent[(run, n)] for n in arrived if (run, n) in server.sent)
+
+
+def percentile(values, fraction):
+    return values[min(len(values) - 1, int(len(values) * fraction))] if values else None
+
+
 def median_load(loads):
     """The round with the median throughput."""
     ranked = sorted(loads, key=lambda load: load.rps or 0)
@@ -420,6 +499,7 @@ def main():
     parser.add_argument("--upload-mib", type=int, default=64)
     parser.add_argument("--scanner-sweep", default="1,2,4", help="pool sizes to sweep on the DLP route (empty skips)")
     parser.add_argument("--no-mitmproxy", action="store_true", help="skip mitmproxy (it is installed into a venv from PyPI)")
+    parser.add_argument("--sse-events", type=int, default=300, help="events per server-sent-event stream (default 300, 10 ms apart)")
     args = parser.parse_args()
 
     bench = Bench(args)
@@ -428,6 +508,7 @@ def main():
         bench.make_certificates()
         bench.make_files()
         bench.start_upstream()
+        bench.sse = EventStreamServer(bench.cert, bench.key, events=args.sse_events, interval=0.01)
         up = bench.upstream.port
         d, c = args.duration, args.concurrency
         small, large = bench.path("body-1k"), bench.path("body-1m")
@@ -473,6 +554,17 @@ def main():
         download_direct, download_egress = median_transfer["download direct"], median_transfer["download egress"]
         upload_direct, upload_egress = median_transfer["upload direct"], median_transfer["upload egress"]
         egress_peak_rss = memory_kib(egress.pid, "VmHWM")
+
+        # A server-sent-event stream, 10 ms between events: how long each event takes to reach the
+        # client directly, through egress without DLP, and through egress scanning each event under
+        # inbound block. Interleaved rounds; all events of a path's rounds pooled.
+        sse = {"direct": [], "egress, DLP off": [], "egress, inbound block (each event scanned)": []}
+        for round_number in range(args.rounds):
+            sse["direct"] += event_latencies(bench.sse, f"direct{round_number}", "sse.test")
+            sse["egress, DLP off"] += event_latencies(bench.sse, f"pass{round_number}", "ssepass.test", egress.port)
+            sse["egress, inbound block (each event scanned)"] += event_latencies(bench.sse, f"scan{round_number}", "sse.test", egress.port)
+        for values in sse.values():
+            values.sort()
 
         # Soak: the DLP route at the moderate rate, the frontend's RSS sampled as it goes.
         soak_samples = []
@@ -542,6 +634,15 @@ def main():
             added99 = None if load.p99 is None or base.p99 is None else (load.p99 - base.p99) * 1e3
             print(f"| {name} | {fmt(load.p50 * 1e3, ' ms')} | {fmt(load.p99 * 1e3, ' ms')} | "
                   f"{'-' if name == 'direct' else fmt(added50, ' ms')} | {'-' if name == 'direct' else fmt(added99, ' ms')} |")
+        print()
+        print(f"| server-sent events, {args.sse_events} per stream 10 ms apart | events | p50 arrival | p99 arrival | added p50 vs DLP off |")
+        print("|---|---|---|---|---|")
+        off50 = percentile(sse["egress, DLP off"], 0.5)
+        for name, values in sse.items():
+            p50, p99 = percentile(values, 0.5), percentile(values, 0.99)
+            added = "-" if "scanned" not in name or p50 is None or off50 is None else fmt((p50 - off50) * 1e3, " ms")
+            print(f"| {name} | {len(values)} | {fmt(p50 * 1e3 if p50 is not None else None, ' ms')} | "
+                  f"{fmt(p99 * 1e3 if p99 is not None else None, ' ms')} | {added} |")
         print()
         print(f"| egress memory | frontend RSS | with scanner workers |")
         print("|---|---|---|")

@@ -85,22 +85,26 @@ extension ExchangeStateMachine {
         // An event the upstream did not end with a blank line is still an event.
         if let rest = relay.splitter.finish() { relay.waiting.append(rest) }
         relay.upstreamEnded = true
-        let actions = nextEventScan(&relay, head: head, exchange: exchange)
+        var actions = nextEventScan(&relay, head: head, exchange: exchange)
         exchange.phase = .relaying(connection, wasReused: reused, .streamingEvents(head, relay))
         guard relay.waiting.isEmpty else {
+            // The response is read whole: the connection goes back now, and the events still waiting
+            // follow as their scans pass.
+            actions.append(.releaseUpstream(connection, reusable: exchange.upstreamReusable && exchange.requestEnded))
+            exchange.phase = .releasingEvents(head, relay)
             state = .exchanging(exchange)
             return actions
         }
         return actions + finish(exchange)
     }
 
+    /// `connection` is the upstream still being read, or `nil` once its response has ended.
     mutating func eventScanned(
         _ verdict: InboundVerdict,
         head: HTTPResponseHead,
         relay: EventRelay,
         exchange: Exchange,
-        connection: Connection,
-        reused: Bool
+        connection: (Connection, reused: Bool)?
     ) -> [Action] {
         guard relay.scanning, !relay.waiting.isEmpty else { return [] }
         var relay = relay
@@ -121,10 +125,14 @@ extension ExchangeStateMachine {
         // A verdict arrives on its own, not within an upstream read: the event is flushed at once.
         var actions: [Action] = [.writeResponseBody(event), .flushResponse, .releaseHeld(event.readableBytes)]
         actions += nextEventScan(&relay, head: head, exchange: exchange)
-        exchange.phase = .relaying(connection, wasReused: reused, .streamingEvents(head, relay))
+        if let (connection, reused) = connection {
+            exchange.phase = .relaying(connection, wasReused: reused, .streamingEvents(head, relay))
+        } else {
+            exchange.phase = .releasingEvents(head, relay)
+        }
         if relay.upstreamEnded && relay.waiting.isEmpty { return actions + finish(exchange) }
         state = .exchanging(exchange)
-        if !relay.scanning { actions.append(.setUpstreamAutoRead(connection, true)) }
+        if !relay.scanning, let (connection, _) = connection { actions.append(.setUpstreamAutoRead(connection, true)) }
         return actions
     }
 

@@ -100,7 +100,7 @@ extension ExchangeStateMachine {
                 exchange.requestLog?.append(buffer.readableBytesView)
                 state = .exchanging(exchange)
                 return [.writeUpstreamBody(connection, buffer)]
-            case .scanningResponse:
+            case .scanningResponse, .releasingEvents:
                 // The upstream has answered whole and its connection is gone: the rest goes nowhere.
                 state = .exchanging(exchange)
                 return []
@@ -155,7 +155,7 @@ extension ExchangeStateMachine {
                 exchange.phase = .connecting(pending: pending)
             case .relaying(let connection, _, let response):
                 actions = endUpstreamRequest(&exchange, connection: connection, awaitingHead: response.isAwaitingHead)
-            case .scanningResponse:
+            case .scanningResponse, .releasingEvents:
                 break
             case .scanningRequest, .awaitingOperator:
                 state = .exchanging(exchange)
@@ -222,7 +222,7 @@ extension ExchangeStateMachine {
             (.awaitingOperator, .refuse(let refusal, let eventContext)):
             return fail(exchange, refusal, eventContext: eventContext)
         case (.awaitingOperator, .awaitOperator), (.receivingBodyForScan, _), (.connecting, _), (.relaying, _),
-            (.scanningResponse, _):
+            (.scanningResponse, _), (.releasingEvents, _):
             // A verdict only ever answers a scan in flight; anything else is a bug in the caller:
             // fail closed rather than forward.
             return fail(exchange, ScanFailure.workerError.refusal)

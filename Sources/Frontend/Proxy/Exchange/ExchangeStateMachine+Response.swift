@@ -193,7 +193,10 @@ extension ExchangeStateMachine {
     mutating func responseScanned(_ id: ExchangeID, _ verdict: InboundVerdict) -> [Action] {
         guard case .exchanging(var exchange) = state, exchange.id == id else { return [] }
         if case .relaying(let connection, let reused, .streamingEvents(let head, let relay)) = exchange.phase {
-            return eventScanned(verdict, head: head, relay: relay, exchange: exchange, connection: connection, reused: reused)
+            return eventScanned(verdict, head: head, relay: relay, exchange: exchange, connection: (connection, reused))
+        }
+        if case .releasingEvents(let head, let relay) = exchange.phase {
+            return eventScanned(verdict, head: head, relay: relay, exchange: exchange, connection: nil)
         }
         guard case .scanningResponse(let head, let body) = exchange.phase else { return [] }
         switch verdict {

@@ -250,6 +250,10 @@ struct ExchangeStateMachine<Connection> {
         case relaying(Connection, wasReused: Bool, ResponsePhase)
         /// Inbound `block`: the response was read whole and is being scanned; the connection is released.
         case scanningResponse(HTTPResponseHead, ByteBuffer)
+        /// Inbound `block` on an event stream the upstream has finished: its connection is released
+        /// (a server that closes after its last event must not cut the stream), and the events still
+        /// waiting are scanned and released in order.
+        case releasingEvents(HTTPResponseHead, EventRelay)
     }
 
     enum ResponsePhase {
@@ -348,7 +352,7 @@ struct ExchangeStateMachine<Connection> {
             actions.append(.releaseUpstream(connection, reusable: false))
         case .awaitingOperator(let id):
             actions.append(.abandonSupervision(id))
-        case .receivingBodyForScan, .scanningRequest, .connecting, .scanningResponse:
+        case .receivingBodyForScan, .scanningRequest, .connecting, .scanningResponse, .releasingEvents:
             break
         }
         return actions

@@ -556,34 +556,55 @@ struct ExchangeStateMachineTests {
         }
         #expect(agentHead.headers["transfer-encoding"] == ["chunked"])
         let body = machine.handle(.responseBody(Self.bytes("data: 1\n\ndata: 2\n\ndata: par"), agentWritable: true))
+        // The events the read completed are scanned together; the partial one waits.
         guard case .scanResponse(id, let first) = body.first else {
             Issue.record("no scan: \(body)")
             return
         }
-        #expect(first.body == Self.bytes("data: 1\n\n"))
+        #expect(first.body == Self.bytes("data: 1\n\ndata: 2\n\n"))
         #expect(body.last == .setUpstreamAutoRead(Conn(number: 1), false))
-        #expect(budget.heldBytes == 27, "every byte is held until its event is released")
+        #expect(budget.heldBytes == 27, "every byte is held until it is written to the agent")
         // The upstream ends (and would close): its connection goes back, the events still wait.
         let ended = machine.handle(.responseEnd)
         #expect(ended.contains(.releaseUpstream(Conn(number: 1), reusable: false)))
         #expect(!ended.contains(.closeNow) && !ended.contains { if case .writeResponseEnd = $0 { true } else { false } })
         #expect(machine.handle(.upstreamClosed(cleanly: true)) == [])
         let second = machine.handle(.responseScanned(id, .deliver))
-        #expect(second.prefix(3) == [.writeResponseBody(Self.bytes("data: 1\n\n")), .flushResponse, .releaseHeld(9)])
+        #expect(second.first == .writeEvents(Self.bytes("data: 1\n\ndata: 2\n\n"), releasingHeld: 18))
         guard case .scanResponse(id, let next) = second.last else {
             Issue.record("no second scan: \(second)")
             return
         }
-        // The next scan sees the end of the event before it too.
-        #expect(next.body == Self.bytes("data: 1\n\ndata: 2\n\n"))
-        budget.giveBack(9)
-        _ = machine.handle(.responseScanned(id, .deliver))
-        budget.giveBack(9)
+        // The next scan sees the end of what was released before it too.
+        #expect(next.body == Self.bytes("data: 1\n\ndata: 2\n\ndata: par"))
+        budget.giveBack(18)
         let last = machine.handle(.responseScanned(id, .deliver))
-        #expect(last.first == .writeResponseBody(Self.bytes("data: par")))
+        #expect(last.first == .writeEvents(Self.bytes("data: par"), releasingHeld: 9))
         #expect(Self.settles(last) == ["forwarded"])
-        #expect(last.contains(.releaseHeld(9)) && last.contains(.writeResponseEnd(releasingHeld: 0)))
+        #expect(last.contains(.writeResponseEnd(releasingHeld: 0)))
         budget.giveBack(9)
+        #expect(budget.heldBytes == 0)
+    }
+
+    @Test func aStreamToAnAgentThatDoesNotReadIsNotReadEither() throws {
+        var machine = machine()
+        let id = Machine.ExchangeID(value: 1)
+        let conn = Conn(number: 1)
+        _ = machine.handle(Self.admitted(Self.head(.GET, "http://inblock.test/stream")))
+        _ = machine.handle(.requestEnd)
+        _ = machine.handle(Self.acquired(id, 1, reused: false))
+        _ = machine.handle(.responseHead(Self.eventStreamHead))
+        _ = machine.handle(.responseBody(Self.bytes("data: 1\n\n"), agentWritable: true))
+        #expect(machine.handle(.agentWritabilityChanged(isWritable: false)) == [.setUpstreamAutoRead(conn, false)])
+        // A verdict while the agent reads nothing releases the event but does not read on.
+        let passed = machine.handle(.responseScanned(id, .deliver))
+        #expect(passed == [.writeEvents(Self.bytes("data: 1\n\n"), releasingHeld: 9)])
+        budget.giveBack(9)
+        #expect(machine.handle(.agentWritabilityChanged(isWritable: true)) == [.setUpstreamAutoRead(conn, true)])
+        // While a scan is in flight, the agent's writability does not resume the upstream.
+        _ = machine.handle(.responseBody(Self.bytes("data: 2\n\n"), agentWritable: true))
+        #expect(machine.handle(.agentWritabilityChanged(isWritable: true)) == [.setUpstreamAutoRead(conn, false)])
+        for case .releaseHeld(let count) in machine.handle(.agentClosed) { budget.giveBack(count) }
         #expect(budget.heldBytes == 0)
     }
 
@@ -686,7 +707,9 @@ struct ExchangeStateMachineTests {
                         budget.giveBack(count)
                         #expect(budget.heldBytes >= 0, "given back twice")
                     case .writeResponseEnd(let count): pendingRelease += count
-                    case .flushResponse: eventsReleased += 1
+                    case .writeEvents(_, let count):
+                        pendingRelease += count
+                        eventsReleased += 1
                     default: break
                     }
                 }

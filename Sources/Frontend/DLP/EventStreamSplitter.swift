@@ -1,10 +1,12 @@
 import NIOCore
 import NIOHTTP1
 
-/// Splits a streamed response into the units an agent acts on, so inbound `block` can scan each
-/// one before it is released and the stream keeps its timing (README, "Streaming"): the events of
-/// `text/event-stream` (each ended by a blank line; lines end in CRLF, LF or CR), the lines of
-/// `application/x-ndjson`. Bounded: an event that grows past `maxEventBytes` is refused.
+/// Finds where the units an agent acts on end in a streamed response, so inbound `block` can scan
+/// whole ones before they are released and the stream keeps its timing (README, "Streaming"): the
+/// events of `text/event-stream` (each ended by a blank line; lines end in CRLF, LF or CR), the
+/// lines of `application/x-ndjson`. What it hands on is every complete event so far, as one buffer
+/// (a read of many tiny events is one scan and one buffer, not thousands). Bounded: an event that
+/// grows past `maxEventBytes` is refused.
 struct EventStreamSplitter: Equatable {
     enum Kind: Equatable {
         case serverSentEvents
@@ -42,10 +44,11 @@ struct EventStreamSplitter: Equatable {
         }
     }
 
-    /// The events `buffer` completes, each with its terminator, in order.
-    mutating func append(_ buffer: ByteBuffer) throws(TooLarge) -> [ByteBuffer] {
+    /// The events `buffer` completes (with those before them still held), each with its terminator,
+    /// as one buffer; `nil` when no event ended.
+    mutating func append(_ buffer: ByteBuffer) throws(TooLarge) -> ByteBuffer? {
         pending.append(contentsOf: buffer.readableBytesView)
-        var cuts: [Int] = []
+        var lastCut = 0
         var index = scanned
         while index < pending.count {
             let byte = pending[index]
@@ -61,18 +64,13 @@ struct EventStreamSplitter: Equatable {
                 index += 1
                 continue
             }
-            if kind == .ndjson || lineIsEmpty { cuts.append(lineEnd) }
+            if kind == .ndjson || lineIsEmpty { lastCut = lineEnd }
             lineIsEmpty = true
             index = lineEnd
         }
-        var events: [ByteBuffer] = []
-        var start = 0
-        for cut in cuts {
-            events.append(ByteBuffer(bytes: pending[start..<cut]))
-            start = cut
-        }
-        pending.removeFirst(start)
-        scanned = index - start
+        let events = lastCut > 0 ? ByteBuffer(bytes: pending[..<lastCut]) : nil
+        pending.removeFirst(lastCut)
+        scanned = index - lastCut
         guard pending.count <= maxEventBytes else { throw TooLarge(limit: maxEventBytes) }
         return events
     }

@@ -212,8 +212,10 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.write(wrapOutboundOut(.head(head)), promise: nil)
         case .writeResponseBody(let body):
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        case .flushResponse:
-            context.flush()
+        case .writeEvents(let events, let releasingHeld):
+            let written = context.eventLoop.makePromise(of: Void.self)
+            written.futureResult.whenComplete { [heldBytes = services.heldBytes] _ in heldBytes.giveBack(releasingHeld) }
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(events))), promise: written)
         case .writeResponseEnd(let releasingHeld):
             let written = context.eventLoop.makePromise(of: Void.self)
             lastWrite = written.futureResult

@@ -20,9 +20,10 @@ final class WebSocketRelay {
     private let upstreamChannel: any Channel
     private var idleTimer: CoalescingTimer<Void>?
     private let idleTimeout: TimeAmount
-    /// A message arriving in fragments must be whole within `--held-body-timeout`: its bytes are held.
-    private var assemblyTimer: CoalescingTimer<Void>?
-    private var assemblyArmed = false
+    /// A message arriving in fragments must be whole within `--held-body-timeout` from its first
+    /// fragment: its bytes are held. One deadline per side.
+    private var assemblyTimers: [CoalescingTimer<Void>] = []
+    private var assembling: [Bool] = [false, false]
     private let assemblyTimeout: TimeAmount
     /// Once closing, both connections go after this long whatever the peers do: a peer that stops
     /// reading would otherwise keep a close frame, and the pair, waiting for ever.
@@ -70,9 +71,8 @@ final class WebSocketRelay {
         }
         idleTimer?.arm((), in: idleTimeout)
         let assemblySeconds = ExchangeStateMachine<UpstreamConnection>.seconds(assemblyTimeout)
-        assemblyTimer = CoalescingTimer(loop: loop) { [weak self] in
-            self?.assemblyArmed = false
-            self?.handle(.assemblyTimedOut(seconds: assemblySeconds))
+        assemblyTimers = Self.sides.map { side in
+            CoalescingTimer(loop: loop) { [weak self] in self?.handle(.assemblyTimedOut(side, seconds: assemblySeconds)) }
         }
     }
 
@@ -106,24 +106,19 @@ final class WebSocketRelay {
     }
 
     private func updateDeadlines() {
-        if machine.isAssembling, !assemblyArmed {
-            assemblyArmed = true
-            assemblyTimer?.arm((), in: assemblyTimeout)
-        } else if !machine.isAssembling, assemblyArmed {
-            assemblyArmed = false
-            assemblyTimer?.disarm()
-        }
+        updateAssemblyDeadline()
         if machine.isClosing, closeDeadline == nil {
-            let channels = [agentChannel, upstreamChannel]
-            closeDeadline = loop.scheduleTask(in: Self.closeGrace) {
-                for channel in channels { channel.close(promise: nil) }
+            // Weak: a pair that closed cleanly is not kept for the grace period.
+            closeDeadline = loop.scheduleTask(in: Self.closeGrace) { [weak agentChannel, weak upstreamChannel] in
+                agentChannel?.close(promise: nil)
+                upstreamChannel?.close(promise: nil)
             }
         }
         if machine.isFinished {
             idleTimer?.stop()
             idleTimer = nil
-            assemblyTimer?.stop()
-            assemblyTimer = nil
+            for timer in assemblyTimers { timer.stop() }
+            assemblyTimers = []
         }
     }
 
@@ -151,6 +146,18 @@ final class WebSocketRelay {
             services.heldBytes.giveBack(count)
         case .emit(let event, let minimum):
             services.events.emit(event, minimum: minimum)
+        }
+    }
+
+    private static let sides: [Side] = [.agent, .upstream]
+
+    /// A side's first fragment starts its deadline; the message's end stops it.
+    private func updateAssemblyDeadline() {
+        for (index, side) in Self.sides.enumerated() {
+            let now = machine.isAssembling(side)
+            guard now != assembling[index] else { continue }
+            assembling[index] = now
+            if now { assemblyTimers[index].arm((), in: assemblyTimeout) } else { assemblyTimers[index].disarm() }
         }
     }
 

@@ -60,8 +60,8 @@ struct WebSocketRelayStateMachine {
         /// A side's connection closed.
         case closed(Side)
         case idleTimeout(seconds: String)
-        /// A message has been arriving in fragments for longer than it may (`--held-body-timeout`).
-        case assemblyTimedOut(seconds: String)
+        /// A side's message has been arriving in fragments for longer than it may (`--held-body-timeout`).
+        case assemblyTimedOut(Side, seconds: String)
     }
 
     enum Action: Equatable {
@@ -118,8 +118,8 @@ struct WebSocketRelayStateMachine {
     /// (``WebSocketRelay`` closes both after a short deadline whatever the peers do).
     var isClosing: Bool { isFinished || agent.closed || upstream.closed }
 
-    /// A message is arriving in fragments on some side (it must be whole within a deadline).
-    var isAssembling: Bool { agent.assembling != nil || upstream.assembling != nil }
+    /// A message is arriving in fragments from `side` (it must be whole within a deadline).
+    func isAssembling(_ side: Side) -> Bool { self[side].assembling != nil }
 
     init(configuration: Configuration) {
         self.configuration = configuration
@@ -146,8 +146,8 @@ struct WebSocketRelayStateMachine {
             let reason = "egress: WebSocket idle for \(seconds)"
             actions = closeBoth(agent: (.goingAway, reason), upstream: (.goingAway, reason))
                 + [.emit(.connectionClosed(reason: reason), minimum: .full)]
-        case .assemblyTimedOut(let seconds):
-            guard let side = [Side.agent, .upstream].first(where: { self[$0].assembling != nil }) else { return readingChanges() }
+        case .assemblyTimedOut(let side, let seconds):
+            guard self[side].assembling != nil else { return readingChanges() }
             actions = breakOff(side, code: .policyViolation, problem: "a message it did not finish within \(seconds)")
         }
         return actions + readingChanges()
@@ -207,10 +207,13 @@ struct WebSocketRelayStateMachine {
             return actions
         default:
             // A close frame: what this side sends after it is dropped from now on, and only its
-            // status code is relayed (the reason is text nobody scanned).
+            // status code is relayed (the reason is text nobody scanned), when it is one a peer may
+            // send (RFC 6455 §7.4); otherwise the close goes on without one.
             inbox.closed = true
             var code = ByteBuffer()
-            if data.readableBytes >= 2, let bytes = data.getSlice(at: data.readerIndex, length: 2) { code = bytes }
+            if let value = data.getInteger(at: data.readerIndex, as: UInt16.self), Self.isSendable(closeCode: value) {
+                code.writeInteger(value)
+            }
             complete = WebSocketFrame(fin: true, opcode: .connectionClose, data: code)
         }
         if inbox.underScan != nil || !inbox.waiting.isEmpty {
@@ -221,6 +224,15 @@ struct WebSocketRelayStateMachine {
         self[side] = inbox
         actions += dispatch(complete, from: side)
         return actions
+    }
+
+    /// 1000–1003, 1007–1014 and the registered and private ranges 3000–4999; never 1005, 1006 or
+    /// 1015, which only describe a close that had no frame.
+    static func isSendable(closeCode: UInt16) -> Bool {
+        switch closeCode {
+        case 1000...1003, 1007...1014, 3000...4999: true
+        default: false
+        }
     }
 
     /// A frame that breaks RFC 6455 as this relay negotiated it, in words.
@@ -396,14 +408,13 @@ struct WebSocketRelayStateMachine {
 
     // MARK: Reading
 
-    /// A side is read while nothing of it waits and the other side takes what it is sent.
+    /// A side is read while nothing of it waits and both sides take what they are sent: the other
+    /// side its messages, itself the pongs that answer its pings.
     private mutating func readingChanges() -> [Action] {
         var actions: [Action] = []
         for side in [Side.agent, .upstream] {
             let inbox = self[side]
-            let wanted =
-                !isFinished && inbox.underScan == nil && inbox.waiting.isEmpty
-                && (side == .agent ? writable.upstream : writable.agent)
+            let wanted = !isFinished && inbox.underScan == nil && inbox.waiting.isEmpty && writable.agent && writable.upstream
             if wanted != inbox.reading {
                 self[side].reading = wanted
                 actions.append(.setReading(side, wanted))

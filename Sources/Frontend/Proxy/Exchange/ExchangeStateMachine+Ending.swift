@@ -88,6 +88,7 @@ extension ExchangeStateMachine {
     }
 
     mutating func agentWritabilityChanged(_ isWritable: Bool) -> [Action] {
+        if let actions = eventStreamWritabilityChanged(isWritable) { return actions }
         guard case .exchanging(let exchange) = state, case .relaying(let connection, _, _) = exchange.phase else {
             return []
         }

@@ -75,7 +75,15 @@ extension ExchangeStateMachine {
             return upstreamBroke(exchange)
         case .streamingEvents(let head, let relay):
             response = .awaitingHead
-            return eventStreamBody(buffer, head: head, relay: relay, exchange: exchange, connection: connection, reused: reused)
+            return eventStreamBody(
+                buffer,
+                head: head,
+                relay: relay,
+                exchange: exchange,
+                connection: connection,
+                reused: reused,
+                agentWritable: agentWritable
+            )
         case .holding(let head, var held):
             response = .awaitingHead
             guard reserve(buffer.readableBytes, for: &exchange) else {

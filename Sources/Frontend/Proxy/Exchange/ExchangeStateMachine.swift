@@ -92,8 +92,9 @@ struct ExchangeStateMachine<Connection> {
         case writeContinue(HTTPVersion)
         case writeResponseHead(HTTPResponseHead)
         case writeResponseBody(ByteBuffer)
-        /// Flush what was written to the agent (writes otherwise wait for the upstream's read to complete).
-        case flushResponse
+        /// Released events of a stream, written and flushed at once (a verdict arrives on its own, not
+        /// within an upstream read); `releasingHeld` bytes go back to the budget once they are written.
+        case writeEvents(ByteBuffer, releasingHeld: Int)
         /// The end of a forwarded response; `releasingHeld` bytes go back to the budget once it is written.
         case writeResponseEnd(releasingHeld: Int)
         case writeRefusal(RefusalResponse)

@@ -18,29 +18,19 @@ struct UnprivilegedTests {
         let pki = try TestPKI()
         let upstream = try await UpstreamServer.start(tls: try pki.serverContext(for: "api.test"))
         let directory = try TemporaryDirectory()
-        try Unprivileged.makeReadable(directory.path)
-        let installed = try await InstalledEgress.install(into: directory)
-        let state = directory.file("state")
-        try Unprivileged.makeOwnedDirectory(state)
-        try pki.writeRoot(to: directory.file("upstream-ca.pem"))
-        try """
-        log: 1
-        routes:
-          - host: api.test
-            auth_scheme: bearer
-            token_env: EGRESS_TOKEN_0
-            dlp: {outbound_on_match: block}
-        """.write(toFile: directory.file("routes.yaml"), atomically: true, encoding: .utf8)
-        let running = try RunningEgress(
-            arguments: [
-                "run", "--routes", directory.file("routes.yaml"), "--listen", "127.0.0.1:0", "--state-dir", state,
-                "--scanners", "2", "--allow-private-upstreams", "--upstream-ca", directory.file("upstream-ca.pem"),
-                "--connect-to", "api.test:443:127.0.0.1:\(upstream.port)",
-            ],
-            directory: directory,
-            executable: installed.egress,
-            launcher: Unprivileged.launcher,
-            environment: ["PATH": "/usr/bin:/bin", "EGRESS_TOKEN_0": "real-token"]
+        let (running, installed, state) = try await RunningEgress.unprivileged(
+            in: directory,
+            pki: pki,
+            routes: """
+                log: 1
+                routes:
+                  - host: api.test
+                    auth_scheme: bearer
+                    token_env: EGRESS_TOKEN_0
+                    dlp: {outbound_on_match: block}
+                """,
+            connectTo: [("api.test", upstream.port)],
+            environment: ["EGRESS_TOKEN_0": "real-token"]
         )
         let port = try await running.listenPort()
 

@@ -80,40 +80,30 @@ struct WebSocketThroughProxyTests {
         try Unprivileged.requireRoot()
         let pki = try TestPKI()
         let directory = try TemporaryDirectory()
-        try Unprivileged.makeReadable(directory.path)
         let blocking = try await PeerServer(host: "ws.test", pki: pki, directory: directory)
         let redacting = try await PeerServer(host: "redact.test", pki: pki, directory: directory)
         let greeting = try await PeerServer(host: "greet.test", pki: pki, directory: directory, rawMode: "greet")
         let reserved = try await PeerServer(host: "reserved.test", pki: pki, directory: directory, rawMode: "reserved")
-        let installed = try await InstalledEgress.install(into: directory)
-        let state = directory.file("state")
-        try Unprivileged.makeOwnedDirectory(state)
-        try pki.writeRoot(to: directory.file("upstream-ca.pem"))
-        try """
-        log: 2
-        routes:
-          - host: ws.test
-            auth_scheme: bearer
-            token_env: EGRESS_TOKEN_0
-            dlp: {outbound_on_match: block, inbound_on_match: block}
-          - host: redact.test
-            dlp: {outbound_on_match: redact, inbound_detectors: false}
-          - host: greet.test
-          - host: reserved.test
-        """.write(toFile: directory.file("routes.yaml"), atomically: true, encoding: .utf8)
-        let running = try RunningEgress(
-            arguments: [
-                "run", "--routes", directory.file("routes.yaml"), "--listen", "127.0.0.1:0", "--state-dir", state,
-                "--scanners", "2", "--allow-private-upstreams", "--upstream-ca", directory.file("upstream-ca.pem"),
-                "--connect-to", "ws.test:443:127.0.0.1:\(blocking.port)",
-                "--connect-to", "redact.test:443:127.0.0.1:\(redacting.port)",
-                "--connect-to", "greet.test:443:127.0.0.1:\(greeting.port)",
-                "--connect-to", "reserved.test:443:127.0.0.1:\(reserved.port)",
+        let (running, _, state) = try await RunningEgress.unprivileged(
+            in: directory,
+            pki: pki,
+            routes: """
+                log: 2
+                routes:
+                  - host: ws.test
+                    auth_scheme: bearer
+                    token_env: EGRESS_TOKEN_0
+                    dlp: {outbound_on_match: block, inbound_on_match: block}
+                  - host: redact.test
+                    dlp: {outbound_on_match: redact, inbound_detectors: false}
+                  - host: greet.test
+                  - host: reserved.test
+                """,
+            connectTo: [
+                ("ws.test", blocking.port), ("redact.test", redacting.port), ("greet.test", greeting.port),
+                ("reserved.test", reserved.port),
             ],
-            directory: directory,
-            executable: installed.egress,
-            launcher: Unprivileged.launcher,
-            environment: ["PATH": "/usr/bin:/bin", "EGRESS_TOKEN_0": "real-token"]
+            environment: ["EGRESS_TOKEN_0": "real-token"]
         )
         let port = try await running.listenPort()
         let proxy = "http://127.0.0.1:\(port)"

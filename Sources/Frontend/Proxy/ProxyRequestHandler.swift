@@ -28,11 +28,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var machine: Machine
     private(set) var context: ChannelHandlerContext?
     /// Events that arrive while actions are being performed (a write can deliver the next
-    /// pipelined request, or fail and close a channel) wait here and are handled right after, in
-    /// order: the machine never sees an event in the middle of another, and a pipeline of
-    /// thousands of refusals is served in a loop, not by recursion as deep as the pipeline.
-    private var queuedEvents = CircularBuffer<Machine.Event>()
-    private var performing = false
+    /// pipelined request, or fail and close a channel) wait and are handled right after, in order.
+    private let events = EventDrain<Machine.Event>()
     var readsPaused = false
     var readPending = false
     /// Between the agent's channelRead and its read-complete; flushes upstream wait for the latter.
@@ -88,18 +85,13 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.context = nil
     }
 
-    /// Hands `event` to the machine and performs what it returns; see ``queuedEvents``.
+    /// Hands `event` to the machine and performs what it returns; see ``events``.
     func handle(_ event: Machine.Event) {
-        queuedEvents.append(event)
-        guard !performing else { return }
-        performing = true
-        defer { performing = false }
-        while let next = queuedEvents.popFirst() {
-            guard let context else {
-                queuedEvents.removeAll()
-                return
-            }
+        events.submit(event) { next in
+            // Removed from the pipeline: nothing is left to perform on.
+            guard let context else { return false }
             for action in machine.handle(next) { perform(action, context: context) }
+            return true
         }
     }
 

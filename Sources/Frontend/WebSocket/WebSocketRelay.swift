@@ -35,9 +35,8 @@ final class WebSocketRelay {
     /// The last write to each side: a close waits for it.
     private var lastWrite: (agent: EventLoopFuture<Void>?, upstream: EventLoopFuture<Void>?)
     /// Events raised while actions are performed (a failed write closes a channel at once) wait
-    /// here and are handled right after, in order, as in ``ProxyRequestHandler``.
-    private var queuedEvents = CircularBuffer<Machine.Event>()
-    private var performing = false
+    /// and are handled right after, in order.
+    private let events = EventDrain<Machine.Event>()
 
     init(
         agent: any Channel,
@@ -95,14 +94,11 @@ final class WebSocketRelay {
     }
 
     func handle(_ event: Machine.Event) {
-        queuedEvents.append(event)
-        guard !performing else { return }
-        performing = true
-        defer { performing = false }
-        while let next = queuedEvents.popFirst() {
+        events.submit(event) { next in
             for action in machine.handle(next) { perform(action) }
+            updateDeadlines()
+            return true
         }
-        updateDeadlines()
     }
 
     private func updateDeadlines() {

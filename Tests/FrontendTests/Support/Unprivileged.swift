@@ -39,3 +39,34 @@ enum Unprivileged {
         }
     }
 }
+
+extension RunningEgress {
+    /// The binaries installed by scripts/install.sh, run as nobody on 127.0.0.1 with `routes` and
+    /// `--scanners 2`, trusting `pki` for upstreams and dialing each `(host, port)` of `connectTo` on
+    /// 127.0.0.1. The state directory is `directory/state`.
+    static func unprivileged(
+        in directory: TemporaryDirectory,
+        pki: TestPKI,
+        routes: String,
+        connectTo: [(host: String, port: Int)],
+        environment: [String: String] = [:]
+    ) async throws -> (running: RunningEgress, installed: InstalledEgress, state: String) {
+        try Unprivileged.makeReadable(directory.path)
+        let installed = try await InstalledEgress.install(into: directory)
+        let state = directory.file("state")
+        try Unprivileged.makeOwnedDirectory(state)
+        try pki.writeRoot(to: directory.file("upstream-ca.pem"))
+        try routes.write(toFile: directory.file("routes.yaml"), atomically: true, encoding: .utf8)
+        let running = try RunningEgress(
+            arguments: [
+                "run", "--routes", directory.file("routes.yaml"), "--listen", "127.0.0.1:0", "--state-dir", state,
+                "--scanners", "2", "--allow-private-upstreams", "--upstream-ca", directory.file("upstream-ca.pem"),
+            ] + connectTo.flatMap { ["--connect-to", "\($0.host):443:127.0.0.1:\($0.port)"] },
+            directory: directory,
+            executable: installed.egress,
+            launcher: Unprivileged.launcher,
+            environment: ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
+        )
+        return (running, installed, state)
+    }
+}

@@ -36,7 +36,9 @@ struct EventStreamSplitter: Equatable {
     static func kind(of head: HTTPResponseHead) -> Kind? {
         let codings = head.headers[canonicalForm: "content-encoding"].map { $0.lowercased() }
         guard codings.allSatisfy({ $0 == "identity" }) else { return nil }
-        guard let type = head.headers.first(name: "content-type")?.lowercased() else { return nil }
+        // One label only: with several, which one the agent's client honours is a guess.
+        let types = head.headers["content-type"]
+        guard types.count == 1, let type = types.first?.lowercased() else { return nil }
         switch type.split(separator: ";").first.map({ $0.trimmingASCIISpaces() }) ?? "" {
         case "text/event-stream": return .serverSentEvents
         case "application/x-ndjson", "application/jsonl", "application/jsonlines": return .ndjson

@@ -32,10 +32,10 @@ struct ExchangeDLP: Sendable, Equatable {
         guard !inboundDetectors.isEmpty, requestMethod != .HEAD,
             head.status.code != 204, head.status.code != 304, head.status.code / 100 != 1
         else { return false }
-        guard let type = head.headers.first(name: "content-type")?.lowercased() else {
-            // Unlabelled content could be anything: scan it.
-            return true
-        }
+        // Unlabelled content could be anything, and of several labels a client may honour any one
+        // (a binary type first would otherwise hide a text one behind it): scan it.
+        let types = head.headers["content-type"]
+        guard types.count == 1, let type = types.first?.lowercased() else { return true }
         if type.hasPrefix("text/") { return true }
         return [
             "json", "xml", "javascript", "ecmascript", "event-stream", "x-www-form-urlencoded", "yaml",

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @testable import Frontend
 
 @Suite("Upstream failures", .timeLimit(.minutes(2)))
@@ -32,9 +36,19 @@ struct UpstreamFailureTests {
 
     @Test("a refused connection is a 502 with the reason")
     func connectionRefused() async throws {
-        let closedPort = try await UpstreamServer.start()
-        let port = closedPort.port
-        await closedPort.shutdown()
+        // A port bound but not listening refuses connections, and no other test's server can take
+        // it meanwhile (a port freed after use could be, by a proxy started in parallel).
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+        }
+        try #require(bound, "cannot bind a port to refuse connections")
+        let port = Int(UInt16(bigEndian: address.sin_port))
         let proxy = try await ProxyHarness.start(
             routes: "routes:\n  - host: \"api.test:\(port)\"\n\(dlpOff)\n",
             connectTo: [("api.test", port, port)]

@@ -17,6 +17,8 @@ struct WebSocketNIOClientTests {
         routes:
           - host: ws.test
             dlp: {outbound_on_match: block, inbound_detectors: false}
+          - host: wsplain.test
+            dlp: {outbound_on_match: block, inbound_detectors: false}
         """
 
     /// What one side of a WebSocket connection saw.
@@ -64,13 +66,13 @@ struct WebSocketNIOClientTests {
         }
     }
 
-    /// A wss:// echo server on NIO's server upgrader.
-    static func startServer(pki: TestPKI, seen: Seen, group: any EventLoopGroup) async throws -> any Channel {
-        let tls = try pki.serverContext(for: "ws.test")
+    /// A wss:// echo server on NIO's server upgrader (ws:// without `pki`).
+    static func startServer(pki: TestPKI?, seen: Seen, group: any EventLoopGroup) async throws -> any Channel {
+        let tls = try pki?.serverContext(for: "ws.test")
         return try await ServerBootstrap(group: group)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     let upgrader = NIOWebSocketServerUpgrader(
                         shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture(HTTPHeaders()) },
                         upgradePipelineHandler: { channel, _ in
@@ -192,6 +194,43 @@ struct WebSocketNIOClientTests {
         #expect(compressed.close?.reason.contains("reserved bits") == true)
         #expect(upstreamSeen.texts == ["hello from NIO"])
 
+        await proxy.shutdown()
+        try await server.close()
+        try await group.shutdownGracefully()
+    }
+
+    @Test("ws:// through the plain listener: an absolute-form upgrade, scanned the same")
+    func plainWebSocketThroughTheForwardProxy() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let upstreamSeen = Seen()
+        let server = try await Self.startServer(pki: nil, seen: upstreamSeen, group: group)
+        let proxy = try await ProxyHarness.start(routes: Self.routes, connectTo: [("wsplain.test", 80, server.localAddress!.port!)], scanners: 1)
+        let seen = Seen()
+        let upgraded = group.next().makePromise(of: (any Channel).self)
+        let channel = try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: proxy.port).get()
+        try await channel.eventLoop.submit {
+            let upgrader = NIOWebSocketClientUpgrader(
+                upgradePipelineHandler: { channel, _ in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(Recorder(seen: seen, echoes: false))
+                        upgraded.succeed(channel)
+                    }
+                }
+            )
+            try channel.pipeline.syncOperations.addHTTPClientHandlers(withClientUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
+        }.get()
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "http://wsplain.test/echo", headers: ["host": "wsplain.test"])
+        channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        try await channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
+        _ = try await upgraded.futureResult.get()
+        try await channel.writeAndFlush(Self.text("plain hello")).get()
+        try await seen.waitFor { $0.texts.count == 1 }
+        try await channel.writeAndFlush(Self.text("key \(Self.secret)")).get()
+        try await seen.waitFor { $0.close != nil }
+        #expect(seen.texts == ["plain hello"])
+        #expect(seen.close?.code == .policyViolation)
+        #expect(upstreamSeen.texts == ["plain hello"])
+        try? await channel.close()
         await proxy.shutdown()
         try await server.close()
         try await group.shutdownGracefully()

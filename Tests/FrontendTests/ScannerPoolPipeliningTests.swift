@@ -37,10 +37,7 @@ struct ScannerPoolPipeliningTests {
     @Test("answers count only in order; the next scan's deadline starts with the answer before it")
     func answersInOrder() {
         var (machine, ids) = Self.started(1, inFlight: 3)
-        _ = machine.submit(1)
-        _ = machine.submit(2)
-        _ = machine.submit(3)
-        _ = machine.submit(4)
+        for job: Machine.JobID in 1...4 { _ = machine.submit(job) }
         #expect(machine.replyReceived(ids[0], job: 2) == [], "not the current scan")
         #expect(machine.deadlinePassed(ids[0], job: 2) == [], "its deadline has not started")
         #expect(machine.replyReceived(ids[0], job: 1) == [.deliver(1, from: ids[0]), .awaitNext(2, from: ids[0]), .send(4, to: ids[0])])
@@ -152,10 +149,7 @@ struct ScannerPoolPipeliningTests {
     @Test("stopping fails every scan in flight")
     func stopFailsAll() {
         var (machine, ids) = Self.started(1, inFlight: 3)
-        _ = machine.submit(1)
-        _ = machine.submit(2)
-        _ = machine.submit(3)
-        _ = machine.submit(4)
+        for job: Machine.JobID in 1...4 { _ = machine.submit(job) }
         let actions = machine.stop()
         for job: Machine.JobID in 1...4 { #expect(actions.contains(.fail(job, .unavailable))) }
         #expect(actions.contains(.kill(ids[0])))

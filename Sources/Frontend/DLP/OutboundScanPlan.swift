@@ -28,7 +28,9 @@ struct OutboundScanPlan {
     init(head: HTTPRequestHead, injectedHeader: String?, decodedBody: ByteBuffer?) throws(DecodedViews.Failure) {
         var segments: [[UInt8]] = [Array(head.uri.utf8)]
         var headerIndices: [Int] = []
-        for (index, header) in head.headers.enumerated() where !Self.is(header.name, named: injectedHeader) {
+        // Header names are tokens: the injected one is found by ASCII case, without lowercasing each.
+        for (index, header) in head.headers.enumerated()
+        where injectedHeader.map({ !ASCIICase.equals(header.name.utf8, lowercased: $0.utf8) }) ?? true {
             headerIndices.append(index)
             segments.append(Array(header.name.utf8))
             segments.append(Array(header.value.utf8))
@@ -45,15 +47,6 @@ struct OutboundScanPlan {
         self.segments = segments
         self.headerIndices = headerIndices
         views = try DecodedViews(raw: segments, syntax: syntax)
-    }
-
-    /// Whether a header name is `lowercasedName`, in any case: ASCII folding, as header names are
-    /// tokens, without the string `lowercased()` allocates for every header of every request.
-    private static func `is`(_ name: String, named lowercasedName: String?) -> Bool {
-        guard let lowercasedName, name.utf8.count == lowercasedName.utf8.count else { return false }
-        return zip(name.utf8, lowercasedName.utf8).allSatisfy { byte, lowered in
-            (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte) == lowered
-        }
     }
 
     /// The scanner's findings (in raw segments and views) as findings in the raw segments.

@@ -102,19 +102,20 @@ final class WebSocketRelay {
     }
 
     private func updateDeadlines() {
-        updateAssemblyDeadline()
+        if machine.isFinished {
+            idleTimer?.stop()
+            idleTimer = nil
+            for timer in assemblyTimers { timer.stop() }
+            assemblyTimers = []
+        } else {
+            updateAssemblyDeadline()
+        }
         if machine.isClosing, closeDeadline == nil {
             // Weak: a pair that closed cleanly is not kept for the grace period.
             closeDeadline = loop.scheduleTask(in: Self.closeGrace) { [weak agentChannel, weak upstreamChannel] in
                 agentChannel?.close(promise: nil)
                 upstreamChannel?.close(promise: nil)
             }
-        }
-        if machine.isFinished {
-            idleTimer?.stop()
-            idleTimer = nil
-            for timer in assemblyTimers { timer.stop() }
-            assemblyTimers = []
         }
     }
 

@@ -89,10 +89,9 @@ struct WebSocketRelayStateMachine {
         var underScan: WebSocketFrame?
         /// The side sent its close frame: what it sends after that is dropped (RFC 6455 §5.5.1).
         var closed = false
-        /// A close frame went to this side (relayed or the proxy's own): no second one follows.
+        /// A close frame went to this side (the other side's, relayed, or the proxy's own): no second
+        /// one follows.
         var closeSent = false
-        /// This side's close frame has been relayed to the other side.
-        var closeRelayed = false
         var reading = true
         /// Bytes of this side's messages taken from the held-bytes budget.
         var heldBytes = 0
@@ -260,9 +259,9 @@ struct WebSocketRelayStateMachine {
             return relay(frame, from: side)
         case .connectionClose:
             self[side.other].closeSent = true
-            self[side].closeRelayed = true
             var actions: [Action] = [.send(to: side.other, frame)]
-            if self[side.other].closeRelayed {
+            // Until the relay finishes, only the other side's close relayed reaches this side.
+            if self[side].closeSent {
                 // Both sides have said goodbye: the closing handshake is complete.
                 isFinished = true
                 actions += releaseAll() + [.closeConnection(.agent), .closeConnection(.upstream)]
@@ -362,22 +361,26 @@ struct WebSocketRelayStateMachine {
     /// going away, and the operator gets an event.
     private mutating func breakOff(_ side: Side, code: WebSocketErrorCode, problem: String) -> [Action] {
         let reason = "egress: WebSocket \(side == .agent ? "client" : "server") sent \(problem)"
-        let closes = side == .agent
-            ? closeBoth(agent: (code, reason), upstream: (.goingAway, "egress: closing"))
-            : closeBoth(agent: (.goingAway, "egress: closing"), upstream: (code, reason))
-        return closes + [.emit(.block(reason: reason, context: configuration.context), minimum: .blocks)]
+        return end(telling: side, code, reason, event: .block(reason: reason, context: configuration.context))
     }
 
     private mutating func busy(_ side: Side) -> [Action] {
-        let busy: (WebSocketErrorCode, String) = (.unknown(1013), HeldBytesBudget.busyReason)
-        let closing: (WebSocketErrorCode, String) = (.goingAway, "egress: closing")
-        let closes = side == .agent ? closeBoth(agent: busy, upstream: closing) : closeBoth(agent: closing, upstream: busy)
-        return closes + [.emit(.block(reason: HeldBytesBudget.busyReason, context: configuration.context), minimum: .blocks)]
+        let busy = HeldBytesBudget.busyReason
+        return end(telling: side, .unknown(1013), busy, event: .block(reason: busy, context: configuration.context))
     }
 
-    /// Ends the relay on a DLP verdict: the agent hears why, the upstream that the proxy is going away.
+    /// Ends the relay on a DLP verdict: the agent hears why.
     private mutating func terminate(agentCode: WebSocketErrorCode, reason: String, event: EgressEvent) -> [Action] {
-        closeBoth(agent: (agentCode, reason), upstream: (.goingAway, "egress: closing")) + [.emit(event, minimum: .blocks)]
+        end(telling: .agent, agentCode, reason, event: event)
+    }
+
+    /// Ends the relay: `side` hears why, the other side that the proxy is going away, and the
+    /// operator gets `event`.
+    private mutating func end(telling side: Side, _ code: WebSocketErrorCode, _ reason: String, event: EgressEvent) -> [Action] {
+        let told = (code, reason)
+        let goingAway: (WebSocketErrorCode, String) = (.goingAway, "egress: closing")
+        let closes = side == .agent ? closeBoth(agent: told, upstream: goingAway) : closeBoth(agent: goingAway, upstream: told)
+        return closes + [.emit(event, minimum: .blocks)]
     }
 
     /// Ends the relay: each side gets a close frame with its code and reason, unless it already had

@@ -146,24 +146,13 @@ struct SegmentSyntax: Equatable {
             while start < end, utf8[start] == UInt8(ascii: " ") || utf8[start] == UInt8(ascii: "\t") { start += 1 }
             while end > start, utf8[end - 1] == UInt8(ascii: " ") || utf8[end - 1] == UInt8(ascii: "\t") { end -= 1 }
             let type = UnsafeBufferPointer(rebasing: utf8[start..<end])
-            if startsIgnoringASCIICase(type, with: multipartPrefix) { return nil }
-            return type.count == formType.count && startsIgnoringASCIICase(type, with: formType) ? .form : .other
+            if ASCIICase.hasPrefix(type, lowercased: multipartPrefix) { return nil }
+            return ASCIICase.equals(type, lowercased: formType) ? .form : .other
         }
     }
 
     private static let multipartPrefix = Array("multipart/".utf8)
     private static let formType = Array("application/x-www-form-urlencoded".utf8)
-
-    /// Whether `bytes` begins with the lowercase ASCII `prefix`, in any case.
-    private static func startsIgnoringASCIICase(_ bytes: UnsafeBufferPointer<UInt8>, with prefix: [UInt8]) -> Bool {
-        guard bytes.count >= prefix.count else { return false }
-        for index in prefix.indices {
-            let byte = bytes[index]
-            let lowered = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
-            guard lowered == prefix[index] else { return false }
-        }
-        return true
-    }
 
     /// The lowercased media type and its parameters (names lowercased, values as sent, quotes
     /// included, with spaces around them trimmed). A `;` inside quotes does not end a parameter.

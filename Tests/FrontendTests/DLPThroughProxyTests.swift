@@ -272,7 +272,8 @@ struct DLPThroughProxyTests {
                 ("query", ["https://api.test/q?t=\(everyByte)"]),
                 ("base64 in JSON", ["-H", "Content-Type: application/json", "-d", #"{"auth":"\#(base64)"}"#, "https://api.test/json"]),
                 ("JSON escape", ["-H", "Content-Type: application/json", "-d", #"{"k":"ghp\u005f\#(rest)"}"#, "https://api.test/escaped"]),
-                ("header name", ["-H", "\(Self.token): 1", "https://api.test/header-name"]),
+                // HTTP/1.1: HTTP/2 spells every header name in lower case, which is no longer the token.
+                ("header name", ["--http1.1", "-H", "\(Self.token): 1", "https://api.test/header-name"]),
             ]
             for (name, arguments) in cases {
                 let result = try await curl(s.proxy, ["-w", "\n%{http_code}"] + arguments)

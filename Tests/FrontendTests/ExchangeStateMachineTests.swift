@@ -49,6 +49,7 @@ struct ExchangeStateMachineTests {
             configuration: Machine.Configuration(
                 timeouts: Self.timeouts,
                 tunnelTarget: tunnel,
+                awaitsClientHello: tunnel != nil,
                 maxScanBytes: maxScanBytes,
                 heldBytes: budget
             )
@@ -85,7 +86,7 @@ struct ExchangeStateMachineTests {
 
     /// The exchange and target the machine asked a connection for.
     static func acquisition(_ actions: [Action]) -> (id: Machine.ExchangeID, target: UpstreamTarget)? {
-        guard case .acquireUpstream(let id, let target, _) = actions.last else { return nil }
+        guard case .acquireUpstream(let id, let target, _, _) = actions.last else { return nil }
         return (id, target)
     }
 
@@ -111,7 +112,7 @@ struct ExchangeStateMachineTests {
         let id = Machine.ExchangeID(value: 1)
         #expect(
             machine.handle(Self.admitted(head)) == [
-                .deadline(.disarm), .pauseReads, .acquireUpstream(id, Self.target("plain.test"), fresh: false),
+                .deadline(.disarm), .pauseReads, .acquireUpstream(id, Self.target("plain.test"), fresh: false, http1Only: false),
             ]
         )
         #expect(machine.handle(.requestEnd) == [])
@@ -184,7 +185,7 @@ struct ExchangeStateMachineTests {
         #expect(machine.handle(.outboundDecided(.next(after: id), .refuse(Refusal(.forbidden, "x"), eventContext: nil))) == [])
         #expect(
             machine.handle(.outboundDecided(id, .forward(plan.upstreamHead, body: Self.bytes("abcdef")))) == [
-                .pauseReads, .acquireUpstream(id, Self.target("held.test"), fresh: false),
+                .pauseReads, .acquireUpstream(id, Self.target("held.test"), fresh: false, http1Only: false),
             ]
         )
         let conn = Conn(number: 7)
@@ -210,7 +211,7 @@ struct ExchangeStateMachineTests {
 
         let small = HeldBytesBudget(limit: 2)
         var tight = Machine(
-            configuration: .init(timeouts: Self.timeouts, tunnelTarget: nil, maxScanBytes: 100, heldBytes: small)
+            configuration: .init(timeouts: Self.timeouts, tunnelTarget: nil, awaitsClientHello: false, maxScanBytes: 100, heldBytes: small)
         )
         _ = tight.handle(Self.admitted(Self.head(.POST, "http://held.test/p", [("content-length", "6")])))
         let busy = tight.handle(.requestBody(Self.bytes("abcdef")))
@@ -256,7 +257,7 @@ struct ExchangeStateMachineTests {
         #expect(
             machine.handle(.upstreamClosed(cleanly: true)) == [
                 .cancelResponseTimer, .releaseUpstream(Conn(number: 1), reusable: false), .pauseReads,
-                .acquireUpstream(id, target, fresh: true),
+                .acquireUpstream(id, target, fresh: true, http1Only: false),
             ]
         )
         let conn = Conn(number: 2)
@@ -471,7 +472,7 @@ struct ExchangeStateMachineTests {
         #expect(!plan.upstreamHead.headers.contains(name: "sec-websocket-extensions"), "no extension is offered upstream")
         let id = Machine.ExchangeID(value: 1)
         // A fresh connection: it will never go back to the pool.
-        #expect(machine.handle(Self.admitted(head)).last == .acquireUpstream(id, Self.target("plain.test"), fresh: true))
+        #expect(machine.handle(Self.admitted(head)).last == .acquireUpstream(id, Self.target("plain.test"), fresh: true, http1Only: true))
         _ = machine.handle(.requestEnd)
         let conn = Conn(number: 1)
         _ = machine.handle(Self.acquired(id, conn.number, reused: false))
@@ -695,7 +696,7 @@ struct ExchangeStateMachineTests {
                     case .writeUpstreamEnd(let connection), .flushUpstream(let connection),
                         .setUpstreamAutoRead(let connection, _), .resumeReadsIfWritable(let connection):
                         #expect(!released.contains(connection.number), "used after release")
-                    case .acquireUpstream(let id, _, _):
+                    case .acquireUpstream(let id, _, _, _):
                         #expect(!held.contains(id) || judged.contains(id), "a held request connects only once judged")
                         acquisitions.append(id)
                     case .scanRequest(let id, _):

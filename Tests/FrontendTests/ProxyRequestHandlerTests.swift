@@ -34,6 +34,7 @@ final class ProxyRequestHandlerTests {
             interception: InterceptionContextCache(authority: try CertificateAuthority.generate(now: Date()), threadPool: threadPool),
             upstreamSettings: UpstreamSettings(
                 tlsContext: try NIOSSLContext(configuration: .makeClientConfiguration()),
+                http1TLSContext: try NIOSSLContext(configuration: .makeClientConfiguration()),
                 socketTuning: SocketTuning(events: EventLog(level: .off, sink: { _ in })),
                 ownListeners: OwnListeners(interfaceAddresses: []),
                 connectTo: [],

@@ -188,25 +188,31 @@ struct GracefulShutdownTests {
             .gatedStream(headers: [("content-type", "text/plain")], first: "first,", gate: gate, rest: ["second,", "last"])
         }) { s in
             let client = try StreamingTests.client(for: s.proxy)
-            let response = try await client.execute(HTTPClientRequest(url: "https://api.test/long"), timeout: .seconds(20))
-            var iterator = response.body.makeAsyncIterator()
-            let first = try #require(try await iterator.next())
-            #expect(String(buffer: first) == "first,")
-            let stopping = Task { await s.proxy.server.shutdown(drainTimeout: .seconds(20)) }
-            // The listener closes at once: a new agent connection is refused.
-            var refused = false
-            for _ in 0..<50 {
-                let attempt = try await runProcess("/usr/bin/curl", ["-sS", "-x", s.proxy.proxyURL, "http://x.test/"])
-                if attempt.status == 7 { refused = true; break }
-                try await Task.sleep(for: .milliseconds(50))
+            do {
+                let response = try await client.execute(HTTPClientRequest(url: "https://api.test/long"), timeout: .seconds(20))
+                var iterator = response.body.makeAsyncIterator()
+                let first = try #require(try await iterator.next())
+                #expect(String(buffer: first) == "first,")
+                let stopping = Task { await s.proxy.server.shutdown(drainTimeout: .seconds(20)) }
+                // The listener closes at once: a new agent connection is refused.
+                var refused = false
+                for _ in 0..<50 {
+                    let attempt = try await runProcess("/usr/bin/curl", ["-sS", "-x", s.proxy.proxyURL, "http://x.test/"])
+                    if attempt.status == 7 { refused = true; break }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                #expect(refused)
+                // The response already under way still completes.
+                gate.open()
+                var rest = ""
+                while let chunk = try await iterator.next() { rest += String(buffer: chunk) }
+                #expect(rest == "second,last")
+                await stopping.value
+            } catch {
+                // An AsyncHTTPClient released unshut down traps: shut it down on every path.
+                try? await client.shutdown()
+                throw error
             }
-            #expect(refused)
-            // The response already under way still completes.
-            gate.open()
-            var rest = ""
-            while let chunk = try await iterator.next() { rest += String(buffer: chunk) }
-            #expect(rest == "second,last")
-            await stopping.value
             try await client.shutdown()
         }
     }

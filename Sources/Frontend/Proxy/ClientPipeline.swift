@@ -1,7 +1,8 @@
 import NIOCore
 import NIOHTTP1
 
-/// The agent-facing HTTP/1.1 stack, used on the listener connection and again inside each tunnel.
+/// The agent-facing HTTP/1.1 stack, used on the listener connection and again inside each tunnel
+/// (where ``TunnelProtocolSwitch`` replaces it when the agent chooses HTTP/2).
 enum ClientPipeline {
     /// Generous for real clients, small enough that a hostile agent cannot make the proxy hold much.
     static var decoderLimits: NIOHTTPDecoderLimitConfiguration {
@@ -10,11 +11,12 @@ enum ClientPipeline {
         return limits
     }
 
+    @discardableResult
     static func addHTTPHandlers(
         to sync: ChannelPipeline.SynchronousOperations,
         mode: ProxyRequestHandler.Mode,
         services: ProxyServices
-    ) throws {
+    ) throws -> [any RemovableChannelHandler] {
         var encoderConfiguration = HTTPResponseEncoder.Configuration()
         // ResponseFraming sets framing headers itself: it knows which request a response answers.
         encoderConfiguration.automaticallySetFramingHeaders = false
@@ -31,8 +33,9 @@ enum ClientPipeline {
         try sync.addHandler(encoder)
         try sync.addHandler(decoder)
         try sync.addHandler(pipelining)
-        try sync.addHandler(
-            ProxyRequestHandler(mode: mode, services: services, siblings: [encoder, decoder, pipelining])
-        )
+        let siblings: [any RemovableChannelHandler] = [encoder, decoder, pipelining]
+        let handler = ProxyRequestHandler(mode: mode, services: services, siblings: siblings)
+        try sync.addHandler(handler)
+        return siblings + [handler]
     }
 }

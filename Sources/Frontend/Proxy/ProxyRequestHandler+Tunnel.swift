@@ -2,7 +2,8 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 
-/// CONNECT: the host's certificate, the 200, and the swap to TLS plus a fresh HTTP stack.
+/// CONNECT: the host's certificate, the 200, and the swap to TLS plus a fresh HTTP stack (HTTP/1.1,
+/// replaced by HTTP/2 when the agent chooses it by ALPN).
 extension ProxyRequestHandler {
     /// Mints (off the event loop) or reuses the host's certificate.
     func issueCertificate(for host: String, context: ChannelHandlerContext) {
@@ -27,7 +28,9 @@ extension ProxyRequestHandler {
         let sync = context.pipeline.syncOperations
         do {
             try sync.addHandler(NIOSSLServerHandler(context: tlsContext))
-            try ClientPipeline.addHTTPHandlers(to: sync, mode: .tunnel(target), services: services)
+            let protocolSwitch = TunnelProtocolSwitch(target: target, services: services)
+            try sync.addHandler(protocolSwitch)
+            protocolSwitch.http1Handlers = try ClientPipeline.addHTTPHandlers(to: sync, mode: .tunnel(target), services: services)
             // The request decoder goes last: on removal it hands bytes the agent already sent
             // (its TLS ClientHello) to the next handler, which by then is the TLS handler.
             let decoder = siblings.first { $0 is ByteToMessageHandler<HTTPRequestDecoder> }

@@ -4,8 +4,14 @@ import NIOHTTP1
 /// The upstream side: acquiring a pooled connection for an exchange, and what that connection
 /// reports, turned into machine events.
 extension ProxyRequestHandler {
-    func acquireUpstream(_ id: Machine.ExchangeID, target: UpstreamTarget, fresh: Bool, context: ChannelHandlerContext) {
-        services.pool(on: context.eventLoop).acquire(target, fresh: fresh) { result in
+    func acquireUpstream(
+        _ id: Machine.ExchangeID,
+        target: UpstreamTarget,
+        fresh: Bool,
+        http1Only: Bool,
+        context: ChannelHandlerContext
+    ) {
+        services.pool(on: context.eventLoop).acquire(target, fresh: fresh, http1Only: http1Only) { result in
             switch result {
             case .success(let connection):
                 guard self.context != nil else {

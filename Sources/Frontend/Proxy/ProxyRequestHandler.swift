@@ -9,7 +9,8 @@ import NIOTLS
 /// the actions the machine returns (docs/ARCHITECTURE.md, "The exchange state machine").
 ///
 /// One instance serves the plain listener connection (absolute-form requests and `CONNECT`);
-/// after an allowed `CONNECT` a fresh instance in tunnel mode serves the decrypted requests.
+/// after an allowed `CONNECT` a fresh instance in tunnel mode serves the decrypted requests, or,
+/// when the agent chose HTTP/2, one instance per stream serves that stream's one request.
 final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -44,7 +45,9 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The intercepting certificate of a tunnel being opened.
     var tunnelContext: NIOSSLContext?
 
-    init(mode: Mode, services: ProxyServices, siblings: [any RemovableChannelHandler]) {
+    /// - Parameter startsAfterHandshake: an HTTP/2 stream, whose connection has done its TLS
+    ///   handshake already: no ClientHello or handshake deadline applies to it.
+    init(mode: Mode, services: ProxyServices, siblings: [any RemovableChannelHandler], startsAfterHandshake: Bool = false) {
         self.mode = mode
         self.services = services
         self.siblings = siblings
@@ -54,6 +57,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             configuration: Machine.Configuration(
                 timeouts: services.connectionTimeouts,
                 tunnelTarget: tunnelTarget,
+                awaitsClientHello: tunnelTarget != nil && !startsAfterHandshake,
                 maxScanBytes: services.maxScanBytes,
                 heldBytes: services.heldBytes
             )
@@ -233,8 +237,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             establishTunnel(to: target, version: version, context: context)
         case .upgradeToWebSocket(let connection, let upgrade):
             upgradeToWebSocket(connection, upgrade, context: context)
-        case .acquireUpstream(let id, let target, let fresh):
-            acquireUpstream(id, target: target, fresh: fresh, context: context)
+        case .acquireUpstream(let id, let target, let fresh, let http1Only):
+            acquireUpstream(id, target: target, fresh: fresh, http1Only: http1Only, context: context)
         case .releaseUpstream(let connection, let reusable):
             services.pool(on: context.eventLoop).release(connection, reusable: reusable)
         case .writeUpstreamHead(let connection, let head):

@@ -109,9 +109,12 @@ public final class ProxyServer: Sendable {
                 tls.additionalTrustRoots = [.certificates(options.upstreamTrustRoots)]
             }
             tls.applicationProtocols = ["http/1.1"]
+            let http1TLSContext = try NIOSSLContext(configuration: tls)
+            tls.applicationProtocols = ["h2", "http/1.1"]
             let socketTuning = SocketTuning(events: events)
             var settings = UpstreamSettings(
                 tlsContext: try NIOSSLContext(configuration: tls),
+                http1TLSContext: http1TLSContext,
                 socketTuning: socketTuning,
                 ownListeners: OwnListeners(),
                 connectTo: options.connectTo,

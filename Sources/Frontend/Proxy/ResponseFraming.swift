@@ -4,7 +4,8 @@ import NIOHTTP1
 /// with automatic framing off, so framing is decided here, where the request method is known.
 enum ResponseFraming {
     /// - Returns: the head to send, and whether the agent's connection must close after the body
-    ///   (an HTTP/1.0 agent receiving a body of unknown length).
+    ///   (an HTTP/1.0 agent receiving a body of unknown length). An HTTP/2 stream frames its body
+    ///   itself (its end is the stream's end): it gets no framing header but a length it can check.
     static func clientHead(
         from upstream: HTTPResponseHead,
         requestMethod: HTTPMethod,
@@ -13,6 +14,9 @@ enum ResponseFraming {
         var headers = upstream.headers
         let upstreamLength = headers.first(name: "content-length")
         HopByHopHeaders.strip(&headers)
+        if clientVersion.major == 2 {
+            return (HTTPResponseHead(version: clientVersion, status: upstream.status, headers: headers), false)
+        }
         let version: HTTPVersion = clientVersion.minor == 0 ? .http1_0 : .http1_1
         let hasNoBody =
             requestMethod == .HEAD || upstream.status.code / 100 == 1 || upstream.status.code == 204

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOPosix
 import NIOSSL
 
@@ -13,7 +14,10 @@ import Darwin
 
 /// How upstream connections are made; shared by every event loop's pool.
 struct UpstreamSettings: Sendable {
+    /// Offers `h2` and `http/1.1` by ALPN.
     var tlsContext: NIOSSLContext
+    /// Offers only `http/1.1`: for a WebSocket handshake, which HTTP/2 would not carry.
+    var http1TLSContext: NIOSSLContext
     var socketTuning: SocketTuning
     /// The proxy's listeners: never an upstream.
     var ownListeners: OwnListeners
@@ -30,33 +34,48 @@ struct UpstreamSettings: Sendable {
     var resolverPool: NIOThreadPool
 }
 
-/// An upstream channel with its HTTP/1.1 client pipeline.
+/// What one exchange sends its request on: an upstream channel with its HTTP/1.1 client pipeline,
+/// or one stream of an ``UpstreamHTTP2Session`` (the same request and response parts, through
+/// NIO's HTTP/2-to-HTTP/1 codec).
 final class UpstreamConnection {
     let channel: any Channel
     let handler: UpstreamHandler
     let target: UpstreamTarget
-    /// Whether the connection came from the idle pool (the server may have closed it meanwhile).
-    fileprivate(set) var wasReused = false
+    /// A stream is used for one exchange and closed, never pooled.
+    let isHTTP2Stream: Bool
+    /// Whether the connection came from the idle pool, or the stream from a session that served
+    /// others (the server may have closed it meanwhile).
+    var wasReused = false
     /// Closes the connection when it has been idle in the pool too long; made when first pooled,
     /// and only moved after that (each request would otherwise cost a timer set and cancelled).
     fileprivate var idleTimer: CoalescingTimer<Void>?
 
-    init(channel: any Channel, handler: UpstreamHandler, target: UpstreamTarget) {
+    init(channel: any Channel, handler: UpstreamHandler, target: UpstreamTarget, isHTTP2Stream: Bool = false) {
         self.channel = channel
         self.handler = handler
         self.target = target
+        self.isHTTP2Stream = isHTTP2Stream
     }
 }
 
 @available(*, unavailable)
 extension UpstreamConnection: Sendable {}
 
-/// Keep-alive upstream connections of one event loop, by target. Client and upstream channels
-/// share the loop, so relaying needs no hops and no locks. Used only on its event loop.
+/// Keep-alive upstream connections of one event loop, by target: idle HTTP/1.1 connections, and
+/// at most one shared HTTP/2 session per target that every exchange opens a stream on. Client and
+/// upstream channels share the loop, so relaying needs no hops and no locks. Used only on its
+/// event loop.
 final class UpstreamConnectionPool {
     private let eventLoop: any EventLoop
     private let settings: UpstreamSettings
     private var idle: [UpstreamTarget: [UpstreamConnection]] = [:]
+    private var sessions: [UpstreamTarget: UpstreamHTTP2Session] = [:]
+    /// Exchanges waiting for a connection under way to a target that may answer with HTTP/2: they
+    /// get a stream on it if it does, rather than each opening a connection of its own.
+    private var waitingForConnect: [UpstreamTarget: [Completion]] = [:]
+    /// Targets whose last connection spoke HTTP/1.1: exchanges to them never wait for another's
+    /// connection. Bounded; forgetting only costs a wait.
+    private var speaksHTTP1: Set<UpstreamTarget> = []
 
     init(eventLoop: any EventLoop, settings: UpstreamSettings) {
         self.eventLoop = eventLoop
@@ -68,10 +87,18 @@ final class UpstreamConnectionPool {
 
     typealias Completion = (Result<UpstreamConnection, UpstreamFailure>) -> Void
 
-    /// Hands over an idle connection to `target`, or opens one (always a new one with `fresh`).
-    /// `completion` runs on the loop.
-    func acquire(_ target: UpstreamTarget, fresh: Bool = false, completion: @escaping Completion) {
+    /// Hands over a stream on the target's HTTP/2 session or an idle connection to `target`, or
+    /// opens one (always a new one with `fresh`; always HTTP/1.1 with `http1Only`). `completion`
+    /// runs on the loop.
+    func acquire(_ target: UpstreamTarget, fresh: Bool = false, http1Only: Bool = false, completion: @escaping Completion) {
         eventLoop.assertInEventLoop()
+        if !fresh, !http1Only, let session = sessions[target] {
+            if session.acceptsStreams {
+                session.openStream(completion: completion)
+                return
+            }
+            sessions[target] = nil
+        }
         while !fresh, let connection = idle[target]?.popLast() {
             connection.idleTimer?.disarm()
             if connection.channel.isActive {
@@ -82,13 +109,75 @@ final class UpstreamConnectionPool {
             }
             connection.idleTimer?.stop()
         }
-        connect(target, completion: completion)
+        let mayBeHTTP2 = target.isTLS && !http1Only
+        let leadsWaiters = !fresh && mayBeHTTP2 && !speaksHTTP1.contains(target)
+        if leadsWaiters {
+            if waitingForConnect[target] != nil {
+                waitingForConnect[target]!.append(completion)
+                return
+            }
+            waitingForConnect[target] = []
+        }
+        connect(target, http1Only: http1Only) { result in
+            self.connected(target, result, first: completion, mayBeHTTP2: mayBeHTTP2, leadsWaiters: leadsWaiters)
+        }
     }
 
-    /// Returns a connection after a complete exchange, or closes it when it cannot be reused.
+    /// A new connection is up (or failed): it serves `first`, and those that waited for it get
+    /// streams on it if it speaks HTTP/2, or go their own way if not.
+    private func connected(
+        _ target: UpstreamTarget,
+        _ result: Result<UpstreamConnection, UpstreamFailure>,
+        first: @escaping Completion,
+        mayBeHTTP2: Bool,
+        leadsWaiters: Bool
+    ) {
+        let waiting = leadsWaiters ? (waitingForConnect.removeValue(forKey: target) ?? []) : []
+        guard case .success(let connection) = result else {
+            first(result)
+            for waiter in waiting { waiter(result) }
+            return
+        }
+        guard let multiplexer = try? connection.channel.pipeline.syncOperations.handler(type: NIOHTTP2Handler.self).syncMultiplexer(),
+            let connectionHandler = try? connection.channel.pipeline.syncOperations.handler(type: UpstreamHTTP2ConnectionHandler.self)
+        else {
+            if mayBeHTTP2 {
+                if speaksHTTP1.count >= 4_096 { speaksHTTP1.removeAll() }
+                speaksHTTP1.insert(target)
+            }
+            first(.success(connection))
+            for waiter in waiting { acquire(target, completion: waiter) }
+            return
+        }
+        speaksHTTP1.remove(target)
+        let session = UpstreamHTTP2Session(
+            channel: connection.channel,
+            target: target,
+            multiplexer: multiplexer,
+            connectionHandler: connectionHandler,
+            idleTimeout: settings.idleTimeout
+        )
+        // A fresh connection made while a session is in use serves its own streams and then idles out.
+        if sessions[target]?.acceptsStreams != true {
+            sessions[target] = session
+            connection.handler.onClose = { [weak self, weak session] in
+                guard let self, let session, self.sessions[target] === session else { return }
+                self.sessions[target] = nil
+            }
+        }
+        session.openStream(completion: first)
+        for waiter in waiting { session.openStream(completion: waiter) }
+    }
+
+    /// Returns a connection after a complete exchange, or closes it when it cannot be reused. A
+    /// stream is done either way: after both ends it has closed itself; before, it is reset.
     func release(_ connection: UpstreamConnection, reusable: Bool) {
         eventLoop.assertInEventLoop()
         connection.handler.receiver = nil
+        if connection.isHTTP2Stream {
+            if !reusable { connection.channel.close(promise: nil) }
+            return
+        }
         guard reusable, connection.channel.isActive,
             (idle[connection.target]?.count ?? 0) < settings.maxIdlePerTarget
         else {
@@ -126,13 +215,15 @@ final class UpstreamConnectionPool {
         connection.idleTimer?.arm((), in: settings.idleTimeout)
     }
 
-    /// Closes every idle connection (shutdown).
+    /// Closes every idle connection and every HTTP/2 session (shutdown).
     func closeAll() {
         for connection in idle.values.joined() {
             connection.idleTimer?.stop()
             connection.channel.close(promise: nil)
         }
         idle.removeAll()
+        for session in sessions.values { session.close() }
+        sessions.removeAll()
     }
 
     private func forget(_ connection: UpstreamConnection) {
@@ -140,7 +231,7 @@ final class UpstreamConnectionPool {
         idle[connection.target]?.removeAll { $0 === connection }
     }
 
-    private func connect(_ target: UpstreamTarget, completion: @escaping Completion) {
+    private func connect(_ target: UpstreamTarget, http1Only: Bool, completion: @escaping Completion) {
         let override = settings.connectTo.first { $0.host == target.host && $0.port == target.port }
         let dialHost = override?.address ?? target.host
         let dialPort = override?.addressPort ?? target.port
@@ -174,12 +265,12 @@ final class UpstreamConnectionPool {
                 )
                 return
             }
-            self.open(target, at: address, completion: completion)
+            self.open(target, at: address, http1Only: http1Only, completion: completion)
         }
     }
 
-    private func open(_ target: UpstreamTarget, at address: SocketAddress, completion: @escaping Completion) {
-        let tlsContext = settings.tlsContext
+    private func open(_ target: UpstreamTarget, at address: SocketAddress, http1Only: Bool, completion: @escaping Completion) {
+        let tlsContext = http1Only ? settings.http1TLSContext : settings.tlsContext
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(settings.connectTimeout)
             .channelInitializer { [socketTuning = settings.socketTuning] channel in
@@ -193,6 +284,7 @@ final class UpstreamConnectionPool {
                         try sync.addHandler(
                             NIOSSLClientHandler(context: tlsContext, serverHostname: isIPLiteral ? nil : target.host)
                         )
+                        try sync.addHandler(UpstreamProtocolSwitch())
                     }
                     // Framing is decided by UpstreamRequestBuilder, never by the method (NIO would drop
                     // a TRACE body's framing but still write the body).

@@ -18,6 +18,7 @@ struct Scenario {
         trustUpstream: Bool = true,
         allowPrivateUpstreams: Bool = true,
         plainUpstream: Bool = false,
+        upstreamHTTP2: Bool = false,
         upstreamPortInRoute: Int? = nil,
         scanners: Int? = nil,
         scannerExecutable: String = siblingExecutable("egress-scanner"),
@@ -34,7 +35,8 @@ struct Scenario {
     ) async throws {
         let pki = try TestPKI()
         let upstream = try await UpstreamServer.start(
-            tls: plainUpstream ? nil : try pki.serverContext(for: host),
+            tls: plainUpstream ? nil : try pki.serverContext(for: host, protocols: upstreamHTTP2 ? ["h2", "http/1.1"] : ["http/1.1"]),
+            http2: upstreamHTTP2,
             readGate: upstreamReadGate,
             responder: responder
         )

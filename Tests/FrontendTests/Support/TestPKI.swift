@@ -12,8 +12,8 @@ struct TestPKI {
         authority = try CertificateAuthority.generate(now: Date())
     }
 
-    func serverContext(for host: String) throws -> NIOSSLContext {
-        try authority.issueLeaf(for: host).makeServerContext()
+    func serverContext(for host: String, protocols: [String] = ["http/1.1"]) throws -> NIOSSLContext {
+        try authority.issueLeaf(for: host).makeServerContext(applicationProtocols: protocols)
     }
 
     var rootCertificate: NIOSSLCertificate {

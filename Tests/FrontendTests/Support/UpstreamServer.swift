@@ -3,8 +3,10 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOPosix
 import NIOSSL
+import NIOTLS
 
 /// A request as the upstream test server saw it.
 struct RecordedRequest: Sendable {
@@ -52,6 +54,8 @@ enum UpstreamReply: Sendable {
     case silent
     /// Answers through `git http-backend` (CGI) for repositories under `root`.
     case git(root: String)
+    /// A chunked (HTTP/1.1) or stream-delimited (HTTP/2) body followed by trailers, as gRPC answers.
+    case withTrailers(headers: [(String, String)], body: [UInt8], trailers: [(String, String)])
 
     static func echo(_ request: RecordedRequest) -> UpstreamReply {
         var headers: [String: String] = [:]
@@ -88,8 +92,11 @@ final class UpstreamServer: Sendable {
         self.group = group
     }
 
+    /// With `http2`, `tls` must offer `h2` by ALPN: a client that chooses it is served HTTP/2, one
+    /// stream per request (the same responder), and `connectionsAccepted` counts connections, not streams.
     static func start(
         tls: NIOSSLContext? = nil,
+        http2: Bool = false,
         readGate: Gate? = nil,
         responder: @escaping Responder = UpstreamReply.echo
     ) async throws -> UpstreamServer {
@@ -110,15 +117,44 @@ final class UpstreamServer: Sendable {
                         }
                     }
                     let sync = channel.pipeline.syncOperations
+                    let report: @Sendable (UpstreamServerEvent) -> Void = { event in
+                        guard let server = box.withLockedValue({ $0 }) else { return }
+                        switch event {
+                        case .request(let request): server.recorded.withLockedValue { $0.append(request) }
+                        case .flooded(let bytes): server.flooded.withLockedValue { $0 += bytes }
+                        case .connection: server.connectionCount.withLockedValue { $0 += 1 }
+                        }
+                    }
                     if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
-                    try sync.configureHTTPServerPipeline(withErrorHandling: true)
+                    guard http2 else {
+                        try sync.configureHTTPServerPipeline(withErrorHandling: true)
+                        try sync.addHandler(UpstreamServerHandler(responder: responder, report: report))
+                        return
+                    }
+                    report(.connection)
                     try sync.addHandler(
-                        UpstreamServerHandler(responder: responder) { event in
-                            guard let server = box.withLockedValue({ $0 }) else { return }
-                            switch event {
-                            case .request(let request): server.recorded.withLockedValue { $0.append(request) }
-                            case .flooded(let bytes): server.flooded.withLockedValue { $0 += bytes }
-                            case .connection: server.connectionCount.withLockedValue { $0 += 1 }
+                        ApplicationProtocolNegotiationHandler { result in
+                            channel.eventLoop.makeCompletedFuture {
+                                let sync = channel.pipeline.syncOperations
+                                guard case .negotiated("h2") = result else {
+                                    try sync.configureHTTPServerPipeline(withErrorHandling: true)
+                                    try sync.addHandler(
+                                        UpstreamServerHandler(responder: responder, countsConnection: false, report: report)
+                                    )
+                                    return
+                                }
+                                _ = try sync.configureHTTP2Pipeline(
+                                    mode: .server,
+                                    connectionConfiguration: .init(),
+                                    streamConfiguration: .init()
+                                ) { stream in
+                                    stream.eventLoop.makeCompletedFuture {
+                                        try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                                        try stream.pipeline.syncOperations.addHandler(
+                                            UpstreamServerHandler(responder: responder, countsConnection: false, report: report)
+                                        )
+                                    }
+                                }
                             }
                         }
                     )
@@ -149,16 +185,22 @@ private final class UpstreamServerHandler: ChannelInboundHandler {
 
     private let responder: UpstreamServer.Responder
     private let report: @Sendable (UpstreamServerEvent) -> Void
+    private let countsConnection: Bool
     private var current: RecordedRequest?
     private var flood: (chunk: ByteBuffer, remaining: Int)?
 
-    init(responder: @escaping UpstreamServer.Responder, report: @escaping @Sendable (UpstreamServerEvent) -> Void) {
+    init(
+        responder: @escaping UpstreamServer.Responder,
+        countsConnection: Bool = true,
+        report: @escaping @Sendable (UpstreamServerEvent) -> Void
+    ) {
         self.responder = responder
+        self.countsConnection = countsConnection
         self.report = report
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        report(.connection)
+        if countsConnection { report(.connection) }
         context.fireChannelActive()
     }
 
@@ -234,6 +276,11 @@ private final class UpstreamServerHandler: ChannelInboundHandler {
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             flood = (context.channel.allocator.buffer(repeating: UInt8(ascii: "x"), count: chunkSize), total)
             pumpFlood(context: context)
+        case .withTrailers(let headers, let body, let trailers):
+            let head = HTTPResponseHead(version: .http1_1, status: .ok, headers: HTTPHeaders(headers))
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(HTTPHeaders(trailers))), promise: nil)
         case .hangUp:
             context.close(promise: nil)
         case .silent:

@@ -17,7 +17,7 @@ extension ExchangeStateMachine {
         case .refuse(let refusal, let context, let closeConnection):
             // The rest of the request is read and dropped; the connection closes after it when the
             // request was too broken to read another, or the agent asked to.
-            let close = closeConnection || !head.isKeepAlive || head.headers.contains(name: "upgrade")
+            let close = closeConnection || head.closesConnectionAfter
             state = .discarding(closeAfter: close)
             actions.append(.settle(refusal.outcome.rawValue))
             actions.append(.deadline(deadlines.discardingBody()))
@@ -58,7 +58,7 @@ extension ExchangeStateMachine {
                 {
                     exchange.replay = [.end(nil)]
                 }
-                actions += [.pauseReads, .acquireUpstream(id, plan.target, fresh: plan.webSocket != nil)]
+                actions += [.pauseReads, .acquireUpstream(id, plan.target, fresh: plan.webSocket != nil, http1Only: plan.webSocket != nil)]
             }
             state = .exchanging(exchange)
         }
@@ -217,7 +217,7 @@ extension ExchangeStateMachine {
             if UpstreamRequestBuilder.mayRetry(head) { exchange.replay = parts }
             exchange.phase = .connecting(pending: parts)
             state = .exchanging(exchange)
-            return [.pauseReads, .acquireUpstream(id, exchange.target, fresh: exchange.webSocket != nil)]
+            return [.pauseReads, .acquireUpstream(id, exchange.target, fresh: exchange.webSocket != nil, http1Only: exchange.webSocket != nil)]
         case (.scanningRequest, .refuse(let refusal, let eventContext)),
             (.awaitingOperator, .refuse(let refusal, let eventContext)):
             return fail(exchange, refusal, eventContext: eventContext)

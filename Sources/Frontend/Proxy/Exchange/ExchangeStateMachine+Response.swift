@@ -246,7 +246,7 @@ extension ExchangeStateMachine {
             state = .exchanging(exchange)
             return [
                 .cancelResponseTimer, .releaseUpstream(connection, reusable: false), .pauseReads,
-                .acquireUpstream(exchange.id, exchange.target, fresh: true),
+                .acquireUpstream(exchange.id, exchange.target, fresh: true, http1Only: exchange.webSocket != nil),
             ]
         }
         let failure = UpstreamFailure.closedEarly(target: exchange.target.description)

@@ -22,6 +22,8 @@ struct ExchangeStateMachine<Connection> {
         var timeouts: ConnectionTimeouts
         /// Whether this connection serves the decrypted requests of a tunnel (events name its host).
         var tunnelTarget: UpstreamTarget?
+        /// A tunnel whose TLS handshake is still to come (not an HTTP/2 stream, which starts after it).
+        var awaitsClientHello: Bool
         /// `--max-scan-bytes`: the most a held body may grow to.
         var maxScanBytes: Int
         /// `--max-held-bytes`: every held body and copy is taken from it first.
@@ -109,7 +111,9 @@ struct ExchangeStateMachine<Connection> {
         /// connections to a WebSocket relay (the machine is done with both).
         case upgradeToWebSocket(Connection, WebSocketUpgrade)
         // To the upstream.
-        case acquireUpstream(ExchangeID, UpstreamTarget, fresh: Bool)
+        /// `fresh`: never an idle connection or a shared HTTP/2 session; `http1Only`: a WebSocket
+        /// handshake, which an HTTP/2 connection would not carry.
+        case acquireUpstream(ExchangeID, UpstreamTarget, fresh: Bool, http1Only: Bool)
         case releaseUpstream(Connection, reusable: Bool)
         case writeUpstreamHead(Connection, HTTPRequestHead)
         case writeUpstreamBody(Connection, ByteBuffer)
@@ -231,9 +235,7 @@ struct ExchangeStateMachine<Connection> {
             self.upstreamHead = plan.upstreamHead
             self.framing = RequestBodyFraming(plan.upstreamHead) ?? .noBody
             self.phase = phase
-            // After a head asking for an upgrade NIO's decoder reads no further request: the
-            // connection is upgraded or closed, never reused for HTTP.
-            self.closeClientAfter = !clientHead.isKeepAlive || clientHead.headers.contains(name: "upgrade")
+            self.closeClientAfter = clientHead.closesConnectionAfter
         }
     }
 
@@ -287,7 +289,7 @@ struct ExchangeStateMachine<Connection> {
 
     init(configuration: Configuration) {
         self.configuration = configuration
-        deadlines = ConnectionDeadlines(tunnel: configuration.tunnelTarget != nil, timeouts: configuration.timeouts)
+        deadlines = ConnectionDeadlines(tunnel: configuration.awaitsClientHello, timeouts: configuration.timeouts)
     }
 
     /// The deadline the connection starts under.

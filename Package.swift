@@ -130,9 +130,9 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             // Scripts the tests run (the Selenium browser test, the topology test's upstream server,
-            // the WebSocket peers): not Swift, not resources; the tests find them next to their own
+            // the WebSocket peers, the httpx agent): not Swift, not resources; the tests find them next to their own
             // source file.
-            exclude: ["Browser", "Topology", "WebSocket"]
+            exclude: ["Browser", "HTTP2", "Topology", "WebSocket"]
         ),
     ]
 )

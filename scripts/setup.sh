@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what bottle egress needs on a fresh Debian machine (the Swift toolchain is expected on
 # PATH already). With --test, also what the test suite drives: headless Chromium with its driver
-# and Selenium for the operator-page test; the Python websockets library for the WebSocket tests;
+# and Selenium for the operator-page test; the Python websockets library for the WebSocket tests
+# and httpx with HTTP/2 for the HTTP/2 tests;
 # iproute2 (ip netns) and util-linux (setpriv) for the sidecar-topology and unprivileged tests.
 # With --bench, what scripts/bench-proxy.sh runs.
 # Safe to run again: apt and pip skip what is installed.
@@ -32,6 +33,8 @@ if [ "${1:-}" = "--test" ]; then
     python3 -c "import selenium" 2>/dev/null || python3 -m pip install -q --disable-pip-version-check selenium
     # The WebSocket tests' agents and server (Tests/FrontendTests/WebSocket/websocket_peer.py).
     python3 -c "import websockets.sync.client" 2>/dev/null || python3 -m pip install -q --disable-pip-version-check "websockets>=15"
+    # The HTTP/2 tests' Python agent (Tests/FrontendTests/HTTP2/httpx_client.py).
+    python3 -c "import httpx, h2" 2>/dev/null || python3 -m pip install -q --disable-pip-version-check "httpx[http2]>=0.27"
 fi
 
 command -v swift >/dev/null || { echo "setup: swift is not on PATH (Swift 6.1 or newer is required)" >&2; exit 1; }

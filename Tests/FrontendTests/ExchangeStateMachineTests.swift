@@ -622,7 +622,7 @@ struct ExchangeStateMachineTests {
         #expect(actions.contains(.releaseUpstream(Conn(number: 1), reusable: false)))
         let written = actions.compactMap { if case .writeResponseBody(let body) = $0 { String(buffer: body) } else { nil } }
         #expect(written == ["event: error\ndata: {\"error\":\"egress_blocked\",\"reason\":\"egress DLP: possible prompt injection detected\"}\n\n"])
-        guard case .writeResponseEnd(let held) = actions.first(where: { if case .writeResponseEnd = $0 { true } else { false } }) else {
+        guard case .writeResponseEnd(let held, _) = actions.first(where: { if case .writeResponseEnd = $0 { true } else { false } }) else {
             Issue.record("the stream is not ended: \(actions)")
             return
         }
@@ -693,7 +693,7 @@ struct ExchangeStateMachineTests {
                         if let id = connectionExchange[connection.number], held.contains(id) {
                             #expect(body == Self.bytes("ok"), "a held request's body goes up only as judged")
                         }
-                    case .writeUpstreamEnd(let connection), .flushUpstream(let connection),
+                    case .writeUpstreamEnd(let connection, _), .flushUpstream(let connection),
                         .setUpstreamAutoRead(let connection, _), .resumeReadsIfWritable(let connection):
                         #expect(!released.contains(connection.number), "used after release")
                     case .acquireUpstream(let id, _, _, _):
@@ -707,7 +707,7 @@ struct ExchangeStateMachineTests {
                     case .releaseHeld(let count):
                         budget.giveBack(count)
                         #expect(budget.heldBytes >= 0, "given back twice")
-                    case .writeResponseEnd(let count): pendingRelease += count
+                    case .writeResponseEnd(let count, _): pendingRelease += count
                     case .writeEvents(_, let count):
                         pendingRelease += count
                         eventsReleased += 1

@@ -5,6 +5,9 @@ import Testing
 
 @Suite("HTTP/2 through the proxy")
 struct HTTP2ThroughProxyTests {
+    static let httpxClient = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("HTTP2/httpx_client.py").path
+
     static let routes = """
         routes:
           - host: "api.test"
@@ -77,6 +80,88 @@ struct HTTP2ThroughProxyTests {
             #expect(requests.allSatisfy { $0.header("authorization") == "Bearer operator-secret" })
             #expect(s.upstream.connectionsAccepted == 1, "one upstream connection for the agent's streams")
             #expect(s.upstream.floodedBytes == 3 * big)
+        }
+    }
+
+    /// A gRPC-like answer: a body, then the status in trailers.
+    static let grpcLike: UpstreamServer.Responder = { _ in
+        .withTrailers(
+            headers: [("content-type", "application/grpc")],
+            body: Array("payload".utf8),
+            trailers: [("grpc-status", "0"), ("grpc-message", "fine"), ("content-length", "99")]
+        )
+    }
+
+    @Test("response trailers pass between h2 legs (gRPC status); framing fields in trailers are dropped", .timeLimit(.minutes(1)))
+    func trailersPass() async throws {
+        try await Scenario.run(
+            routes: Self.routes,
+            environment: ["TOKEN": "t"],
+            upstreamHTTP2: true,
+            responder: Self.grpcLike
+        ) { s in
+            let result = try await curl(s.proxy, ["--http2", "-v", "-H", "te: trailers", "https://api.test/pkg.Service/Call"])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout == "payload")
+            #expect(result.stderr.contains("< grpc-status: 0"), "\(result.stderr)")
+            #expect(result.stderr.contains("< grpc-message: fine"))
+            #expect(!result.stderr.contains("content-length: 99"))
+            #expect(s.upstream.requests.first?.header("te") == "trailers", "gRPC servers need TE: trailers")
+        }
+    }
+
+    @Test("on an inbound block route trailers are scanned with the body: an injection there is refused", .timeLimit(.minutes(1)))
+    func trailersScanned() async throws {
+        try await Scenario.run(
+            routes: DLPThroughProxyTests.routes("outbound_detectors: false, inbound_on_match: block"),
+            upstreamHTTP2: true,
+            scanners: 1,
+            responder: { request in
+                .withTrailers(
+                    headers: [("content-type", "text/plain")],
+                    body: Array("All clear.".utf8),
+                    trailers: [("grpc-message", request.head.uri == "/bad" ? DLPThroughProxyTests.injection : "fine")]
+                )
+            }
+        ) { s in
+            let bad = try await curl(s.proxy, ["--http2", "-w", "\n%{http_code}", "https://api.test/bad"])
+            #expect(bad.stdout.hasSuffix("403"), "\(bad.stdout)")
+            #expect(bad.stdout.contains("egress DLP: possible prompt injection detected"))
+            let good = try await curl(s.proxy, ["--http2", "-v", "https://api.test/good"])
+            #expect(good.stdout == "All clear.")
+            #expect(good.stderr.contains("< grpc-message: fine"))
+        }
+    }
+
+    @Test("httpx with http2=True: parallel POSTs beyond the window multiplexed on one connection each leg", .timeLimit(.minutes(1)))
+    func httpxHTTP2() async throws {
+        let upload = 200_000
+        try await Scenario.run(
+            routes: Self.routes,
+            environment: ["TOKEN": "operator-secret"],
+            upstreamHTTP2: true,
+            responder: Self.sizes
+        ) { s in
+            let urls = (0..<5).map { "https://api.test/v1/call/\($0)" }
+            let result = try await runProcess(
+                "/usr/bin/env",
+                ["python3", Self.httpxClient, s.proxy.proxyURL, s.proxy.caPath, String(upload)] + urls,
+                environment: WebSocketThroughProxyTests.pythonEnvironment
+            )
+            #expect(result.status == 0, "\(result.stderr)")
+            let lines = result.stdout.split(separator: "\n").compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+            }
+            #expect(lines.count == urls.count, "\(result.stdout)")
+            for line in lines {
+                #expect(line["http_version"] as? String == "HTTP/2")
+                #expect(line["status"] as? Int == 200)
+                #expect(line["text"] as? String == String(upload))
+            }
+            #expect(s.upstream.requests.count == urls.count)
+            #expect(s.upstream.requests.allSatisfy { $0.head.version.major == 2 && $0.body.count == upload })
+            #expect(s.upstream.requests.allSatisfy { $0.header("authorization") == "Bearer operator-secret" })
+            #expect(s.upstream.connectionsAccepted == 1)
         }
     }
 }

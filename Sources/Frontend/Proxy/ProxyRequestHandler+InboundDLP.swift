@@ -84,9 +84,13 @@ extension ProxyRequestHandler {
         } catch {
             throw .decoding(error)
         }
+        var raw = [Array(decoded.readableBytesView)]
+        if let trailers = scan.trailers {
+            raw.append(Array(trailers.map { "\($0.name): \($0.value)\n" }.joined().utf8))
+        }
         let views: DecodedViews
         do {
-            views = try DecodedViews(raw: [Array(decoded.readableBytesView)], syntax: [0: SegmentSyntax.of(scan.head.headers)])
+            views = try DecodedViews(raw: raw, syntax: [0: SegmentSyntax.of(scan.head.headers)])
         } catch {
             throw .views(error)
         }

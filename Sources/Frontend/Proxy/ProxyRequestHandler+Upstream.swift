@@ -41,7 +41,8 @@ extension ProxyRequestHandler: UpstreamResponseReceiver {
             handle(.responseHead(head))
         case .body(let buffer):
             handle(.responseBody(buffer, agentWritable: context?.channel.isWritable ?? false))
-        case .end:
+        case .end(let trailers):
+            if let trailers, !trailers.isEmpty { handle(.responseTrailers(trailers)) }
             handle(.responseEnd)
         }
     }

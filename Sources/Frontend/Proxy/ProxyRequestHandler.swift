@@ -109,7 +109,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             handle(.requestHead(head, admission(of: head), capturesBodies: services.events.isEnabled(.full)))
         case .body(let buffer):
             handle(.requestBody(buffer))
-        case .end:
+        case .end(let trailers):
+            if let trailers, !trailers.isEmpty { handle(.requestTrailers(trailers)) }
             handle(.requestEnd)
         }
     }
@@ -212,7 +213,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let written = context.eventLoop.makePromise(of: Void.self)
             written.futureResult.whenComplete { [heldBytes = services.heldBytes] _ in heldBytes.giveBack(releasingHeld) }
             context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(events))), promise: written)
-        case .writeResponseEnd(let releasingHeld):
+        case .writeResponseEnd(let releasingHeld, let trailers):
             let written = context.eventLoop.makePromise(of: Void.self)
             lastWrite = written.futureResult
             if releasingHeld > 0 {
@@ -220,7 +221,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     heldBytes.giveBack(releasingHeld)
                 }
             }
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
+            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: written)
         case .writeRefusal(let response):
             writeRefusal(response, context: context)
         case .closeAfterWrites:
@@ -246,8 +247,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .writeUpstreamBody(let connection, let body):
             connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
             if !connection.channel.isWritable { readsPaused = true }
-        case .writeUpstreamEnd(let connection):
-            connection.channel.write(HTTPClientRequestPart.end(nil), promise: nil)
+        case .writeUpstreamEnd(let connection, let trailers):
+            connection.channel.write(HTTPClientRequestPart.end(trailers), promise: nil)
             flushUpstream(connection)
         case .flushUpstream(let connection):
             flushUpstream(connection)

@@ -15,6 +15,8 @@ enum UpstreamRequestBuilder {
         // Screened before routing; should a head get here unscreened, it goes up with no body at
         // all and its body parts are refused (ProxyRequestHandler.sendUpstream).
         let framing = RequestBodyFraming(client) ?? .noBody
+        // The one `TE` value a proxy that relays trailers may pass on; gRPC servers require it.
+        let acceptsTrailers = client.headers[canonicalForm: "te"].contains { $0.lowercased() == "trailers" }
         HopByHopHeaders.strip(&headers)
         // The proxy answers `Expect: 100-continue` itself as soon as the route allows the request.
         headers.remove(name: "expect")
@@ -23,6 +25,7 @@ enum UpstreamRequestBuilder {
         var upstream = HTTPHeaders([("host", target.hostHeader)])
         upstream.add(contentsOf: headers)
         framing.apply(to: &upstream)
+        if acceptsTrailers { upstream.add(name: "te", value: "trailers") }
         credential?.inject(into: &upstream)
         return HTTPRequestHead(version: .http1_1, method: client.method, uri: originForm, headers: upstream)
     }

@@ -19,7 +19,7 @@ extension ExchangeStateMachine {
         // Before the write: a request it delivers may pause reads again for its own upstream.
         actions.append(.resumeReads)
         // A held response is counted until it has left: queued for the agent, it is still held.
-        actions.append(.writeResponseEnd(releasingHeld: exchange.heldBytes))
+        actions.append(.writeResponseEnd(releasingHeld: exchange.heldBytes, trailers: exchange.responseTrailers))
         if exchange.requestEnded && exchange.closeClientAfter { actions.append(.closeAfterWrites) }
         return actions
     }

@@ -168,7 +168,7 @@ extension ExchangeStateMachine {
 
     /// The request's end goes upstream; from now on the upstream has its response timeout.
     func endUpstreamRequest(_ exchange: inout Exchange, connection: Connection, awaitingHead: Bool) -> [Action] {
-        var actions: [Action] = [.writeUpstreamEnd(connection)]
+        var actions: [Action] = [.writeUpstreamEnd(connection, trailers: exchange.requestTrailers)]
         if awaitingHead { actions.append(.armResponseTimer(exchange.id)) }
         if let body = exchange.requestLog {
             actions.append(

@@ -159,7 +159,13 @@ extension ExchangeStateMachine {
             actions.append(
                 .scanResponse(
                     exchange.id,
-                    ResponseScan(head: head, body: held, dlp: exchange.dlp, context: exchange.context)
+                    ResponseScan(
+                        head: head,
+                        body: held,
+                        dlp: exchange.dlp,
+                        context: exchange.context,
+                        trailers: exchange.responseTrailers
+                    )
                 )
             )
             return actions
@@ -170,7 +176,15 @@ extension ExchangeStateMachine {
                 break
             case .keeping(let body):
                 actions.append(
-                    .scanResponseCopy(ResponseScan(head: head, body: body, dlp: exchange.dlp, context: exchange.context))
+                    .scanResponseCopy(
+                        ResponseScan(
+                            head: head,
+                            body: body,
+                            dlp: exchange.dlp,
+                            context: exchange.context,
+                            trailers: exchange.responseTrailers
+                        )
+                    )
                 )
             case .dropped(let reason):
                 actions.append(
@@ -212,9 +226,14 @@ extension ExchangeStateMachine {
             return fail(exchange, refusal, responseStatus: Int(head.status.code))
         case .deliver:
             var complete = head
-            // The whole body is here: send it with its length, whatever framing the upstream used.
+            // The whole body is here: send it with its length, whatever framing the upstream used;
+            // unless trailers follow, which HTTP/1.1 carries only in a chunked body.
             complete.headers.remove(name: "transfer-encoding")
-            complete.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
+            if exchange.responseTrailers == nil {
+                complete.headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
+            } else {
+                complete.headers.remove(name: "content-length")
+            }
             let headAction = agentHead(for: complete, exchange: &exchange)
             return [headAction, .writeResponseBody(body)] + finish(exchange)
         }

@@ -36,6 +36,8 @@ struct ExchangeStateMachine<Connection> {
         /// and whether the log level in force (it can change on reload) records bodies.
         case requestHead(HTTPRequestHead, RequestAdmission, capturesBodies: Bool)
         case requestBody(ByteBuffer)
+        /// Trailer fields, delivered just before the request's end.
+        case requestTrailers(HTTPHeaders)
         case requestEnd
         /// The agent's bytes could not be parsed as HTTP.
         case malformedRequest
@@ -57,6 +59,8 @@ struct ExchangeStateMachine<Connection> {
         // From the upstream connection the current exchange holds.
         case responseHead(HTTPResponseHead)
         case responseBody(ByteBuffer, agentWritable: Bool)
+        /// Trailer fields (gRPC's status), delivered just before the response's end.
+        case responseTrailers(HTTPHeaders)
         case responseEnd
         case upstreamClosed(cleanly: Bool)
     }
@@ -97,8 +101,9 @@ struct ExchangeStateMachine<Connection> {
         /// Released events of a stream, written and flushed at once (a verdict arrives on its own, not
         /// within an upstream read); `releasingHeld` bytes go back to the budget once they are written.
         case writeEvents(ByteBuffer, releasingHeld: Int)
-        /// The end of a forwarded response; `releasingHeld` bytes go back to the budget once it is written.
-        case writeResponseEnd(releasingHeld: Int)
+        /// The end of a forwarded response, with its trailers; `releasingHeld` bytes go back to the
+        /// budget once it is written.
+        case writeResponseEnd(releasingHeld: Int, trailers: HTTPHeaders? = nil)
         case writeRefusal(RefusalResponse)
         /// Close once everything written so far has been written.
         case closeAfterWrites
@@ -117,8 +122,8 @@ struct ExchangeStateMachine<Connection> {
         case releaseUpstream(Connection, reusable: Bool)
         case writeUpstreamHead(Connection, HTTPRequestHead)
         case writeUpstreamBody(Connection, ByteBuffer)
-        /// Writes the end and flushes.
-        case writeUpstreamEnd(Connection)
+        /// Writes the end (with the request's trailers) and flushes.
+        case writeUpstreamEnd(Connection, trailers: HTTPHeaders? = nil)
         case flushUpstream(Connection)
         /// After the flush of what an acquired connection was given: read the agent again if it can take more.
         case resumeReadsIfWritable(Connection)
@@ -172,6 +177,8 @@ struct ExchangeStateMachine<Connection> {
         var body: ByteBuffer
         var dlp: ExchangeDLP
         var context: RequestContext
+        /// Scanned with the body: they reach the agent too.
+        var trailers: HTTPHeaders? = nil
     }
 
     enum State {
@@ -219,6 +226,9 @@ struct ExchangeStateMachine<Connection> {
         /// the parts of a request without a body, or with a body held whole for DLP. `nil` once
         /// streaming made the request impossible to replay, or after the one retry.
         var replay: [HTTPServerRequestPart]?
+        /// Trailer fields, cleared of those that must not be trailers (``TrailerFields``).
+        var requestTrailers: HTTPHeaders?
+        var responseTrailers: HTTPHeaders?
         /// This exchange's bytes taken from `--max-held-bytes`.
         var heldBytes = 0
         var requestLog: LoggedBody?
@@ -300,6 +310,7 @@ struct ExchangeStateMachine<Connection> {
         case .requestHead(let head, let admission, let capturesBodies):
             requestHead(head, admission, capturesBodies: capturesBodies)
         case .requestBody(let buffer): requestBody(buffer)
+        case .requestTrailers(let trailers): requestTrailers(trailers)
         case .requestEnd: requestEnd()
         case .malformedRequest: malformedRequest()
         case .agentReadComplete: agentReadComplete()
@@ -315,6 +326,7 @@ struct ExchangeStateMachine<Connection> {
         case .responseTimedOut(let id): responseTimedOut(id)
         case .responseHead(let head): responseHead(head)
         case .responseBody(let buffer, let agentWritable): responseBody(buffer, agentWritable: agentWritable)
+        case .responseTrailers(let trailers): responseTrailers(trailers)
         case .responseEnd: responseEnd()
         case .upstreamClosed(let cleanly): upstreamClosed(cleanly: cleanly)
         }

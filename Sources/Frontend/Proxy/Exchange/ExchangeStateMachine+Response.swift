@@ -12,6 +12,9 @@ extension ExchangeStateMachine {
             // One head per response: a second one is an upstream that lies about its framing.
             return upstreamBroke(exchange)
         }
+        // An interim answer (100 Continue, 103 Early Hints) is not the response. NIO's HTTP/1.1
+        // decoder drops them itself; its HTTP/2 codec hands them on.
+        if upstreamHead.status.code / 100 == 1, upstreamHead.status != .switchingProtocols { return [] }
         var actions: [Action] = [.cancelResponseTimer]
         // The upstream answered: the request is no longer replayed, nor its held body kept.
         exchange.replay = nil

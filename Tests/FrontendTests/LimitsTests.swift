@@ -70,10 +70,11 @@ struct LimitsTests {
 
     @Test("an idle connection is closed, before its first request and between requests")
     func idleTimeout() async throws {
-        // Long enough that a loaded machine still sends the second client's request in time.
-        try await Scenario.run(routes: Self.routes, connectionTimeouts: Self.timeouts(idle: .seconds(2))) { s in
+        // Long enough that a loaded machine (the whole suite runs in parallel on 2 cores) still
+        // sends the second client's request in time.
+        try await Scenario.run(routes: Self.routes, connectionTimeouts: Self.timeouts(idle: .seconds(5))) { s in
             let silent = try await RawClient.connect(port: s.proxy.port)
-            await silent.waitForClose(seconds: 10)
+            await silent.waitForClose(seconds: 15)
             #expect(!silent.channel.isActive)
             #expect(silent.receivedCount == 0)
             await silent.close()
@@ -83,7 +84,7 @@ struct LimitsTests {
             try await client.send("GET http://evil.test/x HTTP/1.1\r\nHost: evil.test\r\n\r\n")
             await client.waitForResponses(1)
             #expect(client.statuses == [403])
-            await client.waitForClose(seconds: 10)
+            await client.waitForClose(seconds: 15)
             #expect(!client.channel.isActive)
             await client.close()
         }

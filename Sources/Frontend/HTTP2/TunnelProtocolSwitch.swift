@@ -1,6 +1,5 @@
 import NIOCore
 import NIOHTTP2
-import NIOTLS
 
 /// Sits right behind a tunnel's TLS handler until the handshake is done. An agent that chose `h2`
 /// by ALPN gets the HTTP/2 stack in place of the HTTP/1.1 handlers the tunnel was opened with;
@@ -25,24 +24,12 @@ final class TunnelProtocolSwitch: ChannelInboundHandler, RemovableChannelHandler
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard case TLSUserEvent.handshakeCompleted(let negotiated) = event else {
-            context.fireUserInboundEventTriggered(event)
-            return
+        ALPNSwitch.handle(event, context: context) { sync in
+            // In front of the HTTP/1.1 handlers: NIO removes a decoder only on the next tick,
+            // and the bytes that follow the handshake in this read must not reach it.
+            try Self.addHTTP2Handlers(to: sync, after: self, target: target, services: services)
+            for handler in http1Handlers { sync.removeHandler(handler, promise: nil) }
         }
-        let sync = context.pipeline.syncOperations
-        if negotiated == "h2" {
-            do {
-                // In front of the HTTP/1.1 handlers: NIO removes a decoder only on the next tick,
-                // and the bytes that follow the handshake in this read must not reach it.
-                try Self.addHTTP2Handlers(to: sync, after: self, target: target, services: services)
-                for handler in http1Handlers { sync.removeHandler(handler, promise: nil) }
-            } catch {
-                context.close(promise: nil)
-                return
-            }
-        }
-        context.fireUserInboundEventTriggered(event)
-        sync.removeHandler(context: context, promise: nil)
     }
 
     /// The agent-facing HTTP/2 stack. Its settings bound what one connection can make the proxy

@@ -1,7 +1,6 @@
 import NIOCore
 import NIOHTTP1
 import NIOHTTP2
-import NIOTLS
 
 /// Sits right behind an upstream connection's TLS handler until the handshake is done. When the
 /// server chose `h2` by ALPN, the HTTP/1.1 codec the connection was opened with is swapped for
@@ -12,25 +11,13 @@ final class UpstreamProtocolSwitch: ChannelInboundHandler, RemovableChannelHandl
     typealias InboundOut = ByteBuffer
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard case TLSUserEvent.handshakeCompleted(let negotiated) = event else {
-            context.fireUserInboundEventTriggered(event)
-            return
+        // Readiness (UpstreamHandler) is reported only after this, with the right stack in place.
+        ALPNSwitch.handle(event, context: context) { sync in
+            sync.removeHandler(try sync.handler(type: HTTPRequestEncoder.self), promise: nil)
+            sync.removeHandler(try sync.handler(type: NIOHTTPRequestHeadersValidator.self), promise: nil)
+            sync.removeHandler(try sync.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self), promise: nil)
+            try Self.addHTTP2Handlers(to: sync, after: self)
         }
-        let sync = context.pipeline.syncOperations
-        if negotiated == "h2" {
-            do {
-                sync.removeHandler(try sync.handler(type: HTTPRequestEncoder.self), promise: nil)
-                sync.removeHandler(try sync.handler(type: NIOHTTPRequestHeadersValidator.self), promise: nil)
-                sync.removeHandler(try sync.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self), promise: nil)
-                try Self.addHTTP2Handlers(to: sync, after: self)
-            } catch {
-                context.close(promise: nil)
-                return
-            }
-        }
-        // Readiness (UpstreamHandler) is reported only now, with the right stack in place.
-        context.fireUserInboundEventTriggered(event)
-        sync.removeHandler(context: context, promise: nil)
     }
 
     /// No push, header blocks up to 64 KiB, NIO's 64 KiB flow-control window per stream (a stream

@@ -79,4 +79,47 @@ struct EventStreamThroughProxyTests {
         #expect(stream == "data: one\n\ndata: two\n\ndata: [DONE]")
         #expect(blocks.isEmpty)
     }
+
+    @Test("inbound warn passes the stream at once and reports the matching event while the stream still runs")
+    func warnNamesTheEvent() async throws {
+        let gate = Gate()
+        try await Scenario.run(
+            routes: DLPThroughProxyTests.routes("outbound_detectors: false, inbound_on_match: warn"),
+            scanners: 1,
+            responder: { _ in
+                .gatedStream(
+                    headers: [("content-type", "text/event-stream")],
+                    first: "data: one\n\ndata: \(Self.injection)\n\n",
+                    gate: gate,
+                    rest: ["data: three\n\n"]
+                )
+            }
+        ) { s in
+            let client = try StreamingTests.client(for: s.proxy)
+            var result = ""
+            do {
+                let response = try await client.execute(.init(url: "https://api.test/v1/stream"), timeout: .seconds(20))
+                var iterator = response.body.makeAsyncIterator()
+                while !result.contains(Self.injection), let chunk = try await iterator.next() { result += String(buffer: chunk) }
+                // The warning comes before the stream ends (the upstream holds the rest until then).
+                var warns: [[String: Any]] = []
+                for _ in 0..<100 where warns.isEmpty {
+                    warns = s.proxy.events.events("egress_warn")
+                    if warns.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+                }
+                #expect(warns.count == 1)
+                #expect(warns.first?["reason"] as? String == "egress DLP: possible prompt injection detected")
+                #expect(warns.first?["events"] as? [Int] == [1, 2], "the first read held events 1 and 2")
+                gate.open()
+                while let chunk = try await iterator.next() { result += String(buffer: chunk) }
+            } catch {
+                gate.open()
+                try await client.shutdown()
+                throw error
+            }
+            try await client.shutdown()
+            #expect(result == "data: one\n\ndata: \(Self.injection)\n\ndata: three\n\n", "warn changes nothing in the stream")
+            #expect(s.proxy.events.events("egress_warn").count == 1, "the clean event that followed is not reported")
+        }
+    }
 }

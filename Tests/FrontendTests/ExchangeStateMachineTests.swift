@@ -655,6 +655,7 @@ struct ExchangeStateMachineTests {
         ]
         var upgrades = 0
         var eventsReleased = 0
+        var eventCopies = 0
         for walk in 0..<20_000 {
             let tunnel = walk % 2 == 1 ? UpstreamTarget(host: "held.test", port: 443, isTLS: true) : nil
             let mode: ProxyRequestHandler.Mode = tunnel.map { .tunnel($0) } ?? .forwardProxy
@@ -703,6 +704,7 @@ struct ExchangeStateMachineTests {
                         held.insert(id)
                         scans.append(id)
                     case .scanResponse(let id, _): responseScans.append(id)
+                    case .scanResponseCopy(let scan): if scan.events != nil { eventCopies += 1 }
                     case .armResponseTimer(let id): timers.append(id)
                     case .releaseHeld(let count):
                         budget.giveBack(count)
@@ -732,11 +734,15 @@ struct ExchangeStateMachineTests {
             }
 
             // Some walks start with a WebSocket handshake the upstream accepts, or with an event
-            // stream on an inbound-block route, so that what follows meets the exchange switching
-            // protocols or releasing scanned events (random events alone almost never get there).
-            if walk % 8 == 0 || walk % 8 == 2 {
+            // stream on an inbound-block or inbound-warn route, so that what follows meets the
+            // exchange switching protocols, releasing scanned events or scanning copies of them
+            // (random events alone almost never get there).
+            if walk % 8 == 0 || walk % 8 == 2 || walk % 8 == 4 {
                 let upgrade = walk % 8 == 0
-                let head = upgrade ? Self.head(.GET, "http://plain.test/ws", Self.webSocketHeaders) : Self.head(.GET, "http://inblock.test/")
+                let head =
+                    upgrade
+                    ? Self.head(.GET, "http://plain.test/ws", Self.webSocketHeaders)
+                    : Self.head(.GET, walk % 8 == 2 ? "http://inblock.test/" : "http://inwarn.test/")
                 step(Self.admitted(head, mode: mode))
                 step(.requestEnd)
                 if let id = acquisitions.last {
@@ -750,7 +756,7 @@ struct ExchangeStateMachineTests {
 
             for _ in 0..<Int.random(in: 1...40, using: &generator) {
                 var event: Machine.Event
-                switch Int.random(in: 0..<17, using: &generator) {
+                switch Int.random(in: 0..<19, using: &generator) {
                 case 0:
                     event = Self.admitted(heads.randomElement(using: &generator)!, mode: mode, capturesBodies: Bool.random(using: &generator))
                 case 1, 2: event = .requestBody(Self.bytes(["", "ab", "abcd"].randomElement(using: &generator)!))
@@ -800,6 +806,8 @@ struct ExchangeStateMachineTests {
                 case 15:
                     event = Int.random(in: 0..<8, using: &generator) == 0
                         ? .agentClosed : .agentWritabilityChanged(isWritable: Bool.random(using: &generator))
+                case 16: event = .requestTrailers(["x-sum": "1", "content-length": "9"])
+                case 17: event = .responseTrailers(["grpc-status": "0"])
                 default: event = .certificateIssued(success: Bool.random(using: &generator))
                 }
                 step(event)
@@ -821,6 +829,7 @@ struct ExchangeStateMachineTests {
         }
         #expect(upgrades > 0, "the walk never reached a WebSocket upgrade")
         #expect(eventsReleased > 0, "the walk never released a scanned event of a stream")
+        #expect(eventCopies > 0, "the walk never scanned the events of a warned stream")
     }
 }
 

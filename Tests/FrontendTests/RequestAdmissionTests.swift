@@ -69,6 +69,28 @@ struct RequestAdmissionTests {
         #expect(!plan.expectsContinue)
     }
 
+    @Test func theHeadsVersionMustBeTheTransports() {
+        var http2Head = Self.head(.GET, "/ok/x", [("host", "api.test")])
+        http2Head.version = .http2
+        // An HTTP/1 request line saying HTTP/2.0 would get a response framed for a stream.
+        guard case .refuse(let refusal, _, let close) = Self.decide(http2Head, mode: .tunnel(Self.tunnel)) else {
+            Issue.record("HTTP/2.0 on an HTTP/1 connection was not refused")
+            return
+        }
+        #expect(refusal.status == .httpVersionNotSupported)
+        #expect(close)
+        var onStream = Self.environment()
+        onStream.onHTTP2Stream = true
+        guard case .forward = Self.decide(http2Head, mode: .tunnel(Self.tunnel), environment: onStream) else {
+            Issue.record("an HTTP/2 stream's request was not forwarded")
+            return
+        }
+        guard case .refuse = Self.decide(Self.head(.GET, "/ok/x"), mode: .tunnel(Self.tunnel), environment: onStream) else {
+            Issue.record("HTTP/1.1 on an HTTP/2 stream was not refused")
+            return
+        }
+    }
+
     @Test func refusalsNameTheirReasonAndWhetherTheConnectionCloses() {
         let cases: [(HTTPRequestHead, ProxyRequestHandler.Mode, RequestAdmission)] = [
             (

@@ -100,4 +100,12 @@ struct TrailersTests {
         #expect(kept == HTTPHeaders([("grpc-status", "0")]))
         #expect(TrailerFields.forwardable(HTTPHeaders([("content-length", "1")])) == nil)
     }
+
+    @Test func aTrailersOnlyGRPCStatusMovesToTheTrailers() {
+        var headers = HTTPHeaders([("content-type", "application/grpc"), ("grpc-status", "5"), ("grpc-message", "not found")])
+        #expect(TrailerFields.liftTrailersOnlyStatus(from: &headers) == HTTPHeaders([("grpc-status", "5"), ("grpc-message", "not found")]))
+        #expect(headers == HTTPHeaders([("content-type", "application/grpc")]))
+        var plain = HTTPHeaders([("content-type", "text/plain"), ("grpc-status", "5")])
+        #expect(TrailerFields.liftTrailersOnlyStatus(from: &plain) == nil, "only a gRPC response")
+    }
 }

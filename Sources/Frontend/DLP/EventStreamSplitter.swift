@@ -17,6 +17,10 @@ struct EventStreamSplitter: Equatable {
     let maxEventBytes: Int
     /// The bytes of the event still coming.
     private var pending: [UInt8] = []
+    /// How many events have ended so far (each cut; the events of a buffer are numbered from here).
+    private(set) var eventsEnded = 0
+    /// The bytes of the event under way, held until it ends.
+    var pendingBytes: Int { pending.count }
     /// Where the search for a line end resumes in `pending`.
     private var scanned = 0
     /// No byte but line ends since the last line end (SSE: the next line end ends the event).
@@ -66,7 +70,10 @@ struct EventStreamSplitter: Equatable {
                 index += 1
                 continue
             }
-            if kind == .ndjson || lineIsEmpty { lastCut = lineEnd }
+            if kind == .ndjson || lineIsEmpty {
+                lastCut = lineEnd
+                eventsEnded += 1
+            }
             lineIsEmpty = true
             index = lineEnd
         }
@@ -84,6 +91,7 @@ struct EventStreamSplitter: Equatable {
             scanned = 0
             lineIsEmpty = true
         }
+        if !pending.isEmpty { eventsEnded += 1 }
         return pending.isEmpty ? nil : ByteBuffer(bytes: pending)
     }
 }

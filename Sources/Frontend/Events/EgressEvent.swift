@@ -61,9 +61,16 @@ extension EgressEvent {
         return EgressEvent(name: "egress_block", fields: fields)
     }
 
-    public static func warn(reason: String, context: RequestContext, responseStatus: Int? = nil) -> EgressEvent {
+    /// `events`: the events of a stream (numbered from 1) whose scan matched, under inbound `warn`.
+    public static func warn(
+        reason: String,
+        context: RequestContext,
+        responseStatus: Int? = nil,
+        events: ClosedRange<Int>? = nil
+    ) -> EgressEvent {
         var fields: [(String, JSONValue)] = [("reason", .string(reason))] + context.fields
         if let responseStatus { fields.append(("response_status", .int(responseStatus))) }
+        if let events { fields.append(("events", .array([.int(events.lowerBound), .int(events.upperBound)]))) }
         return EgressEvent(name: "egress_warn", fields: fields)
     }
 

@@ -42,6 +42,8 @@ final class AgentHTTP2ConnectionHandler: ChannelInboundHandler {
     /// A connection error (NIO has already sent `GOAWAY` for a protocol error) ends the connection;
     /// its streams' exchanges end as when an HTTP/1.1 agent leaves.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // NIO resets a stream for a stream error and reports it here too: only that stream ends.
+        if error is NIOHTTP2Errors.StreamError { return }
         context.close(promise: nil)
     }
 
@@ -83,8 +85,11 @@ final class AgentHTTP2ConnectionHandler: ChannelInboundHandler {
         case .sendGoAway(let lastStreamID):
             context.writeAndFlush(wrapOutboundOut(Self.goAway(lastStreamID)), promise: nil)
         case .goAwayAndClose(let lastStreamID):
-            // Writes leave in order: once this one is out, so is the last stream's end.
+            // Writes leave in order: once this one is out, so is the last stream's end. An agent
+            // that reads nothing never lets it out: the close comes after a grace period anyway.
+            let grace = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(5)) { context.close(promise: nil) }
             context.writeAndFlush(wrapOutboundOut(Self.goAway(lastStreamID))).assumeIsolated().whenComplete { _ in
+                grace.cancel()
                 context.close(promise: nil)
             }
         }

@@ -20,19 +20,23 @@ final class UpstreamProtocolSwitch: ChannelInboundHandler, RemovableChannelHandl
         }
     }
 
-    /// No push, header blocks up to 64 KiB, NIO's 64 KiB flow-control window per stream (a stream
-    /// the proxy stops reading, because its agent is slow, stops the server at that window).
+    /// No push, header blocks up to 64 KiB, and a 1 MiB flow-control window per stream and 4 MiB
+    /// per connection: a download over a long round trip is not held to 64 KiB per round trip,
+    /// and a stream the proxy stops reading (its agent is slow) stops the server at its window.
     private static func addHTTP2Handlers(to sync: ChannelPipeline.SynchronousOperations, after handler: UpstreamProtocolSwitch) throws {
         var connection = NIOHTTP2Handler.ConnectionConfiguration()
         connection.initialSettings = [
             HTTP2Setting(parameter: .enablePush, value: 0),
             HTTP2Setting(parameter: .maxHeaderListSize, value: 64 * 1024),
         ]
+        connection.targetWindowSize = 4 << 20
+        var stream = NIOHTTP2Handler.StreamConfiguration()
+        stream.targetWindowSize = 1 << 20
         let http2 = NIOHTTP2Handler(
             mode: .client,
             eventLoop: sync.eventLoop,
             connectionConfiguration: connection,
-            streamConfiguration: NIOHTTP2Handler.StreamConfiguration()
+            streamConfiguration: stream
         ) { stream in
             // The server may not open streams (push is off): one that does is refused.
             stream.close()
@@ -52,6 +56,13 @@ final class UpstreamHTTP2ConnectionHandler: ChannelInboundHandler, RemovableChan
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .goAway = unwrapInboundIn(data).payload { goAwayReceived = true }
+    }
+
+    /// NIO resets a stream for a stream error and reports it here too: that stream's exchange
+    /// ends (its own channel reports it), the session and its other streams go on.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is NIOHTTP2Errors.StreamError { return }
+        context.fireErrorCaught(error)
     }
 }
 

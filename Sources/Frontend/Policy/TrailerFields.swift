@@ -11,6 +11,22 @@ enum TrailerFields {
         "content-type", "content-encoding", "content-range", "trailer", "te", "expect",
     ]
 
+    /// gRPC's "Trailers-Only" answer (an immediate error) carries its status in the head of a
+    /// response that ends with the head. Relayed through the HTTP/1-style parts, that end would
+    /// reach an HTTP/2 agent as an empty DATA frame, and gRPC clients would miss the trailers: the
+    /// status fields move from the head to the trailers, which every gRPC client accepts.
+    static func liftTrailersOnlyStatus(from headers: inout HTTPHeaders) -> HTTPHeaders? {
+        guard headers.contains(name: "grpc-status"),
+            headers["content-type"].contains(where: { $0.lowercased().hasPrefix("application/grpc") })
+        else { return nil }
+        var status = HTTPHeaders()
+        for name in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {
+            for value in headers[name] { status.add(name: name, value: value) }
+            headers.remove(name: name)
+        }
+        return status
+    }
+
     /// `nil` when nothing is left.
     static func forwardable(_ trailers: HTTPHeaders) -> HTTPHeaders? {
         var kept = trailers

@@ -43,7 +43,7 @@ extension ProxyRequestHandler {
         let events = services.events
         let metrics = services.metrics
         let warn: @Sendable (String) -> Void = { reason in
-            events.emit(.warn(reason: reason, context: scan.context, responseStatus: status), minimum: .blocks)
+            events.emit(.warn(reason: reason, context: scan.context, responseStatus: status, events: scan.events), minimum: .blocks)
         }
         guard let scanner = services.scanner else {
             warn("egress DLP: response not scanned: \(ScanFailure.unavailable.reason)")

@@ -23,6 +23,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     let mode: Mode
+    /// This handler serves one HTTP/2 stream.
+    let onHTTP2Stream: Bool
     let services: ProxyServices
     /// The HTTP handlers installed beside this one, removed when a tunnel replaces them.
     let siblings: [any RemovableChannelHandler]
@@ -48,6 +50,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// - Parameter startsAfterHandshake: an HTTP/2 stream, whose connection has done its TLS
     ///   handshake already: no ClientHello or handshake deadline applies to it.
     init(mode: Mode, services: ProxyServices, siblings: [any RemovableChannelHandler], startsAfterHandshake: Bool = false) {
+        self.onHTTP2Stream = startsAfterHandshake
         self.mode = mode
         self.services = services
         self.siblings = siblings
@@ -122,7 +125,8 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 ownListeners.contains(numericHost: host, port: port)
             },
             scannerAvailable: services.scanner != nil,
-            maxScanBytes: services.maxScanBytes
+            maxScanBytes: services.maxScanBytes,
+            onHTTP2Stream: onHTTP2Stream
         )
         return RequestAdmission.decide(head, mode: mode, policy: services.policy, environment: environment)
     }
@@ -243,6 +247,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .releaseUpstream(let connection, let reusable):
             services.pool(on: context.eventLoop).release(connection, reusable: reusable)
         case .writeUpstreamHead(let connection, let head):
+            connection.sentRequest = true
             connection.channel.write(HTTPClientRequestPart.head(head), promise: nil)
         case .writeUpstreamBody(let connection, let body):
             connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)

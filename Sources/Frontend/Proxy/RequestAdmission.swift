@@ -34,6 +34,8 @@ enum RequestAdmission: Equatable {
         var scannerAvailable: Bool
         /// `--max-scan-bytes`.
         var maxScanBytes: Int
+        /// The request came on an HTTP/2 stream (its head says 2.0); otherwise on HTTP/1.x.
+        var onHTTP2Stream = false
     }
 
     static let ownAddressReason = "egress: requests to the proxy itself are not allowed"
@@ -45,6 +47,15 @@ enum RequestAdmission: Equatable {
         environment: Environment
     ) -> RequestAdmission {
         let method = head.method.rawValue
+        // The version decides framing and keep-alive for the response: it must be the transport's.
+        // NIO's HTTP/1 parser also reads `HTTP/2.0` on a request line.
+        guard head.version.major == (environment.onHTTP2Stream ? 2 : 1) else {
+            return .refuse(
+                Refusal(.httpVersionNotSupported, "egress: HTTP/\(head.version.major).\(head.version.minor) on an HTTP/\(environment.onHTTP2Stream ? 2 : 1) connection"),
+                RequestContext(host: "", method: method, path: head.uri),
+                closeConnection: true
+            )
+        }
         if let refusal = RequestScreening.refusal(for: head) {
             return .refuse(refusal, RequestContext(host: "", method: method, path: head.uri), closeConnection: true)
         }

@@ -25,6 +25,9 @@ enum UpstreamRequestBuilder {
         var upstream = HTTPHeaders([("host", target.hostHeader)])
         upstream.add(contentsOf: headers)
         framing.apply(to: &upstream)
+        // HTTP/2 may split Cookie into several fields; HTTP/1.1 wants one (RFC 9113 §8.2.3).
+        let cookies = upstream["cookie"]
+        if cookies.count > 1 { upstream.replaceOrAdd(name: "cookie", value: cookies.joined(separator: "; ")) }
         if acceptsTrailers { upstream.add(name: "te", value: "trailers") }
         credential?.inject(into: &upstream)
         return HTTPRequestHead(version: .http1_1, method: client.method, uri: originForm, headers: upstream)

@@ -43,6 +43,9 @@ final class UpstreamConnection {
     let target: UpstreamTarget
     /// A stream is used for one exchange and closed, never pooled.
     let isHTTP2Stream: Bool
+    /// A request head was written on it (a stream that carried none has no stream ID yet, and
+    /// would wait inside NIO for ever unless closed).
+    var sentRequest = false
     /// Whether the connection came from the idle pool, or the stream from a session that served
     /// others (the server may have closed it meanwhile).
     var wasReused = false
@@ -82,6 +85,10 @@ final class UpstreamConnectionPool {
         self.settings = settings
     }
 
+    /// The most exchanges that wait for one connection under way to a target (an HTTP/2 server's
+    /// usual stream limit).
+    static let maxWaitingForConnect = 100
+
     /// The number of idle pooled connections (for tests).
     var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
 
@@ -112,8 +119,15 @@ final class UpstreamConnectionPool {
         let mayBeHTTP2 = target.isTLS && !http1Only
         let leadsWaiters = !fresh && mayBeHTTP2 && !speaksHTTP1.contains(target)
         if leadsWaiters {
-            if waitingForConnect[target] != nil {
-                waitingForConnect[target]!.append(completion)
+            if let waiting = waitingForConnect[target] {
+                // Bounded: past it an exchange connects on its own, as to an HTTP/1.1 server.
+                if waiting.count < Self.maxWaitingForConnect {
+                    waitingForConnect[target]!.append(completion)
+                    return
+                }
+                connect(target, http1Only: http1Only) { result in
+                    self.connected(target, result, first: completion, mayBeHTTP2: mayBeHTTP2, leadsWaiters: false)
+                }
                 return
             }
             waitingForConnect[target] = []
@@ -170,12 +184,13 @@ final class UpstreamConnectionPool {
     }
 
     /// Returns a connection after a complete exchange, or closes it when it cannot be reused. A
-    /// stream is done either way: after both ends it has closed itself; before, it is reset.
+    /// stream is done either way: after both ends it closes itself (a reset then would be a
+    /// frame on a closed stream); before, or when it never carried a request, it is closed.
     func release(_ connection: UpstreamConnection, reusable: Bool) {
         eventLoop.assertInEventLoop()
         connection.handler.receiver = nil
         if connection.isHTTP2Stream {
-            if !reusable { connection.channel.close(promise: nil) }
+            if !reusable || !connection.sentRequest { connection.channel.close(promise: nil) }
             return
         }
         guard reusable, connection.channel.isActive,
@@ -308,7 +323,13 @@ final class UpstreamConnectionPool {
                 completion(.failure(Self.connectFailure(error, target: target)))
                 return
             }
+            // connectTimeout covers TCP only: a server that accepts and never finishes its TLS
+            // handshake would hold this exchange, and those waiting for the connection, for ever.
+            let handshakeDeadline = channel.eventLoop.assumeIsolated().scheduleTask(in: self.settings.connectTimeout) {
+                channel.close(promise: nil)
+            }
             handler.readyFuture.assumeIsolated().whenComplete { ready in
+                handshakeDeadline.cancel()
                 switch ready {
                 case .success:
                     completion(.success(UpstreamConnection(channel: channel, handler: handler, target: target)))

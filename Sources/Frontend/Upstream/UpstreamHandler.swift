@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOSSL
 import NIOTLS
 
@@ -66,6 +67,12 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A stream the server refused (RFC 9113 §8.7: not processed) closes as cleanly as an idle
+        // connection the server closed: the exchange may send its request again.
+        if let closed = error as? NIOHTTP2Errors.StreamClosed, closed.errorCode == .refusedStream {
+            context.close(promise: nil)
+            return
+        }
         if firstError == nil { firstError = error }
         context.close(promise: nil)
     }

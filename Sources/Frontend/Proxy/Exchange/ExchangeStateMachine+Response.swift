@@ -16,13 +16,18 @@ extension ExchangeStateMachine {
         // decoder drops them itself; its HTTP/2 codec hands them on.
         if upstreamHead.status.code / 100 == 1, upstreamHead.status != .switchingProtocols { return [] }
         var actions: [Action] = [.cancelResponseTimer]
+        var upstreamHead = upstreamHead
+        if let status = TrailerFields.liftTrailersOnlyStatus(from: &upstreamHead.headers) {
+            exchange.responseTrailers = status
+        }
         // The upstream answered: the request is no longer replayed, nor its held body kept.
         exchange.replay = nil
         if exchange.heldBytes > 0 {
             actions.append(.releaseHeld(exchange.heldBytes))
             exchange.heldBytes = 0
         }
-        if !upstreamHead.isKeepAlive { exchange.upstreamReusable = false }
+        // An HTTP/2 stream ends with its response whatever `isKeepAlive` says of version 2.0.
+        if upstreamHead.version.major == 1, !upstreamHead.isKeepAlive { exchange.upstreamReusable = false }
         if upstreamHead.status == .switchingProtocols {
             // Past a 101 the connection speaks another protocol: never pooled again.
             exchange.upstreamReusable = false
@@ -46,7 +51,11 @@ extension ExchangeStateMachine {
                 state = .exchanging(exchange)
                 return actions
             }
-            copy = .keeping(ByteBuffer())
+            if let kind = EventStreamSplitter.kind(of: upstreamHead) {
+                copy = .events(EventCopy(splitter: EventStreamSplitter(kind: kind, maxEventBytes: configuration.maxScanBytes)))
+            } else {
+                copy = .keeping(ByteBuffer())
+            }
         }
         actions.append(agentHead(for: upstreamHead, exchange: &exchange))
         exchange.phase = .relaying(connection, wasReused: reused, .streaming(upstreamHead, copy))
@@ -121,6 +130,11 @@ extension ExchangeStateMachine {
                 } else {
                     copy = .keeping(kept)
                 }
+            } else if case .events(let events) = copy {
+                copy = .none
+                let (next, scanActions) = eventCopyBody(buffer, events, head: head, exchange: &exchange)
+                copy = next
+                actions += scanActions
             }
             exchange.phase = .relaying(connection, wasReused: reused, .streaming(head, copy))
             state = .exchanging(exchange)
@@ -174,6 +188,7 @@ extension ExchangeStateMachine {
             return actions
         case .streaming(let head, let copy):
             actions += responseLogged(exchange, head: head)
+            var exchange = exchange
             switch copy {
             case .none:
                 break
@@ -189,6 +204,8 @@ extension ExchangeStateMachine {
                         )
                     )
                 )
+            case .events(let events):
+                actions += eventCopyEnded(events, head: head, exchange: &exchange)
             case .dropped(let reason):
                 actions.append(
                     .emit(
@@ -238,7 +255,9 @@ extension ExchangeStateMachine {
                 complete.headers.remove(name: "content-length")
             }
             let headAction = agentHead(for: complete, exchange: &exchange)
-            return [headAction, .writeResponseBody(body)] + finish(exchange)
+            // No empty DATA frame on HTTP/2: nothing between the head and the trailers.
+            let bodyAction: [Action] = body.readableBytes > 0 ? [.writeResponseBody(body)] : []
+            return [headAction] + bodyAction + finish(exchange)
         }
     }
 

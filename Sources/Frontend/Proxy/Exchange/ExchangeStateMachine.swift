@@ -179,6 +179,8 @@ struct ExchangeStateMachine<Connection> {
         var context: RequestContext
         /// Scanned with the body: they reach the agent too.
         var trailers: HTTPHeaders? = nil
+        /// The events of a stream this scan covers (numbered from 1), for inbound `warn` to report.
+        var events: ClosedRange<Int>? = nil
     }
 
     enum State {
@@ -287,6 +289,8 @@ struct ExchangeStateMachine<Connection> {
     enum InboundCopy {
         case none
         case keeping(ByteBuffer)
+        /// Inbound `warn` on an event stream: each read's complete events are scanned as they pass.
+        case events(EventCopy)
         /// Dropped: it outgrew `--max-scan-bytes` or the held-bytes budget; the reason is reported.
         case dropped(reason: String)
     }

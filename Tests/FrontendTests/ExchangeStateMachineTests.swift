@@ -656,6 +656,7 @@ struct ExchangeStateMachineTests {
         var upgrades = 0
         var eventsReleased = 0
         var eventCopies = 0
+        var eventCopyScans: [Machine.ExchangeID] = []
         for walk in 0..<20_000 {
             let tunnel = walk % 2 == 1 ? UpstreamTarget(host: "held.test", port: 443, isTLS: true) : nil
             let mode: ProxyRequestHandler.Mode = tunnel.map { .tunnel($0) } ?? .forwardProxy
@@ -704,7 +705,9 @@ struct ExchangeStateMachineTests {
                         held.insert(id)
                         scans.append(id)
                     case .scanResponse(let id, _): responseScans.append(id)
-                    case .scanResponseCopy(let scan): if scan.events != nil { eventCopies += 1 }
+                    case .scanEventCopy(let id, _):
+                        eventCopies += 1
+                        eventCopyScans.append(id)
                     case .armResponseTimer(let id): timers.append(id)
                     case .releaseHeld(let count):
                         budget.giveBack(count)
@@ -756,7 +759,7 @@ struct ExchangeStateMachineTests {
 
             for _ in 0..<Int.random(in: 1...40, using: &generator) {
                 var event: Machine.Event
-                switch Int.random(in: 0..<19, using: &generator) {
+                switch Int.random(in: 0..<20, using: &generator) {
                 case 0:
                     event = Self.admitted(heads.randomElement(using: &generator)!, mode: mode, capturesBodies: Bool.random(using: &generator))
                 case 1, 2: event = .requestBody(Self.bytes(["", "ab", "abcd"].randomElement(using: &generator)!))
@@ -808,6 +811,9 @@ struct ExchangeStateMachineTests {
                         ? .agentClosed : .agentWritabilityChanged(isWritable: Bool.random(using: &generator))
                 case 16: event = .requestTrailers(["x-sum": "1", "content-length": "9"])
                 case 17: event = .responseTrailers(["grpc-status": "0"])
+                case 18:
+                    guard let id = eventCopyScans.randomElement(using: &generator) else { continue }
+                    event = .eventCopyScanned(id)
                 default: event = .certificateIssued(success: Bool.random(using: &generator))
                 }
                 step(event)

@@ -107,5 +107,9 @@ struct TrailersTests {
         #expect(headers == HTTPHeaders([("content-type", "application/grpc")]))
         var plain = HTTPHeaders([("content-type", "text/plain"), ("grpc-status", "5")])
         #expect(TrailerFields.liftTrailersOnlyStatus(from: &plain) == nil, "only a gRPC response")
+        var web = HTTPHeaders([("content-type", "application/grpc-web+proto"), ("grpc-status", "5")])
+        #expect(TrailerFields.liftTrailersOnlyStatus(from: &web) == nil, "grpc-web reads its status elsewhere")
+        var proto = HTTPHeaders([("content-type", "application/grpc+proto"), ("grpc-status", "0")])
+        #expect(TrailerFields.liftTrailersOnlyStatus(from: &proto) == HTTPHeaders([("grpc-status", "0")]))
     }
 }

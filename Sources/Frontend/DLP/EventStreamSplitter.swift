@@ -28,6 +28,8 @@ struct EventStreamSplitter: Equatable {
 
     struct TooLarge: Error, Equatable {
         let limit: Int
+        /// The events the same buffer completed before the event that outgrew the limit.
+        var ended: ByteBuffer? = nil
     }
 
     init(kind: Kind, maxEventBytes: Int) {
@@ -80,7 +82,7 @@ struct EventStreamSplitter: Equatable {
         let events = lastCut > 0 ? ByteBuffer(bytes: pending[..<lastCut]) : nil
         pending.removeFirst(lastCut)
         scanned = index - lastCut
-        guard pending.count <= maxEventBytes else { throw TooLarge(limit: maxEventBytes) }
+        guard pending.count <= maxEventBytes else { throw TooLarge(limit: maxEventBytes, ended: events) }
         return events
     }
 

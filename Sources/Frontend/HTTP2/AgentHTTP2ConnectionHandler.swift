@@ -39,11 +39,9 @@ final class AgentHTTP2ConnectionHandler: ChannelInboundHandler {
         // NIOHTTP2Handler; nothing is left to do with them.
     }
 
-    /// A connection error (NIO has already sent `GOAWAY` for a protocol error) ends the connection;
-    /// its streams' exchanges end as when an HTTP/1.1 agent leaves.
+    /// NIO's inline multiplexer reports a stream's error here too, unwrapped, so it cannot be told
+    /// from a connection error: the connection closes either way (the agent's own, fail closed).
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // NIO resets a stream for a stream error and reports it here too: only that stream ends.
-        if error is NIOHTTP2Errors.StreamError { return }
         context.close(promise: nil)
     }
 

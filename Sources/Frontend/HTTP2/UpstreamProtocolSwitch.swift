@@ -57,13 +57,6 @@ final class UpstreamHTTP2ConnectionHandler: ChannelInboundHandler, RemovableChan
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .goAway = unwrapInboundIn(data).payload { goAwayReceived = true }
     }
-
-    /// NIO resets a stream for a stream error and reports it here too: that stream's exchange
-    /// ends (its own channel reports it), the session and its other streams go on.
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is NIOHTTP2Errors.StreamError { return }
-        context.fireErrorCaught(error)
-    }
 }
 
 @available(*, unavailable)

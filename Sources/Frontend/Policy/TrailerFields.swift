@@ -15,9 +15,15 @@ enum TrailerFields {
     /// response that ends with the head. Relayed through the HTTP/1-style parts, that end would
     /// reach an HTTP/2 agent as an empty DATA frame, and gRPC clients would miss the trailers: the
     /// status fields move from the head to the trailers, which every gRPC client accepts.
+    /// Only for an HTTP/2 agent (gRPC runs on HTTP/2; an HTTP/1.1 body with a length could not
+    /// carry trailers) and `application/grpc` or `application/grpc+…` (grpc-web reads its status
+    /// from the body or the head, not from trailers).
     static func liftTrailersOnlyStatus(from headers: inout HTTPHeaders) -> HTTPHeaders? {
         guard headers.contains(name: "grpc-status"),
-            headers["content-type"].contains(where: { $0.lowercased().hasPrefix("application/grpc") })
+            headers["content-type"].contains(where: {
+                let type = $0.lowercased().prefix { $0 != ";" }.trimmingASCIISpaces()
+                return type == "application/grpc" || type.hasPrefix("application/grpc+")
+            })
         else { return nil }
         var status = HTTPHeaders()
         for name in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {

@@ -38,7 +38,9 @@ extension ProxyRequestHandler {
 
     /// After a streamed response ended: scan the copy and report a hit as `egress_warn`. The agent
     /// already has the response; this only informs the operator.
-    func scanResponseCopy(_ scan: Machine.ResponseScan) {
+    /// The future completes when the copy has been dealt with, scanned or not.
+    @discardableResult
+    func scanResponseCopy(_ scan: Machine.ResponseScan, on loop: any EventLoop) -> EventLoopFuture<Void> {
         let status = Int(scan.head.status.code)
         let events = services.events
         let metrics = services.metrics
@@ -47,22 +49,23 @@ extension ProxyRequestHandler {
         }
         guard let scanner = services.scanner else {
             warn("egress DLP: response not scanned: \(ScanFailure.unavailable.reason)")
-            return
+            return loop.makeSucceededVoidFuture()
         }
         let job: ScanJob
         do {
             job = try inboundJob(scan)
         } catch {
             warn("egress DLP: response not scanned: \(error.reason)")
-            return
+            return loop.makeSucceededVoidFuture()
         }
         // The exchange ends before this scan does: the scan's bytes are counted on their own.
         let scanHold = HeldBytesReservation(budget: services.heldBytes)
         guard scanHold.grow(by: job.byteCount) else {
             warn("egress DLP: response not scanned: \(HeldBytesBudget.busyReason)")
-            return
+            return loop.makeSucceededVoidFuture()
         }
-        scanner.scan(job).whenComplete { result in
+        let scanned = scanner.scan(job)
+        scanned.whenComplete { result in
             scanHold.release()
             switch result {
             case .success(let outcome) where !outcome.isClean:
@@ -73,6 +76,7 @@ extension ProxyRequestHandler {
                 warn("egress DLP: response not scanned: \((error as? ScanFailure ?? .workerError).reason)")
             }
         }
+        return scanned.map { _ in () }.recover { _ in () }
     }
 
     /// The scan of a whole response body, decoded from its content coding first, with its decoded

@@ -270,7 +270,11 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .scanResponse(let id, let scan):
             scanResponse(id, scan, context: context)
         case .scanResponseCopy(let scan):
-            scanResponseCopy(scan)
+            scanResponseCopy(scan, on: context.eventLoop)
+        case .scanEventCopy(let id, let scan):
+            scanResponseCopy(scan, on: context.eventLoop).hop(to: context.eventLoop).assumeIsolated().whenComplete { _ in
+                self.handle(.eventCopyScanned(id))
+            }
         case .abandonSupervision(let id):
             // An agent that gave up no longer waits for the operator.
             services.supervision.abandon(id)

@@ -17,7 +17,7 @@ extension ExchangeStateMachine {
         if upstreamHead.status.code / 100 == 1, upstreamHead.status != .switchingProtocols { return [] }
         var actions: [Action] = [.cancelResponseTimer]
         var upstreamHead = upstreamHead
-        if let status = TrailerFields.liftTrailersOnlyStatus(from: &upstreamHead.headers) {
+        if exchange.clientVersion.major == 2, let status = TrailerFields.liftTrailersOnlyStatus(from: &upstreamHead.headers) {
             exchange.responseTrailers = status
         }
         // The upstream answered: the request is no longer replayed, nor its held body kept.

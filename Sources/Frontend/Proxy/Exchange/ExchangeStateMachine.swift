@@ -55,6 +55,8 @@ struct ExchangeStateMachine<Connection> {
         case outboundDecided(ExchangeID, OutboundVerdict)
         /// The verdict on a response held whole for inbound `block`.
         case responseScanned(ExchangeID, InboundVerdict)
+        /// A copy of an event stream's events has been scanned (its warning, if any, is logged).
+        case eventCopyScanned(ExchangeID)
         case responseTimedOut(ExchangeID)
         // From the upstream connection the current exchange holds.
         case responseHead(HTTPResponseHead)
@@ -135,6 +137,9 @@ struct ExchangeStateMachine<Connection> {
         case scanResponse(ExchangeID, ResponseScan)
         /// Inbound `warn`: scan the copy of a response already delivered; report, never block.
         case scanResponseCopy(ResponseScan)
+        /// Inbound `warn` on an event stream: scan a copy of its events, then report
+        /// `eventCopyScanned` (whatever the result) so the next scan of the stream may start.
+        case scanEventCopy(ExchangeID, ResponseScan)
         case abandonSupervision(String)
         // Accounting.
         /// Count the request in `egress_requests_total` (`forwarded`, `blocked`, `failed`).
@@ -331,6 +336,7 @@ struct ExchangeStateMachine<Connection> {
         case .responseHead(let head): responseHead(head)
         case .responseBody(let buffer, let agentWritable): responseBody(buffer, agentWritable: agentWritable)
         case .responseTrailers(let trailers): responseTrailers(trailers)
+        case .eventCopyScanned(let id): eventCopyScanned(id)
         case .responseEnd: responseEnd()
         case .upstreamClosed(let cleanly): upstreamClosed(cleanly: cleanly)
         }

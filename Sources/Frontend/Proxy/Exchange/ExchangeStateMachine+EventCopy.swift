@@ -127,16 +127,7 @@ extension ExchangeStateMachine {
         exchange.heldBytes -= counted
         var actions = earlier
         if counted > 0 { actions.append(.releaseHeld(counted)) }
-        actions.append(
-            .emit(
-                .warn(
-                    reason: "egress DLP: response not scanned: \(reason)",
-                    context: exchange.context,
-                    responseStatus: Int(head.status.code)
-                ),
-                minimum: .blocks
-            )
-        )
+        actions.append(notScanned(reason, head: head, exchange: exchange))
         return (.none, actions)
     }
 }

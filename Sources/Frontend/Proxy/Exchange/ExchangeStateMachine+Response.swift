@@ -207,19 +207,18 @@ extension ExchangeStateMachine {
             case .events(let events):
                 actions += eventCopyEnded(events, head: head, exchange: &exchange)
             case .dropped(let reason):
-                actions.append(
-                    .emit(
-                        .warn(
-                            reason: "egress DLP: response not scanned: \(reason)",
-                            context: exchange.context,
-                            responseStatus: Int(head.status.code)
-                        ),
-                        minimum: .blocks
-                    )
-                )
+                actions.append(notScanned(reason, head: head, exchange: exchange))
             }
             return actions + finish(exchange)
         }
+    }
+
+    /// Inbound `warn` could not scan (a copy of) this response: the operator is told why.
+    func notScanned(_ reason: String, head: HTTPResponseHead, exchange: Exchange) -> Action {
+        .emit(
+            .warn(reason: "egress DLP: response not scanned: \(reason)", context: exchange.context, responseStatus: Int(head.status.code)),
+            minimum: .blocks
+        )
     }
 
     func responseLogged(_ exchange: Exchange, head: HTTPResponseHead) -> [Action] {

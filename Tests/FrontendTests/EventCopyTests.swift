@@ -11,18 +11,12 @@ struct EventCopyTests {
     typealias Machine = ExchangeStateMachine<ExchangeStateMachineTests.Conn>
     typealias Tests = ExchangeStateMachineTests
 
-    let budget = HeldBytesBudget(limit: 1_000)
+    /// The machine's own tests' policy, configuration and held-bytes budget.
+    let base = ExchangeStateMachineTests()
+    var budget: HeldBytesBudget { base.budget }
 
     func streaming(maxScanBytes: Int = 100) -> (Machine, Machine.ExchangeID) {
-        var machine = Machine(
-            configuration: .init(
-                timeouts: ConnectionTimeouts(),
-                tunnelTarget: nil,
-                awaitsClientHello: false,
-                maxScanBytes: maxScanBytes,
-                heldBytes: budget
-            )
-        )
+        var machine = base.machine(maxScanBytes: maxScanBytes)
         _ = machine.handle(Tests.admitted(Tests.head(.GET, "http://inwarn.test/stream")))
         _ = machine.handle(.requestEnd)
         let id = Machine.ExchangeID(value: 1)

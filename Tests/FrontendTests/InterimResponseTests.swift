@@ -6,7 +6,7 @@ import Testing
 @Suite("Interim responses")
 struct InterimResponseTests {
     @Test func anInterimHeadIsNotTheResponse() {
-        var machine = TrailersTests().machine()
+        var machine = ExchangeStateMachineTests().machine()
         typealias Tests = ExchangeStateMachineTests
         _ = machine.handle(Tests.admitted(Tests.head(.GET, "http://plain.test/x")))
         _ = machine.handle(.requestEnd)

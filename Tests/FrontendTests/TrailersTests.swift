@@ -10,19 +10,11 @@ struct TrailersTests {
     typealias Machine = ExchangeStateMachine<ExchangeStateMachineTests.Conn>
     typealias Tests = ExchangeStateMachineTests
 
-    let budget = HeldBytesBudget(limit: 1_000)
+    /// The machine's own tests' policy, configuration and held-bytes budget.
+    let base = ExchangeStateMachineTests()
+    var budget: HeldBytesBudget { base.budget }
 
-    func machine() -> Machine {
-        Machine(
-            configuration: .init(
-                timeouts: ConnectionTimeouts(),
-                tunnelTarget: nil,
-                awaitsClientHello: false,
-                maxScanBytes: 100,
-                heldBytes: budget
-            )
-        )
-    }
+    func machine() -> Machine { base.machine() }
 
     static let postHead = Tests.head(.POST, "http://plain.test/rpc", [("transfer-encoding", "chunked"), ("te", "trailers")])
 

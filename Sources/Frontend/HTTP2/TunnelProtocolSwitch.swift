@@ -59,7 +59,7 @@ final class TunnelProtocolSwitch: ChannelInboundHandler, RemovableChannelHandler
                 let streamSync = stream.pipeline.syncOperations
                 try streamSync.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
                 try streamSync.addHandler(
-                    ProxyRequestHandler(mode: .tunnel(target), services: services, siblings: [], startsAfterHandshake: true)
+                    ProxyRequestHandler(mode: .tunnel(target), services: services, siblings: [], onHTTP2Stream: true)
                 )
             }
         }

@@ -47,10 +47,10 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The intercepting certificate of a tunnel being opened.
     var tunnelContext: NIOSSLContext?
 
-    /// - Parameter startsAfterHandshake: an HTTP/2 stream, whose connection has done its TLS
-    ///   handshake already: no ClientHello or handshake deadline applies to it.
-    init(mode: Mode, services: ProxyServices, siblings: [any RemovableChannelHandler], startsAfterHandshake: Bool = false) {
-        self.onHTTP2Stream = startsAfterHandshake
+    /// - Parameter onHTTP2Stream: an HTTP/2 stream, whose connection has done its TLS handshake
+    ///   already: no ClientHello or handshake deadline applies to it.
+    init(mode: Mode, services: ProxyServices, siblings: [any RemovableChannelHandler], onHTTP2Stream: Bool = false) {
+        self.onHTTP2Stream = onHTTP2Stream
         self.mode = mode
         self.services = services
         self.siblings = siblings
@@ -60,7 +60,7 @@ final class ProxyRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             configuration: Machine.Configuration(
                 timeouts: services.connectionTimeouts,
                 tunnelTarget: tunnelTarget,
-                awaitsClientHello: tunnelTarget != nil && !startsAfterHandshake,
+                awaitsClientHello: tunnelTarget != nil && !onHTTP2Stream,
                 maxScanBytes: services.maxScanBytes,
                 heldBytes: services.heldBytes
             )

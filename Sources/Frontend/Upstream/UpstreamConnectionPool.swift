@@ -117,19 +117,15 @@ final class UpstreamConnectionPool {
             connection.idleTimer?.stop()
         }
         let mayBeHTTP2 = target.isTLS && !http1Only
-        let leadsWaiters = !fresh && mayBeHTTP2 && !speaksHTTP1.contains(target)
-        if leadsWaiters {
-            if let waiting = waitingForConnect[target] {
-                // Bounded: past it an exchange connects on its own, as to an HTTP/1.1 server.
-                if waiting.count < Self.maxWaitingForConnect {
-                    waitingForConnect[target]!.append(completion)
-                    return
-                }
-                connect(target, http1Only: http1Only) { result in
-                    self.connected(target, result, first: completion, mayBeHTTP2: mayBeHTTP2, leadsWaiters: false)
-                }
+        var leadsWaiters = !fresh && mayBeHTTP2 && !speaksHTTP1.contains(target)
+        if leadsWaiters, let waiting = waitingForConnect[target] {
+            if waiting.count < Self.maxWaitingForConnect {
+                waitingForConnect[target]!.append(completion)
                 return
             }
+            // Bounded: past it an exchange connects on its own, as to an HTTP/1.1 server.
+            leadsWaiters = false
+        } else if leadsWaiters {
             waitingForConnect[target] = []
         }
         connect(target, http1Only: http1Only) { result in

@@ -13,10 +13,13 @@ struct ControlClient {
         var status: Int
         var body: Data
 
-        /// The server's `{"error": …}` message, if it sent one.
-        var errorMessage: String? {
-            ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any])?["error"] as? String
+        /// The body as a JSON object, if it is one.
+        var object: [String: Any]? {
+            (try? JSONSerialization.jsonObject(with: body)) as? [String: Any]
         }
+
+        /// The server's `{"error": …}` message, if it sent one.
+        var errorMessage: String? { object?["error"] as? String }
     }
 
     func send(_ method: HTTPMethod, _ path: String) async throws -> Reply {

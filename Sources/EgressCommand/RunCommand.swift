@@ -5,6 +5,7 @@ import EgressRoutes
 import Foundation
 import Frontend
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
 import ServiceLifecycle
@@ -149,11 +150,100 @@ struct RunCommand: AsyncParsableCommand {
     )
     var maxHeldRequests = "64"
 
+    @Option(
+        name: .customLong("notify"),
+        help: "POST a message to this URL for each held request and its outcome (repeatable). Must not be reachable through the proxy."
+    )
+    var notifyURLs: [String] = []
+
+    @Option(name: .customLong("notify-format"), help: "The --notify body: json (the default), slack or ntfy.")
+    var notifyFormat = "json"
+
+    @Option(
+        name: .customLong("decisions-file"),
+        help: "Keep standing decisions in this file (mode 0600) across restarts; without it they live in memory."
+    )
+    var decisionsFile: String?
+
+    @Option(name: .customLong("history"), help: "Decisions kept for GET /history (default 200).")
+    var historyLength = "200"
+
+    @Option(
+        name: .customLong("audit-log"),
+        help: "Append every level-1 event to this file as a hash chain (`egress audit verify` checks it)."
+    )
+    var auditLog: String?
+
+    @Option(
+        name: .customLong("audit-log-max-bytes"),
+        help: "Rotate the audit log when it reaches this size (default 67108864)."
+    )
+    var auditLogMaxBytes = String(64 << 20)
+
+    @Option(name: .customLong("audit-log-keep"), help: "Rotated audit log files kept (default 10).")
+    var auditLogKeep = "10"
+
     func run() async throws {
         let options = try makeOptions()
         let (controlAddress, controlToken) = try makeControl(proxyListener: options.proxy)
-        let events = EventLog(level: options.level)
-        let supervision = SupervisionQueue()
+        let targets = try notifyTargets(routes: options.proxy.routes, listener: options.proxy)
+        let format = try parsedNotifyFormat()
+        let history = try Self.count(historyLength, flag: "--history", range: 1...10_000)
+        // The audit log's and decisions file's own failures are events; the log exists only after them.
+        let lateEvents = NIOLockedValueBox<EventLog?>(nil)
+        let report: @Sendable (String, String) -> Void = { name, detail in
+            lateEvents.withLockedValue { $0 }?.emit(
+                EgressEvent(name: name, fields: [("status", .string("failed")), ("detail", .string(detail))]),
+                minimum: .blocks
+            )
+        }
+        let audit = try openAuditLog { report("egress_audit", $0) }
+        let events = EventLog(level: options.level, audit: audit)
+        lateEvents.withLockedValue { $0 = events }
+        var observers: [any SupervisionObserver] = []
+        var standing: [StandingDecision] = []
+        if let decisionsFile {
+            let file = DecisionsFile(path: decisionsFile) { report("egress_decisions_file", $0) }
+            do throws(DecisionsFile.LoadError) {
+                standing = try file.load()
+            } catch {
+                audit?.close()
+                throw CommandFailure(error.description)
+            }
+            observers.append(file)
+        }
+        let notifier = targets.isEmpty ? nil : Notifier(targets: targets, settings: .init(format: format), events: events)
+        if let notifier { observers.append(notifier) }
+        let supervision = SupervisionQueue(standingDecisions: standing, historyCapacity: history, observers: observers)
+        defer {
+            audit?.close()
+            for case let file as DecisionsFile in observers { file.flush() }
+        }
+        do {
+            try await serve(
+                options: options,
+                control: (controlAddress, controlToken),
+                events: events,
+                supervision: supervision,
+                notifier: notifier,
+                targets: targets
+            )
+        } catch {
+            await notifier?.shutdown()
+            throw error
+        }
+        await notifier?.shutdown()
+    }
+
+    private func serve(
+        options: (proxy: ProxyOptions, level: LogLevel),
+        control: (ControlAddress, ControlToken?),
+        events: EventLog,
+        supervision: SupervisionQueue,
+        notifier: Notifier?,
+        targets: [NotifyTarget]
+    ) async throws {
+        let (controlAddress, controlToken) = control
         let metrics = EgressMetrics()
         let server: ProxyServer
         do {
@@ -181,8 +271,12 @@ struct RunCommand: AsyncParsableCommand {
         }
         if case .tcp(let bound) = controlServer.address {
             server.refuseProxying(toPort: bound.port)
+            let host = ["0.0.0.0", "::", "*"].contains(bound.host) ? ProcessInfo.processInfo.hostName : bound.host
+            notifier?.pageLink = "http://\(host.contains(":") ? "[\(host)]" : host):\(bound.port)/"
         }
-        let reload = Self.onSignal(SIGHUP) { reloadRoutes(into: server, events: events) }
+        let reload = Self.onSignal(SIGHUP) {
+            reloadRoutes(into: server, events: events, notifyTargets: targets, listener: options.proxy)
+        }
         // Runs until SIGTERM or SIGINT has drained and stopped everything.
         let services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
@@ -198,9 +292,24 @@ struct RunCommand: AsyncParsableCommand {
 
     /// SIGHUP: re-read routes.yaml and the token variables, and put them in force only if all of it
     /// is valid; otherwise the running policy stays and `egress_reload` says why (level ≥ 1).
-    private func reloadRoutes(into server: ProxyServer, events: EventLog) {
+    private func reloadRoutes(
+        into server: ProxyServer,
+        events: EventLog,
+        notifyTargets: [NotifyTarget],
+        listener: ProxyOptions
+    ) {
         do {
             let (routes, tokens) = try loadPolicy()
+            // A new route must not open a --notify endpoint to the agent.
+            for target in notifyTargets {
+                if let reason = target.reachableByAgent(
+                    routes: routes,
+                    listenHost: listener.listenHost,
+                    listenPort: listener.listenPort
+                ) {
+                    throw CommandFailure("\(routesPath): \(reason)")
+                }
+            }
             // --log was validated at start, so it parses again here.
             let override = try parsedLogOverride()
             server.reload(routes: routes, tokens: tokens, logLevel: override ?? routes.log)
@@ -240,6 +349,45 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         return (address, token)
+    }
+
+    /// `--notify`: each URL parsed, and none the agent could reach through the proxy.
+    private func notifyTargets(routes: RoutesConfig, listener: ProxyOptions) throws -> [NotifyTarget] {
+        try notifyURLs.map { text in
+            let target: NotifyTarget
+            do throws(NotifyTarget.ParseError) {
+                target = try NotifyTarget(parsing: text)
+            } catch {
+                throw CommandFailure(error.description)
+            }
+            if let reason = target.reachableByAgent(
+                routes: routes,
+                listenHost: listener.listenHost,
+                listenPort: listener.listenPort
+            ) {
+                throw CommandFailure(reason)
+            }
+            return target
+        }
+    }
+
+    private func parsedNotifyFormat() throws -> NotificationFormat {
+        guard let format = NotificationFormat(rawValue: notifyFormat) else {
+            throw CommandFailure("--notify-format \(notifyFormat): expected json, slack or ntfy")
+        }
+        return format
+    }
+
+    /// `--audit-log`, opened where its chain stands; `nil` without the flag.
+    private func openAuditLog(onFailure: @escaping @Sendable (String) -> Void) throws -> AuditLog? {
+        let maxBytes = try Self.count(auditLogMaxBytes, flag: "--audit-log-max-bytes", range: 4096...(1 << 40))
+        let keep = try Self.count(auditLogKeep, flag: "--audit-log-keep", range: 1...1000)
+        guard let auditLog else { return nil }
+        do throws(AuditLog.OpenError) {
+            return try AuditLog(path: auditLog, rotation: .init(maxBytes: maxBytes, keep: keep), onFailure: onFailure)
+        } catch {
+            throw CommandFailure(error.description)
+        }
     }
 
     /// `--log`, when given.

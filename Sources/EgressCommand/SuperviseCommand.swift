@@ -8,7 +8,7 @@ struct SuperviseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "supervise",
         abstract: "List, approve or deny requests held for an operator's decision.",
-        subcommands: [List.self, Approve.self, Deny.self]
+        subcommands: [List.self, Approve.self, Deny.self, Rules.self, Revoke.self, History.self]
     )
 
     struct List: AsyncParsableCommand {
@@ -43,9 +43,15 @@ struct SuperviseCommand: AsyncParsableCommand {
         @Argument(help: "The held request's id (see `egress supervise list`).")
         var id: String
 
+        @Option(
+            name: .customLong("for"),
+            help: "Also approve at once, for this long (90s, 10m, 2h; at most 24h), later requests to the same route and host whose findings are all of this request's detectors."
+        )
+        var standing: String?
+
         @OptionGroup var control: ControlOptions
 
-        func run() async throws { try await decide(id, "approve", control: control) }
+        func run() async throws { try await decide(id, "approve", standing: standing, control: control) }
     }
 
     struct Deny: AsyncParsableCommand {
@@ -54,26 +60,153 @@ struct SuperviseCommand: AsyncParsableCommand {
         @Argument(help: "The held request's id (see `egress supervise list`).")
         var id: String
 
+        @Option(
+            name: .customLong("for"),
+            help: "Also refuse at once, for this long (90s, 10m, 2h; at most 24h), later requests to the same route and host whose findings are all of this request's detectors."
+        )
+        var standing: String?
+
         @OptionGroup var control: ControlOptions
 
-        func run() async throws { try await decide(id, "deny", control: control) }
+        func run() async throws { try await decide(id, "deny", standing: standing, control: control) }
     }
 
-    static func decide(_ id: String, _ decision: String, control: ControlOptions) async throws {
-        guard !id.isEmpty, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
-            throw CommandFailure("\(id): not a held request id (letters and digits)")
+    struct Rules: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the standing decisions in force.")
+
+        @Flag(name: .customLong("json"), help: "One JSON object per line instead of a table.")
+        var json = false
+
+        @OptionGroup var control: ControlOptions
+
+        func run() async throws {
+            let items = try await list("/rules", control: control)
+            if json {
+                for item in items { print(jsonLine(item)) }
+                return
+            }
+            guard !items.isEmpty else {
+                print("no standing decisions")
+                return
+            }
+            let header = ["ID", "DECISION", "ROUTE", "HOST", "DETECTORS", "EXPIRES", "HITS", "BY"]
+            let rows = items.map { item in
+                [
+                    item["id"] as? String ?? "", item["decision"] as? String ?? "", item["route"] as? String ?? "",
+                    item["host"] as? String ?? "", (item["detectors"] as? [String] ?? []).joined(separator: ","),
+                    "\(item["expires_in_s"] as? Int ?? 0)s", "\(item["hits"] as? Int ?? 0)",
+                    item["created_by"] as? String ?? "",
+                ]
+            }
+            print(HeldRow.table(header: header, rows), terminator: "")
         }
-        let reply = try await control.client().send(.POST, "/pending/\(id)/\(decision)")
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "End a standing decision now.")
+
+        @Argument(help: "The standing decision's id (see `egress supervise rules`).")
+        var id: String
+
+        @OptionGroup var control: ControlOptions
+
+        func run() async throws {
+            try checkID(id, what: "standing decision")
+            let reply = try await control.client().send(.POST, "/rules/\(id)/revoke")
+            switch reply.status {
+            case 200: print("\(id) revoked")
+            case 404: throw CommandFailure(reply.errorMessage ?? "no standing decision with id \(id)")
+            default:
+                throw CommandFailure(
+                    "unexpected answer from the control listener (\(reply.status)): \(reply.errorMessage ?? "")"
+                )
+            }
+        }
+    }
+
+    struct History: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the recent decisions about held requests, newest first, and who made them."
+        )
+
+        @Flag(name: .customLong("json"), help: "One JSON object per line instead of a table.")
+        var json = false
+
+        @OptionGroup var control: ControlOptions
+
+        func run() async throws {
+            let items = try await list("/history", control: control)
+            if json {
+                for item in items { print(jsonLine(item)) }
+                return
+            }
+            guard !items.isEmpty else {
+                print("no decisions yet")
+                return
+            }
+            let header = ["TIME", "STATUS", "BY", "ID", "HOST", "METHOD", "PATH", "DETECTORS"]
+            let rows = items.map { item in
+                let by = [item["by"] as? String, item["rule"] as? String].compactMap { $0 }.joined(separator: " ")
+                return [
+                    item["at"] as? String ?? "", item["status"] as? String ?? "", by, item["id"] as? String ?? "",
+                    item["host"] as? String ?? "", item["method"] as? String ?? "", item["path"] as? String ?? "",
+                    (item["detectors"] as? [String] ?? []).joined(separator: ","),
+                ]
+            }
+            print(HeldRow.table(header: header, rows), terminator: "")
+        }
+    }
+
+    static func checkID(_ id: String, what: String) throws {
+        guard !id.isEmpty, id.utf8.count <= 64, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+            throw CommandFailure("\(id): not a \(what) id (letters and digits)")
+        }
+    }
+
+    static func decide(_ id: String, _ decision: String, standing: String?, control: ControlOptions) async throws {
+        try checkID(id, what: "held request")
+        var path = "/pending/\(id)/\(decision)?by=cli"
+        if let standing {
+            guard let seconds = StandingDuration.seconds(parsing: standing) else {
+                throw CommandFailure("--for \(standing): expected a duration from 1s to 24h, e.g. 90s, 10m or 2h")
+            }
+            path += "&for=\(seconds)"
+        }
+        let reply = try await control.client().send(.POST, path)
         switch reply.status {
         case 200:
-            print("\(id) \(decision == "approve" ? "approved" : "denied")")
+            var line = "\(id) \(decision == "approve" ? "approved" : "denied")"
+            if let rule = reply.object?["rule"] as? [String: Any], let ruleID = rule["id"] as? String {
+                let seconds = rule["expires_in_s"] as? Int ?? 0
+                line += "; standing decision \(ruleID) for \(rule["host"] as? String ?? "") "
+                    + "(\((rule["detectors"] as? [String] ?? []).joined(separator: ","))) for \(seconds)s"
+            }
+            print(line)
         case 404:
             throw CommandFailure(reply.errorMessage ?? "no held request with id \(id) (unknown, or already decided)")
         default:
             throw CommandFailure(
-                "unexpected answer from the control listener (\(reply.status)): \(reply.errorMessage ?? "")"
+                "the control listener refused (\(reply.status)): \(reply.errorMessage ?? "")"
             )
         }
+    }
+
+    /// A control API list (`/rules`, `/history`).
+    static func list(_ path: String, control: ControlOptions) async throws -> [[String: Any]] {
+        let reply = try await control.client().send(.GET, path)
+        guard reply.status == 200, let items = (try? JSONSerialization.jsonObject(with: reply.body)) as? [[String: Any]]
+        else {
+            throw CommandFailure(
+                "unexpected answer from the control listener (\(reply.status)): \(reply.errorMessage ?? "not a list")"
+            )
+        }
+        return items
+    }
+
+    /// One object as a compact JSON line, keys sorted (the API's own order is not kept by Foundation).
+    static func jsonLine(_ item: [String: Any]) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: item, options: [.sortedKeys, .withoutEscapingSlashes]))
+        return data.map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 }
 
@@ -135,15 +268,21 @@ struct HeldRow {
         ])
     }
 
-    /// A padded table, or "no held requests". Control characters from the agent's request never
-    /// reach the terminal.
+    /// A padded table, or "no held requests".
     static func table(_ rows: [HeldRow]) -> String {
         guard !rows.isEmpty else { return "no held requests\n" }
         let header = ["ID", "HOST", "METHOD", "PATH", "DETECTORS", "EXPIRES"]
-        let cells = rows.map { row in
-            [row.id, row.host, row.method, row.path, row.detectors.joined(separator: ","), "\(row.expiresIn)s"]
-                .map(printable)
-        }
+        return table(
+            header: header,
+            rows.map { row in
+                [row.id, row.host, row.method, row.path, row.detectors.joined(separator: ","), "\(row.expiresIn)s"]
+            }
+        )
+    }
+
+    /// A padded table. Control characters from the agent's request never reach the terminal.
+    static func table(header: [String], _ rows: [[String]]) -> String {
+        let cells = rows.map { $0.map(printable) }
         let widths = header.indices.map { column in
             ([header[column]] + cells.map { $0[column] }).map(\.count).max() ?? 0
         }

@@ -14,7 +14,7 @@ struct Egress: AsyncParsableCommand {
         abstract: "Egress proxy sidecar for sandboxed AI coding agents.",
         subcommands: [
             RunCommand.self, CheckCommand.self, CACommand.self, PlanCommand.self, ScanCommand.self,
-            SuperviseCommand.self, HealthCommand.self,
+            SuperviseCommand.self, HealthCommand.self, AuditCommand.self,
         ]
     )
 }

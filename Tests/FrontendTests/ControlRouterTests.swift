@@ -1,5 +1,7 @@
 import Foundation
 import NIOConcurrencyHelpers
+import NIOPosix
+import NIOCore
 import Testing
 
 @testable import Frontend
@@ -7,43 +9,47 @@ import Testing
 /// The control API's routing, authentication and rendering, without sockets.
 @Suite("Control API routing")
 struct ControlRouterTests {
-    /// A queue stand-in holding fixed requests; approve/deny remove them like the real one.
-    final class FakeQueue: SupervisionControl {
-        let held: NIOLockedValueBox<[SupervisionQueue.HeldRequest]>
-        let decisions = NIOLockedValueBox<[String]>([])
-
-        init(_ held: [SupervisionQueue.HeldRequest]) { self.held = NIOLockedValueBox(held) }
-
-        func pending() -> [SupervisionQueue.HeldRequest] { held.withLockedValue { $0 } }
-        func approve(_ id: String) throws(SupervisionQueue.SettleError) { try settle(id, "approved") }
-        func deny(_ id: String) throws(SupervisionQueue.SettleError) { try settle(id, "denied") }
-
-        private func settle(_ id: String, _ decision: String) throws(SupervisionQueue.SettleError) {
-            let found = held.withLockedValue { held in
-                guard let index = held.firstIndex(where: { $0.id == id }) else { return false }
-                held.remove(at: index)
-                return true
-            }
-            guard found else { throw .unknown(id) }
-            decisions.withLockedValue { $0.append("\(id) \(decision)") }
-        }
-    }
-
     static let now = Date(timeIntervalSince1970: 1_000_000)
+    /// Timers of held requests fire here (long after a test ends, harmlessly: the queue is gone).
+    static var loop: any EventLoop { MultiThreadedEventLoopGroup.singleton.next() }
+
+    /// A real queue holding `held` (ids as given), held at `now` for 42.5 s.
+    static func queue(_ held: [SupervisionQueue.HeldRequest], observers: [any SupervisionObserver] = []) -> SupervisionQueue {
+        let queue = SupervisionQueue(observers: observers)
+        for request in held {
+            _ = queue.hold(
+                route: request.route,
+                host: request.host,
+                method: request.method,
+                path: request.path,
+                detectors: request.detectors,
+                labels: request.labels,
+                previews: request.previews,
+                timeout: .milliseconds(42_500),
+                limit: 64,
+                on: loop,
+                now: now,
+                id: request.id
+            )
+        }
+        return queue
+    }
 
     static func held(
         id: String = "abc234",
         host: String = "api.test",
-        path: String = "/gists"
+        path: String = "/gists",
+        detectors: [String] = ["github_token_classic"]
     ) -> SupervisionQueue.HeldRequest {
         .init(
             id: id,
+            route: host,
             host: host,
             method: "POST",
             path: path,
-            detectors: ["github_token_classic"],
-            labels: ["GitHub token (classic)"],
-            previews: ["ghp_M7…T4V4"],
+            detectors: detectors,
+            labels: detectors.map { _ in "GitHub token (classic)" },
+            previews: detectors.map { _ in "ghp_M7…T4V4" },
             heldAt: now,
             expiresAt: now.addingTimeInterval(42.5)
         )
@@ -55,29 +61,31 @@ struct ControlRouterTests {
 
     @Test("GET /pending lists held requests with the documented fields")
     func pendingList() throws {
-        let router = ControlRouter(supervision: FakeQueue([Self.held()]), token: nil)
+        let router = ControlRouter(supervision: Self.queue([Self.held()]), token: nil)
         let response = router.respond(to: .init(method: "GET", uri: "/pending"), now: Self.now)
         #expect(response.status == 200)
         #expect(response.contentType == "application/json")
         #expect(
             response.body
-                == #"[{"id":"abc234","host":"api.test","method":"POST","path":"/gists","detectors":["github_token_classic"],"labels":["GitHub token (classic)"],"previews":["ghp_M7…T4V4"],"expires_in_s":43}]"#
+                == #"[{"id":"abc234","route":"api.test","host":"api.test","method":"POST","path":"/gists","detectors":["github_token_classic"],"labels":["GitHub token (classic)"],"previews":["ghp_M7…T4V4"],"expires_in_s":43}]"#
                 + "\n"
         )
-        let empty = ControlRouter(supervision: FakeQueue([]), token: nil)
+        let empty = ControlRouter(supervision: Self.queue([]), token: nil)
         #expect(empty.respond(to: .init(method: "GET", uri: "/pending?x=1")).body == "[]\n")
     }
 
     @Test("approve and deny settle known ids and answer 404 for unknown or settled ones")
     func settle() {
-        let queue = FakeQueue([Self.held(id: "one"), Self.held(id: "two")])
+        let queue = Self.queue([Self.held(id: "one"), Self.held(id: "two")])
         let router = ControlRouter(supervision: queue, token: nil)
         let approved = router.respond(to: .init(method: "POST", uri: "/pending/one/approve"))
         #expect(approved.status == 200)
         #expect(approved.body == #"{"id":"one","decision":"approved"}"# + "\n")
         let denied = router.respond(to: .init(method: "POST", uri: "/pending/two/deny"))
         #expect(denied.body == #"{"id":"two","decision":"denied"}"# + "\n")
-        #expect(queue.decisions.withLockedValue { $0 } == ["one approved", "two denied"])
+        #expect(queue.history().map { "\($0.id) \($0.status) \($0.by?.rawValue ?? "-")" } == [
+            "two denied api", "one approved api", "two held -", "one held -",
+        ])
         let again = router.respond(to: .init(method: "POST", uri: "/pending/one/deny"))
         #expect(again.status == 404)
         #expect((Self.json(again) as? [String: String])?["id"] == "one")
@@ -93,7 +101,7 @@ struct ControlRouterTests {
         ]
     )
     func methodsAndPaths(method: String, uri: String, status: Int) {
-        let router = ControlRouter(supervision: FakeQueue([Self.held(id: "one")]), token: nil)
+        let router = ControlRouter(supervision: Self.queue([Self.held(id: "one")]), token: nil)
         let response = router.respond(to: .init(method: method, uri: uri))
         #expect(response.status == status)
         #expect(response.contentType == "application/json")
@@ -104,7 +112,7 @@ struct ControlRouterTests {
     @Test("with a token, every endpoint needs Bearer or Basic; others get 401 with a Basic challenge")
     func authentication() throws {
         let token = try #require(ControlToken("s3cret-token"))
-        let router = ControlRouter(supervision: FakeQueue([]), token: token)
+        let router = ControlRouter(supervision: Self.queue([]), token: token)
         let basic = { (pair: String) in "Basic " + Data(pair.utf8).base64EncodedString() }
         let cases: [(String?, Int)] = [
             (nil, 401), ("Bearer s3cret-token", 200), ("bearer s3cret-token", 200), ("Bearer s3cret-toke", 401),
@@ -128,7 +136,7 @@ struct ControlRouterTests {
 
     @Test("a browser POST from another origin is refused; same origin and non-browsers pass")
     func crossOrigin() {
-        let queue = FakeQueue([Self.held(id: "a"), Self.held(id: "b"), Self.held(id: "c")])
+        let queue = Self.queue([Self.held(id: "a"), Self.held(id: "b"), Self.held(id: "c")])
         let router = ControlRouter(supervision: queue, token: nil)
         let foreign = router.respond(
             to: .init(method: "POST", uri: "/pending/a/approve", origin: "http://evil.example", host: "127.0.0.1:9090")
@@ -151,7 +159,7 @@ struct ControlRouterTests {
     @Test("the operator page lists held requests, escapes everything and loads nothing external")
     func page() throws {
         let hostile = Self.held(id: "x1", host: "api.test", path: #"/a?<script>alert("x")</script>&b='1'"#)
-        let router = ControlRouter(supervision: FakeQueue([hostile, Self.held(id: "x2")]), token: nil)
+        let router = ControlRouter(supervision: Self.queue([hostile, Self.held(id: "x2")]), token: nil)
         let response = router.respond(to: .init(method: "GET", uri: "/"), now: Self.now)
         #expect(response.status == 200)
         #expect(response.contentType.hasPrefix("text/html"))
@@ -163,11 +171,13 @@ struct ControlRouterTests {
         #expect(html.contains("ghp_M7…T4V4"))
         #expect(html.contains("GitHub token (classic)"))
         #expect(html.contains("43 s"))
-        #expect(html.contains(#"fetch(location.origin + "/pending""#))
+        #expect(html.contains(#"load("/pending")"#))
+        #expect(html.contains(#"data-id="x1" data-decision="approve" data-for="600""#))
+        #expect(html.contains(#"<tbody id="rules">"#) && html.contains(#"<tbody id="history">"#))
         #expect(!html.contains("src=\"http"))
         #expect(!html.contains("href=\"http"))
         #expect(response.headers.contains { $0.0 == "Content-Security-Policy" && $0.1.contains("default-src 'none'") })
-        let empty = ControlRouter(supervision: FakeQueue([]), token: nil).respond(to: .init(method: "GET", uri: "/"))
+        let empty = ControlRouter(supervision: Self.queue([]), token: nil).respond(to: .init(method: "GET", uri: "/"))
         #expect(empty.body.contains(#"<p id="empty">No held requests.</p>"#))
     }
 

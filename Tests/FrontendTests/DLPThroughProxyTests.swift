@@ -132,17 +132,17 @@ struct DLPThroughProxyTests {
             #expect(first.previews.count == 1)
             #expect(!first.previews[0].contains(Self.token))
             #expect(s.upstream.requests.isEmpty)
-            try s.proxy.supervision.approve(first.id)
+            try s.proxy.supervision.decide(first.id, approve: true, by: .api)
             // Approved requests go upstream unchanged.
             #expect(Scenario.echoed(try await approved)?["body"] as? String == "token=\(Self.token)")
 
             async let denied = curl(s.proxy, ["-w", "\n%{http_code}", "-d", Self.token, "https://api.test/deny-me"])
             let second = try #require(try await Self.held(s.proxy, count: 1).first)
-            try s.proxy.supervision.deny(second.id)
+            try s.proxy.supervision.decide(second.id, approve: false, by: .api)
             let deniedResult = try await denied
             #expect(deniedResult.stdout.hasSuffix("403"))
             #expect(deniedResult.stdout.contains("denied by the operator"))
-            #expect(throws: SupervisionQueue.SettleError.unknown(second.id)) { try s.proxy.supervision.approve(second.id) }
+            #expect(throws: SupervisionBook.SettleError.unknown(second.id)) { try s.proxy.supervision.decide(second.id, approve: true, by: .api) }
             let statuses = s.proxy.events.events("egress_supervise").compactMap { $0["status"] as? String }
             #expect(statuses == ["held", "approved", "held", "denied"])
             #expect(!s.proxy.events.lines.joined().contains(Self.token))

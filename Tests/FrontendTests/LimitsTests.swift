@@ -185,7 +185,7 @@ struct LimitsTests {
             let second = try await curl(s.proxy, ["-w", "\n%{http_code}", "-d", "k=\(secret)", "https://api.test/two"])
             #expect(second.stdout.hasSuffix("\n503"), "\(second.stdout)")
             #expect(second.stdout.contains("egress: too many requests held for the operator (1)"))
-            for held in s.proxy.supervision.pending() { try s.proxy.supervision.deny(held.id) }
+            for held in s.proxy.supervision.pending() { try s.proxy.supervision.decide(held.id, approve: false, by: .api) }
             let denied = try await first.value
             #expect(denied.stdout.hasSuffix("\n403"))
             #expect(s.upstream.requests.isEmpty)

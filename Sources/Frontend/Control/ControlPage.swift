@@ -1,8 +1,10 @@
 import Foundation
 
 /// `GET /`: a self-contained operator page (no external assets) listing held requests with
-/// Approve/Deny buttons. Rendered with the current queue, then kept fresh by a small script that
-/// polls `GET /pending` every 2 seconds and builds rows with `textContent` (never HTML).
+/// Approve/Deny buttons (once, or standing for 10 minutes), the standing decisions with Revoke, and
+/// the recent decisions. Rendered with the current queue, then kept fresh by a small script that
+/// polls `GET /pending`, `/rules` and `/history` every 2 seconds and builds rows with `textContent`
+/// (never HTML).
 enum ControlPage {
     static let contentSecurityPolicy =
         "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; "
@@ -36,6 +38,18 @@ enum ControlPage {
             </table>
             <p id="empty"\(pending.isEmpty ? "" : " hidden")>No held requests.</p>
             <p id="status"></p>
+            <h2>Standing decisions</h2>
+            <p>Requests to the same route and host whose findings are all of the listed detectors are settled at once until the decision ends.</p>
+            <table>
+            <thead><tr><th>Decision</th><th>Route</th><th>Host</th><th>Detectors</th><th>Time left</th><th>Hits</th><th>Made by</th><th></th></tr></thead>
+            <tbody id="rules"></tbody>
+            </table>
+            <p id="no-rules">No standing decisions.</p>
+            <h2>History</h2>
+            <table>
+            <thead><tr><th>Time (UTC)</th><th>Status</th><th>By</th><th>Host</th><th>Method</th><th>Path</th><th>Detectors</th><th>Id</th></tr></thead>
+            <tbody id="history"></tbody>
+            </table>
             <script>
             \(script)
             </script>
@@ -51,9 +65,16 @@ enum ControlPage {
             + "<td><code>\(escape(held.path))</code></td><td>\(held.labels.map(escape).joined(separator: "<br>"))</td>"
             + "<td><code>\(held.previews.map(escape).joined(separator: "<br>"))</code></td>"
             + "<td>\(held.expiresIn(now: now)) s</td>"
-            + "<td><button data-id=\"\(id)\" data-decision=\"approve\">Approve</button>"
-            + "<button data-id=\"\(id)\" data-decision=\"deny\">Deny</button></td></tr>"
+            + "<td>" + buttons.map { decision, standing, label in
+                "<button data-id=\"\(id)\" data-decision=\"\(decision)\"\(standing ? " data-for=\"600\"" : "")>\(label)</button>"
+            }.joined() + "</td></tr>"
     }
+
+    /// The decision buttons of a held request: the decision, whether it stands for 10 minutes, the label.
+    private static let buttons: [(String, Bool, String)] = [
+        ("approve", false, "Approve"), ("approve", true, "Approve for 10 min"),
+        ("deny", false, "Deny"), ("deny", true, "Deny for 10 min"),
+    ]
 
     /// Escapes text for HTML element content and double-quoted attribute values.
     static func escape(_ text: String) -> String {
@@ -77,6 +98,9 @@ enum ControlPage {
         const body = document.getElementById("held");
         const empty = document.getElementById("empty");
         const status = document.getElementById("status");
+        const rules = document.getElementById("rules");
+        const noRules = document.getElementById("no-rules");
+        const history = document.getElementById("history");
         function cell(row, text, code) {
           const td = document.createElement("td");
           const lines = Array.isArray(text) ? text : [text];
@@ -88,11 +112,12 @@ enum ControlPage {
           });
           row.appendChild(td);
         }
-        function button(td, id, decision, label) {
+        function button(td, id, decision, label, standing) {
           const b = document.createElement("button");
           b.textContent = label;
           b.dataset.id = id;
           b.dataset.decision = decision;
+          if (standing) b.dataset.for = "600";
           td.appendChild(b);
         }
         function render(items) {
@@ -106,33 +131,90 @@ enum ControlPage {
             cell(tr, item.previews, true);
             cell(tr, item.expires_in_s + " s");
             const td = document.createElement("td");
-            button(td, item.id, "approve", "Approve");
-            button(td, item.id, "deny", "Deny");
+            button(td, item.id, "approve", "Approve", false);
+            button(td, item.id, "approve", "Approve for 10 min", true);
+            button(td, item.id, "deny", "Deny", false);
+            button(td, item.id, "deny", "Deny for 10 min", true);
             tr.appendChild(td);
             return tr;
           });
           body.replaceChildren(...rows);
           empty.hidden = items.length > 0;
         }
+        function renderRules(items) {
+          rules.replaceChildren(...items.map((item) => {
+            const tr = document.createElement("tr");
+            tr.dataset.rule = item.id;
+            cell(tr, item.decision);
+            cell(tr, item.route, true);
+            cell(tr, item.host);
+            cell(tr, item.detectors, true);
+            cell(tr, item.expires_in_s + " s");
+            cell(tr, item.hits);
+            cell(tr, item.created_by);
+            const td = document.createElement("td");
+            const b = document.createElement("button");
+            b.textContent = "Revoke";
+            b.dataset.revoke = item.id;
+            td.appendChild(b);
+            tr.appendChild(td);
+            return tr;
+          }));
+          noRules.hidden = items.length > 0;
+        }
+        function renderHistory(items) {
+          history.replaceChildren(...items.map((item) => {
+            const tr = document.createElement("tr");
+            tr.dataset.id = item.id;
+            tr.dataset.status = item.status;
+            cell(tr, item.at.replace("T", " ").replace("Z", ""));
+            cell(tr, item.status);
+            cell(tr, item.by === null ? "" : (item.rule ? item.by + " " + item.rule : item.by));
+            cell(tr, item.host);
+            cell(tr, item.method);
+            cell(tr, item.path, true);
+            cell(tr, item.detectors, true);
+            cell(tr, item.id, true);
+            return tr;
+          }));
+        }
+        async function load(path) {
+          const response = await fetch(location.origin + path, { cache: "no-store" });
+          if (!response.ok) throw new Error("GET " + path + ": " + response.status);
+          return response.json();
+        }
         async function refresh() {
           try {
-            const response = await fetch(location.origin + "/pending", { cache: "no-store" });
-            if (!response.ok) throw new Error("GET /pending: " + response.status);
-            render(await response.json());
-            status.textContent = "";
+            const [pending, standing, recent] = await Promise.all([load("/pending"), load("/rules"), load("/history")]);
+            render(pending);
+            renderRules(standing);
+            renderHistory(recent);
+            if (!status.dataset.sticky) status.textContent = "";
           } catch (error) {
             status.textContent = String(error);
           }
         }
-        body.addEventListener("click", async (event) => {
+        async function post(path, label) {
+          const response = await fetch(location.origin + path, { method: "POST" });
+          const answer = await response.json().catch(() => ({}));
+          status.textContent = label + ": " + (response.ok ? (answer.decision || "revoked") : (answer.error || response.status));
+          status.dataset.sticky = "1";
+          setTimeout(() => { delete status.dataset.sticky; }, 5000);
+          refresh();
+        }
+        body.addEventListener("click", (event) => {
           const target = event.target;
           if (!(target instanceof HTMLButtonElement)) return;
           const id = target.dataset.id, decision = target.dataset.decision;
-          const response = await fetch(location.origin + "/pending/" + encodeURIComponent(id) + "/" + decision, { method: "POST" });
-          const answer = await response.json().catch(() => ({}));
-          status.textContent = response.ok ? id + ": " + answer.decision : id + ": " + (answer.error || response.status);
-          refresh();
+          const standing = target.dataset.for ? "&for=" + target.dataset.for : "";
+          post("/pending/" + encodeURIComponent(id) + "/" + decision + "?by=page" + standing, id);
         });
+        rules.addEventListener("click", (event) => {
+          const target = event.target;
+          if (!(target instanceof HTMLButtonElement) || !target.dataset.revoke) return;
+          post("/rules/" + encodeURIComponent(target.dataset.revoke) + "/revoke", target.dataset.revoke);
+        });
+        refresh();
         setInterval(refresh, 2000);
         """
 }

@@ -27,7 +27,7 @@ public final class ControlServer: Sendable {
     public static func start(
         address: ControlAddress,
         token: ControlToken?,
-        supervision: any SupervisionControl,
+        supervision: SupervisionQueue,
         metrics: EgressMetrics? = nil
     ) async throws -> ControlServer {
         if address.isTCP && token == nil {

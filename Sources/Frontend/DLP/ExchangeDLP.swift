@@ -10,8 +10,11 @@ struct ExchangeDLP: Sendable, Equatable {
     var inboundAction: InboundAction
     /// The header holding the credential the proxy injected: never scanned.
     var injectedHeader: String?
+    /// The route's host pattern as routes.yaml writes it: what a standing decision is made for.
+    var route: String
 
     init(route: Route) {
+        self.route = route.host.description
         outboundDetectors = Self.resolve(route.dlp.outboundDetectors, direction: .outbound)
         inboundDetectors = Self.resolve(route.dlp.inboundDetectors, direction: .inbound)
         outboundAction = route.dlp.effectiveOutboundOnMatch

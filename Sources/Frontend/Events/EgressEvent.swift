@@ -83,23 +83,26 @@ extension EgressEvent {
     }
 
     /// A request held for the operator (`status` `held`), and its outcome (`approved`, `denied`,
-    /// `expired`, `abandoned`).
+    /// `expired`, `abandoned`) with who decided (`by`) and the standing decision applied or made (`rule`).
     public static func supervise(
         status: String,
         id: String,
         reason: String,
         context: RequestContext,
         detectors: [String],
-        previews: [String]
+        previews: [String],
+        by: Decider? = nil,
+        rule: String? = nil
     ) -> EgressEvent {
-        EgressEvent(
-            name: "egress_supervise",
-            fields: [("status", .string(status)), ("id", .string(id)), ("reason", .string(reason))] + context.fields
-                + [
-                    ("detectors", .array(detectors.map { .string($0) })),
-                    ("previews", .array(previews.map { .string($0) })),
-                ]
-        )
+        var fields: [(String, JSONValue)] =
+            [("status", .string(status)), ("id", .string(id)), ("reason", .string(reason))] + context.fields
+            + [
+                ("detectors", .array(detectors.map { .string($0) })),
+                ("previews", .array(previews.map { .string($0) })),
+            ]
+        if let by { fields.append(("by", .string(by.rawValue))) }
+        if let rule { fields.append(("rule", .string(rule))) }
+        return EgressEvent(name: "egress_supervise", fields: fields)
     }
 
     /// The proxy closed an agent connection of its own accord (an idle keep-alive connection).

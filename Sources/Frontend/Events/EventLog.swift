@@ -12,16 +12,20 @@ import Darwin
 /// The operator-facing event stream (README, "Event log"): one JSON object per line, filtered by level.
 ///
 /// Lines are written whole under a lock, so events from concurrent connections never interleave.
+/// With an audit log, every level-1 event (and the boot line) is also handed to it, whatever the
+/// level in force: level-2 events carry bodies and credentials and never go there.
 public final class EventLog: Sendable {
     public typealias Sink = @Sendable (String) -> Void
 
     private let currentLevel: NIOLockedValueBox<LogLevel>
     private let sink: Sink
     private let lock = NIOLock()
+    private let audit: AuditLog?
 
-    public init(level: LogLevel, sink: @escaping Sink = EventLog.standardError) {
+    public init(level: LogLevel, sink: @escaping Sink = EventLog.standardError, audit: AuditLog? = nil) {
         self.currentLevel = NIOLockedValueBox(level)
         self.sink = sink
+        self.audit = audit
     }
 
     /// The level in force; a reload may change it.
@@ -31,17 +35,25 @@ public final class EventLog: Sendable {
     }
 
     /// Whether events of `minimum` level are emitted; lets callers skip building costly payloads.
-    public func isEnabled(_ minimum: LogLevel) -> Bool { level >= minimum }
+    public func isEnabled(_ minimum: LogLevel) -> Bool {
+        level >= minimum || (audit != nil && minimum <= .blocks)
+    }
 
     /// Emits `event` when the configured level is at least `minimum`.
     public func emit(_ event: EgressEvent, minimum: LogLevel) {
-        guard level >= minimum else { return }
-        write(event.json.serialized())
+        let toStandardError = level >= minimum
+        let toAudit = audit != nil && minimum <= .blocks
+        guard toStandardError || toAudit else { return }
+        let line = event.json.serialized()
+        if toAudit { audit?.append(line) }
+        if toStandardError { write(line) }
     }
 
     /// The boot line is written at every level, including `off`.
     public func emitBoot(_ event: EgressEvent) {
-        write(event.json.serialized())
+        let line = event.json.serialized()
+        audit?.append(line)
+        write(line)
     }
 
     private func write(_ line: String) {

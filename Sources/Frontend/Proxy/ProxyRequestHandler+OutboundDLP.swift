@@ -99,7 +99,8 @@ extension ProxyRequestHandler {
     }
 
     /// Parks the request in the supervision queue; the agent's connection stays open until the
-    /// operator approves (forwarded unchanged), denies, or the timeout denies it as expired.
+    /// operator approves (forwarded unchanged), denies, or the timeout denies it as expired. A
+    /// standing decision for the route, host and detectors settles it at once instead.
     func holdForOperator(
         _ id: Machine.ExchangeID,
         scan: Machine.RequestScan,
@@ -110,18 +111,13 @@ extension ProxyRequestHandler {
         eventContext: RequestContext,
         context: ChannelHandlerContext
     ) {
-        let limit = services.limits.maxHeldRequests
-        guard services.supervision.pending().count < limit else {
-            let refusal = Refusal(.serviceUnavailable, "egress: too many requests held for the operator (\(limit))")
-            handle(.outboundDecided(id, .refuse(refusal, eventContext: eventContext)))
-            return
-        }
         // Worker offsets were checked against the segments when the reply arrived (ScanReplyCheck),
         // and mapped back into the raw segments.
         let previews = findings.map { finding in
             MaskedPreview.of(plan.segments[Int(finding.segment)][Int(finding.start)..<Int(finding.end)])
         }
-        let (held, decision) = services.supervision.hold(
+        let result = services.supervision.hold(
+            route: scan.dlp.route,
             host: eventContext.host,
             method: eventContext.method,
             path: eventContext.path,
@@ -129,36 +125,52 @@ extension ProxyRequestHandler {
             labels: detectors.map(DLPReason.label),
             previews: previews,
             timeout: services.superviseTimeout,
+            limit: services.limits.maxHeldRequests,
             on: context.eventLoop
         )
         let events = services.events
-        let emit: (SupervisionQueue.Decision?) -> Void = { decision in
+        let emit: (String, SupervisionQueue.HeldRequest, SupervisionBook.Settlement?) -> Void = { status, held, settled in
             events.emit(
                 .supervise(
-                    status: decision?.rawValue ?? "held",
+                    status: status,
                     id: held.id,
                     reason: reason,
                     context: eventContext,
                     detectors: detectors,
-                    previews: previews
+                    previews: previews,
+                    by: settled?.by,
+                    rule: settled?.rule?.id
                 ),
                 minimum: .blocks
             )
         }
-        emit(nil)
-        handle(.outboundDecided(id, .awaitOperator(supervisionID: held.id)))
-        decision.assumeIsolated().whenSuccess { decision in
-            emit(decision)
-            let verdict: Machine.OutboundVerdict
-            switch decision {
+        let verdict: (SupervisionBook.Settlement) -> Machine.OutboundVerdict = { settled in
+            switch settled.decision {
             case .approved:
-                verdict = .forward(scan.head, body: scan.body)
+                return .forward(scan.head, body: scan.body)
+            case .denied where settled.by == .rule:
+                let rule = settled.rule?.id ?? ""
+                return .refuse(Refusal(.forbidden, "\(reason) (denied by standing decision \(rule))"), eventContext: eventContext)
             case .denied, .abandoned:
-                verdict = .refuse(Refusal(.forbidden, "\(reason) (denied by the operator)"), eventContext: eventContext)
+                return .refuse(Refusal(.forbidden, "\(reason) (denied by the operator)"), eventContext: eventContext)
             case .expired:
-                verdict = .refuse(Refusal(.forbidden, "\(reason) (no operator decision in time)"), eventContext: eventContext)
+                return .refuse(Refusal(.forbidden, "\(reason) (no operator decision in time)"), eventContext: eventContext)
             }
-            self.handle(.outboundDecided(id, verdict))
+        }
+        switch result {
+        case .full(let limit):
+            let refusal = Refusal(.serviceUnavailable, "egress: too many requests held for the operator (\(limit))")
+            handle(.outboundDecided(id, .refuse(refusal, eventContext: eventContext)))
+        case .decided(let settled):
+            emit(settled.decision.rawValue, settled.request, settled)
+            handle(.outboundDecided(id, verdict(settled)))
+        case .held(let held, let decision):
+            emit("held", held, nil)
+            handle(.outboundDecided(id, .awaitOperator(supervisionID: held.id)))
+            decision.assumeIsolated().whenSuccess { settled in
+                emit(settled.decision.rawValue, held, settled)
+                self.handle(.outboundDecided(id, verdict(settled)))
+            }
         }
     }
 

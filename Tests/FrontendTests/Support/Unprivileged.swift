@@ -49,19 +49,26 @@ extension RunningEgress {
         pki: TestPKI,
         routes: String,
         connectTo: [(host: String, port: Int)],
-        environment: [String: String] = [:]
+        environment: [String: String] = [:],
+        extraArguments: [String] = [],
+        reusing previous: InstalledEgress? = nil
     ) async throws -> (running: RunningEgress, installed: InstalledEgress, state: String) {
         try Unprivileged.makeReadable(directory.path)
-        let installed = try await InstalledEgress.install(into: directory)
+        let installed: InstalledEgress
+        if let previous {
+            installed = previous
+        } else {
+            installed = try await InstalledEgress.install(into: directory)
+        }
         let state = directory.file("state")
-        try Unprivileged.makeOwnedDirectory(state)
+        if previous == nil { try Unprivileged.makeOwnedDirectory(state) }
         try pki.writeRoot(to: directory.file("upstream-ca.pem"))
         try routes.write(toFile: directory.file("routes.yaml"), atomically: true, encoding: .utf8)
         let running = try RunningEgress(
             arguments: [
                 "run", "--routes", directory.file("routes.yaml"), "--listen", "127.0.0.1:0", "--state-dir", state,
                 "--scanners", "2", "--allow-private-upstreams", "--upstream-ca", directory.file("upstream-ca.pem"),
-            ] + connectTo.flatMap { ["--connect-to", "\($0.host):443:127.0.0.1:\($0.port)"] },
+            ] + connectTo.flatMap { ["--connect-to", "\($0.host):443:127.0.0.1:\($0.port)"] } + extraArguments,
             directory: directory,
             executable: installed.egress,
             launcher: Unprivileged.launcher,

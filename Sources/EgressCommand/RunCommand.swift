@@ -280,7 +280,7 @@ struct RunCommand: AsyncParsableCommand {
         // Runs until SIGTERM or SIGINT has drained and stopped everything.
         let services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: SidecarService(proxy: server, control: controlServer))],
+                services: [.init(service: SidecarService(proxy: server, control: controlServer, supervision: supervision))],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 // stderr carries the JSON event stream only: the group's own logging stays silent.
                 logger: Logger(label: "egress") { _ in SwiftLogNoOpLogHandler() }

@@ -148,6 +148,11 @@ extension ProxyRequestHandler {
             switch settled.decision {
             case .approved:
                 return .forward(scan.head, body: scan.body)
+            case .denied where settled.by == .shutdown:
+                return .refuse(
+                    Refusal(.serviceUnavailable, "\(reason) (egress is stopping; nobody can decide)"),
+                    eventContext: eventContext
+                )
             case .denied where settled.by == .rule:
                 let rule = settled.rule?.id ?? ""
                 return .refuse(Refusal(.forbidden, "\(reason) (denied by standing decision \(rule))"), eventContext: eventContext)

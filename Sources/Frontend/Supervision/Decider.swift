@@ -12,6 +12,8 @@ public enum Decider: String, Sendable, Equatable, Codable {
     case timeout
     /// The agent hung up before anyone decided.
     case agent
+    /// egress began to stop: with the control listener closed, nobody can decide any more.
+    case shutdown
 
     /// The deciders an operator's client may name itself as (`?by=` on the control API).
     public static let operatorClients: [Decider] = [.cli, .page, .api]

@@ -181,6 +181,11 @@ public final class SupervisionQueue: Sendable {
         _ = try? settle(id, .abandoned, by: .agent)
     }
 
+    /// egress is stopping: every held request is refused now rather than waiting out the drain.
+    public func refuseAllHeld() {
+        for request in pending() { _ = try? settle(request.id, .denied, by: .shutdown) }
+    }
+
     public func standingDecisions(now: Date = Date()) -> [StandingDecision] {
         state.withLockedValue { $0.book.standingDecisions(now: now) }
     }

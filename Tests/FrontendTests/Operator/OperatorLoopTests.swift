@@ -228,4 +228,72 @@ struct OperatorLoopTests {
         #expect(result.stderr.contains(message), "\(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
     }
+
+    @Test("with a TCP control listener messages link the page; a reload that would let the agent reach --notify is rejected")
+    func pageLinkAndReload() async throws {
+        let receiver = try await UpstreamServer.start { _ in .full(body: []) }
+        let upstream = try await UpstreamServer.start()
+        let directory = try TemporaryDirectory()
+        let routesPath = directory.file("routes.yaml")
+        let routes = { (extra: String) in
+            "log: 1\nroutes:\n  - host: \"api.test:\(upstream.port)\"\n    dlp: {inbound_detectors: false}\n" + extra
+        }
+        try routes("").write(toFile: routesPath, atomically: true, encoding: .utf8)
+        try "operator-token\n".write(toFile: directory.file("token"), atomically: true, encoding: .utf8)
+        let controlPort = try freeLoopbackPort()
+        let running = try RunningEgress(
+            arguments: [
+                "run", "--routes", routesPath, "--listen", "127.0.0.1:0", "--state-dir", directory.file("state"),
+                "--scanners", "1", "--allow-private-upstreams",
+                "--connect-to", "api.test:\(upstream.port):127.0.0.1:\(upstream.port)",
+                "--control", "127.0.0.1:\(controlPort)", "--control-token-file", directory.file("token"),
+                "--notify", "http://127.0.0.1:\(receiver.port)/n", "--notify-format", "slack",
+            ],
+            directory: directory
+        )
+        let port = try await running.listenPort()
+        let agent = Task {
+            try await runProcess(
+                "/usr/bin/curl",
+                ["-sS", "--max-time", "30", "-x", "http://127.0.0.1:\(port)", "-w", "\n%{http_code}",
+                 "-d", "t=\(Self.github)", "http://api.test:\(upstream.port)/p"]
+            )
+        }
+        for _ in 0..<200 where receiver.requests.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+        let text = try #require(
+            (try? JSONSerialization.jsonObject(with: Data(receiver.requests.first?.body ?? []))) as? [String: String]
+        )["text"]
+        #expect(text?.contains("<http://127.0.0.1:\(controlPort)/|Open the operator page>") == true, "\(text ?? "")")
+
+        // A route for the receiver's host would let the agent post into the operator's channel.
+        try routes("  - host: \"127.0.0.1:\(receiver.port)\"\n").write(toFile: routesPath, atomically: true, encoding: .utf8)
+        kill(running.process.pid, SIGHUP)
+        for _ in 0..<100 where running.events("egress_reload").isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+        let reload = try #require(running.events("egress_reload").first)
+        #expect(reload["status"] as? String == "rejected")
+        #expect((reload["reason"] as? String)?.contains("lets the agent reach it") == true, "\(reload)")
+        // Stopping refuses the held request at once (nobody can decide once the control listener is gone).
+        #expect(await running.terminate() == 0)
+        let refused = try await agent.value.stdout
+        #expect(refused.hasSuffix("\n503") && refused.contains("egress is stopping"), "\(refused)")
+        await receiver.shutdown()
+        await upstream.shutdown()
+    }
+}
+
+/// A loopback TCP port nothing listens on right now (bound, read and released).
+func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw TestFailure("socket: \(errno)") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw TestFailure("bind: \(errno)") }
+    return Int(UInt16(bigEndian: address.sin_port))
 }

@@ -252,7 +252,12 @@ struct RunCommand: AsyncParsableCommand {
                 events: events,
                 supervision: supervision,
                 metrics: metrics,
-                bootFields: [("control", .string(controlAddress.description))]
+                bootFields: [
+                    ("control", .string(controlAddress.description)),
+                    ("notify", .array(targets.map { .string($0.display) })),
+                    ("decisions_file", decisionsFile.map { .string($0) } ?? .null),
+                    ("audit_log", auditLog.map { .string($0) } ?? .null),
+                ]
             )
         } catch {
             throw CommandFailure("cannot listen on \(listen): \(error)")

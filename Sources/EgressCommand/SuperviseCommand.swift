@@ -80,17 +80,13 @@ struct SuperviseCommand: AsyncParsableCommand {
         @OptionGroup var control: ControlOptions
 
         func run() async throws {
-            let items = try await list("/rules", control: control)
-            if json {
-                for item in items { print(jsonLine(item)) }
-                return
-            }
-            guard !items.isEmpty else {
-                print("no standing decisions")
-                return
-            }
-            let header = ["ID", "DECISION", "ROUTE", "HOST", "DETECTORS", "EXPIRES", "HITS", "BY"]
-            let rows = items.map { item in
+            try await printList(
+                "/rules",
+                json: json,
+                empty: "no standing decisions",
+                header: ["ID", "DECISION", "ROUTE", "HOST", "DETECTORS", "EXPIRES", "HITS", "BY"],
+                control: control
+            ) { item in
                 [
                     item["id"] as? String ?? "", item["decision"] as? String ?? "", item["route"] as? String ?? "",
                     item["host"] as? String ?? "", (item["detectors"] as? [String] ?? []).joined(separator: ","),
@@ -98,7 +94,6 @@ struct SuperviseCommand: AsyncParsableCommand {
                     item["created_by"] as? String ?? "",
                 ]
             }
-            print(HeldRow.table(header: header, rows), terminator: "")
         }
     }
 
@@ -135,17 +130,13 @@ struct SuperviseCommand: AsyncParsableCommand {
         @OptionGroup var control: ControlOptions
 
         func run() async throws {
-            let items = try await list("/history", control: control)
-            if json {
-                for item in items { print(jsonLine(item)) }
-                return
-            }
-            guard !items.isEmpty else {
-                print("no decisions yet")
-                return
-            }
-            let header = ["TIME", "STATUS", "BY", "ID", "HOST", "METHOD", "PATH", "DETECTORS"]
-            let rows = items.map { item in
+            try await printList(
+                "/history",
+                json: json,
+                empty: "no decisions yet",
+                header: ["TIME", "STATUS", "BY", "ID", "HOST", "METHOD", "PATH", "DETECTORS"],
+                control: control
+            ) { item in
                 let by = [item["by"] as? String, item["rule"] as? String].compactMap { $0 }.joined(separator: " ")
                 return [
                     item["at"] as? String ?? "", item["status"] as? String ?? "", by, item["id"] as? String ?? "",
@@ -153,7 +144,6 @@ struct SuperviseCommand: AsyncParsableCommand {
                     (item["detectors"] as? [String] ?? []).joined(separator: ","),
                 ]
             }
-            print(HeldRow.table(header: header, rows), terminator: "")
         }
     }
 
@@ -191,8 +181,15 @@ struct SuperviseCommand: AsyncParsableCommand {
         }
     }
 
-    /// A control API list (`/rules`, `/history`).
-    static func list(_ path: String, control: ControlOptions) async throws -> [[String: Any]] {
+    /// A control API list (`/rules`, `/history`) as JSON lines, or a table of `row`s, or `empty`.
+    static func printList(
+        _ path: String,
+        json: Bool,
+        empty: String,
+        header: [String],
+        control: ControlOptions,
+        row: ([String: Any]) -> [String]
+    ) async throws {
         let reply = try await control.client().send(.GET, path)
         guard reply.status == 200, let items = (try? JSONSerialization.jsonObject(with: reply.body)) as? [[String: Any]]
         else {
@@ -200,7 +197,13 @@ struct SuperviseCommand: AsyncParsableCommand {
                 "unexpected answer from the control listener (\(reply.status)): \(reply.errorMessage ?? "not a list")"
             )
         }
-        return items
+        if json {
+            for item in items { print(jsonLine(item)) }
+        } else if items.isEmpty {
+            print(empty)
+        } else {
+            print(HeldRow.table(header: header, items.map(row)), terminator: "")
+        }
     }
 
     /// One object as a compact JSON line, keys sorted (the API's own order is not kept by Foundation).

@@ -252,6 +252,9 @@ struct OperatorLoopTests {
             directory: directory
         )
         let port = try await running.listenPort()
+        let boot = try await running.bootEvent()
+        #expect(boot["notify"] as? [String] == ["http://127.0.0.1:\(receiver.port)"])
+        #expect(boot["audit_log"] is NSNull)
         let agent = Task {
             try await runProcess(
                 "/usr/bin/curl",

@@ -152,7 +152,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("notify"),
-        help: "POST a message to this URL for each held request and its outcome (repeatable). Must not be reachable through the proxy."
+        help: "POST a message to this URL (or env:NAME, the URL in that variable, kept out of the process list) for each held request and its outcome (repeatable). Must not be reachable through the proxy."
     )
     var notifyURLs: [String] = []
 
@@ -190,20 +190,29 @@ struct RunCommand: AsyncParsableCommand {
         let format = try parsedNotifyFormat()
         let history = try Self.count(historyLength, flag: "--history", range: 1...10_000)
         // The audit log's and decisions file's own failures are events; the log exists only after them.
+        // The audit log's own reports stay out of it (they would feed it).
         let lateEvents = NIOLockedValueBox<EventLog?>(nil)
-        let report: @Sendable (String, String) -> Void = { name, detail in
-            lateEvents.withLockedValue { $0 }?.emit(
-                EgressEvent(name: name, fields: [("status", .string("failed")), ("detail", .string(detail))]),
-                minimum: .blocks
-            )
+        let report: @Sendable (String, [(String, JSONValue)], Bool) -> Void = { name, fields, audited in
+            lateEvents.withLockedValue { $0 }?.emit(EgressEvent(name: name, fields: fields), minimum: .blocks, audited: audited)
         }
-        let audit = try openAuditLog { report("egress_audit", $0) }
+        let audit = try openAuditLog(
+            onFailure: { report("egress_audit", [("status", .string("failed")), ("detail", .string($0))], false) },
+            onHead: { chain in
+                report(
+                    "egress_audit",
+                    [("status", .string("head")), ("seq", .int(chain.sequence)), ("sha256", .string(chain.lastHash))],
+                    false
+                )
+            }
+        )
         let events = EventLog(level: options.level, audit: audit)
         lateEvents.withLockedValue { $0 = events }
         var observers: [any SupervisionObserver] = []
         var standing: [StandingDecision] = []
         if let decisionsFile {
-            let file = DecisionsFile(path: decisionsFile) { report("egress_decisions_file", $0) }
+            let file = DecisionsFile(path: decisionsFile) {
+                report("egress_decisions_file", [("status", .string("failed")), ("detail", .string($0))], true)
+            }
             do throws(DecisionsFile.LoadError) {
                 standing = try file.load()
             } catch {
@@ -358,7 +367,16 @@ struct RunCommand: AsyncParsableCommand {
 
     /// `--notify`: each URL parsed, and none the agent could reach through the proxy.
     private func notifyTargets(routes: RoutesConfig, listener: ProxyOptions) throws -> [NotifyTarget] {
-        try notifyURLs.map { text in
+        try notifyURLs.map { given in
+            var text = given
+            // A webhook URL is a credential; on the command line every user could read it in /proc.
+            if given.hasPrefix("env:") {
+                let name = String(given.dropFirst(4))
+                guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
+                    throw CommandFailure("--notify \(given): the environment variable \(name) is unset or empty")
+                }
+                text = value
+            }
             let target: NotifyTarget
             do throws(NotifyTarget.ParseError) {
                 target = try NotifyTarget(parsing: text)
@@ -384,12 +402,20 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// `--audit-log`, opened where its chain stands; `nil` without the flag.
-    private func openAuditLog(onFailure: @escaping @Sendable (String) -> Void) throws -> AuditLog? {
-        let maxBytes = try Self.count(auditLogMaxBytes, flag: "--audit-log-max-bytes", range: 4096...(1 << 40))
+    private func openAuditLog(
+        onFailure: @escaping @Sendable (String) -> Void,
+        onHead: @escaping @Sendable (AuditChain) -> Void
+    ) throws -> AuditLog? {
+        let maxBytes = try Self.count(auditLogMaxBytes, flag: "--audit-log-max-bytes", range: 4096...(1 << 30))
         let keep = try Self.count(auditLogKeep, flag: "--audit-log-keep", range: 1...1000)
         guard let auditLog else { return nil }
         do throws(AuditLog.OpenError) {
-            return try AuditLog(path: auditLog, rotation: .init(maxBytes: maxBytes, keep: keep), onFailure: onFailure)
+            return try AuditLog(
+                path: auditLog,
+                rotation: .init(maxBytes: maxBytes, keep: keep),
+                onFailure: onFailure,
+                onHead: onHead
+            )
         } catch {
             throw CommandFailure(error.description)
         }

@@ -20,6 +20,7 @@ struct ControlRouterTests {
             _ = queue.hold(
                 route: request.route,
                 host: request.host,
+                origin: request.origin,
                 method: request.method,
                 path: request.path,
                 detectors: request.detectors,
@@ -45,6 +46,7 @@ struct ControlRouterTests {
             id: id,
             route: host,
             host: host,
+            origin: "https://\(host):443",
             method: "POST",
             path: path,
             detectors: detectors,

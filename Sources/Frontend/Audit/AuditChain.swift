@@ -30,19 +30,28 @@ public struct AuditChain: Sendable, Equatable {
         return line
     }
 
+    /// Sequence numbers stay far below `Int.max`, so `+ 1` never traps on a hostile file.
+    public static let sequenceLimit = 1 << 53
+
     public static func hash(_ line: some StringProtocol) -> String {
-        SHA256.hash(data: Array(line.utf8)).map { byte in
+        hash(bytes: Array(line.utf8))
+    }
+
+    /// Over the bytes as they are in the file: two lines that decode to the same text but differ
+    /// in their bytes hash differently.
+    public static func hash(bytes: some Collection<UInt8>) -> String {
+        SHA256.hash(data: Array(bytes)).map { byte in
             let text = String(byte, radix: 16)
             return byte < 16 ? "0" + text : text
         }.joined()
     }
 
     /// The chain as it stands after `line`, a record read back from a file; `nil` when the line is
-    /// not a record (no whole-number `seq`).
-    public static func after(record line: String) -> AuditChain? {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
-            let sequence = object["seq"] as? Int, sequence >= 1
+    /// not a record (no whole-number `seq` from 1 to ``sequenceLimit``).
+    public static func after(record line: some Collection<UInt8>) -> AuditChain? {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any],
+            let sequence = object["seq"] as? Int, (1..<sequenceLimit).contains(sequence)
         else { return nil }
-        return AuditChain(sequence: sequence, lastHash: hash(line))
+        return AuditChain(sequence: sequence, lastHash: hash(bytes: line))
     }
 }

@@ -12,9 +12,11 @@ import Musl
 /// event loops and fsynced once per batch; rotated by size into `FILE.1` … `FILE.<keep>` with the
 /// chain running on across files.
 ///
-/// Events are handed over without blocking. At most `maxPending` wait; more are dropped, counted,
-/// and the count is written into the chain itself (`egress_audit` `dropped`), so a gap is on record.
-/// A failed write is rolled back (the file keeps whole records only) and reported through `onFailure`.
+/// Events are handed over without blocking. At most `maxPending` events or `maxPendingBytes` bytes
+/// wait; more are dropped, counted, and the count is written into the chain itself (`egress_audit`
+/// `dropped`), so a gap is on record — as are the events of a batch whose write failed (the file
+/// is cut back to whole records). Failures go to `onFailure` at most once per 10 s; what it
+/// reports must not come back here (it would feed itself).
 public final class AuditLog: Sendable {
     public struct OpenError: Error, CustomStringConvertible {
         public var description: String
@@ -34,6 +36,7 @@ public final class AuditLog: Sendable {
 
     private struct Queued {
         var lines: [(event: String, at: Date)] = []
+        var bytes = 0
         var dropped = 0
         var draining = false
     }
@@ -42,34 +45,51 @@ public final class AuditLog: Sendable {
         var descriptor: Int32
         var size: Int
         var chain: AuditChain
+        /// Events not in the file: a failed write's batch. Recorded with the next batch.
+        var lost = 0
+        var rotationRetryAfter: Date?
+        var lastFailureReport: Date?
+        var suppressedFailures = 0
+        var lastHeadReport = Date()
     }
 
     public let path: String
     let rotation: Rotation
     private let maxPending: Int
+    private let maxPendingBytes: Int
     private let queued = NIOLockedValueBox(Queued())
     /// Touched only on `queue`.
     private let file: NIOLockedValueBox<File>
     private let queue = DispatchQueue(label: "egress.audit-log")
     private let onFailure: @Sendable (String) -> Void
+    private let onHead: @Sendable (AuditChain) -> Void
 
-    /// Opens (or creates, mode 0600) `path` and finds where its chain stands. A file whose last
-    /// line is incomplete or not a record stops start-up: the chain cannot be continued honestly.
+    /// Opens (or creates, mode 0600) `path`, locks it against a second writer, and finds where its
+    /// chain stands. A file whose last line is incomplete or not a record stops start-up: the
+    /// chain cannot be continued honestly. `onHead` is told where the chain stands at most once a
+    /// minute and when it closes, so a copy of it can live elsewhere (the stderr event stream).
     public init(
         path: String,
         rotation: Rotation = Rotation(),
         maxPending: Int = 65_536,
-        onFailure: @escaping @Sendable (String) -> Void
+        maxPendingBytes: Int = 64 << 20,
+        onFailure: @escaping @Sendable (String) -> Void,
+        onHead: @escaping @Sendable (AuditChain) -> Void = { _ in }
     ) throws(OpenError) {
         self.path = path
         self.rotation = rotation
         self.maxPending = maxPending
+        self.maxPendingBytes = maxPendingBytes
         self.onFailure = onFailure
-        var chain = try Self.tail(of: path)
-        if chain == nil, rotation.keep > 0 { chain = try Self.tail(of: path + ".1") }
-        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw OpenError(description: "--audit-log \(path): cannot open: \(String(cString: strerror(errno)))")
+        self.onHead = onHead
+        let descriptor = try Self.openLocked(path)
+        var chain: AuditChain?
+        do throws(OpenError) {
+            chain = try Self.tail(of: path)
+            if chain == nil { chain = try Self.tail(of: path + ".1") }
+        } catch {
+            closeDescriptor(descriptor)
+            throw error
         }
         var status = stat()
         fstat(descriptor, &status)
@@ -80,11 +100,12 @@ public final class AuditLog: Sendable {
     /// Hands an event (a serialized JSON object) to the writer.
     public func append(_ event: String, at date: Date = Date()) {
         let schedule: Bool = queued.withLockedValue { queued in
-            guard queued.lines.count < maxPending else {
+            guard queued.lines.count < maxPending, queued.bytes + event.utf8.count <= maxPendingBytes else {
                 queued.dropped += 1
                 return false
             }
             queued.lines.append((event, date))
+            queued.bytes += event.utf8.count
             guard !queued.draining else { return false }
             queued.draining = true
             return true
@@ -97,18 +118,21 @@ public final class AuditLog: Sendable {
         queue.sync {}
     }
 
-    /// Writes what is queued and closes the file.
+    /// Writes what is queued, closes the file, and tells `onHead` where the chain ends.
     public func close() {
         flush()
-        queue.sync {
+        let head: AuditChain? = queue.sync {
             file.withLockedValue { file in
-                if file.descriptor >= 0 { closeDescriptor(file.descriptor) }
+                guard file.descriptor >= 0 else { return nil }
+                closeDescriptor(file.descriptor)
                 file.descriptor = -1
+                return file.chain
             }
         }
+        if let head { onHead(head) }
     }
 
-    /// The chain as it stands after the last record written (tests, and the verify hint).
+    /// The chain as it stands after the last record written (tests).
     var chain: AuditChain { queue.sync { file.withLockedValue { $0.chain } } }
 
     private func drain() {
@@ -116,28 +140,38 @@ public final class AuditLog: Sendable {
             let (batch, dropped): ([(event: String, at: Date)], Int) = queued.withLockedValue { queued in
                 defer {
                     queued.lines.removeAll(keepingCapacity: true)
+                    queued.bytes = 0
                     queued.dropped = 0
                 }
                 if queued.lines.isEmpty && queued.dropped == 0 { queued.draining = false }
                 return (queued.lines, queued.dropped)
             }
             if batch.isEmpty && dropped == 0 { return }
-            var events = batch
-            if dropped > 0 {
-                let record = EgressEvent(
-                    name: "egress_audit",
-                    fields: [("status", .string("dropped")), ("count", .int(dropped))]
-                )
-                events.insert((record.json.serialized(), Date()), at: 0)
-            }
-            write(events)
+            write(batch, dropped: dropped)
         }
     }
 
-    private func write(_ events: [(event: String, at: Date)]) {
+    private func write(_ batch: [(event: String, at: Date)], dropped: Int) {
+        let now = Date()
+        var failure: String?
+        var head: AuditChain?
         file.withLockedValue { file in
             guard file.descriptor >= 0 else { return }
-            if file.size >= rotation.maxBytes, file.size > 0 { rotate(&file) }
+            if file.size >= rotation.maxBytes, file.size > 0, (file.rotationRetryAfter ?? .distantPast) <= now {
+                if let problem = rotate(&file) {
+                    file.rotationRetryAfter = now.addingTimeInterval(60)
+                    failure = problem + "; trying again in 60 s"
+                }
+            }
+            var events = batch
+            let missing = dropped + file.lost
+            if missing > 0 {
+                let record = EgressEvent(
+                    name: "egress_audit",
+                    fields: [("status", .string("dropped")), ("count", .int(missing))]
+                )
+                events.insert((record.json.serialized(), now), at: 0)
+            }
             var chain = file.chain
             var bytes: [UInt8] = []
             for (event, date) in events {
@@ -148,38 +182,91 @@ public final class AuditLog: Sendable {
                 let reason = String(cString: strerror(errno))
                 // Whole records only: what this batch left is cut off, and the chain stays where it was.
                 _ = ftruncate(file.descriptor, off_t(file.size))
-                onFailure("cannot write \(path): \(reason); \(events.count) events are not in the audit log")
+                file.lost = missing + batch.count
+                failure = "cannot write \(path): \(reason); \(file.lost) events are not in the audit log yet"
                 return
             }
+            file.lost = 0
             file.size += bytes.count
             file.chain = chain
+            if now.timeIntervalSince(file.lastHeadReport) >= 60 {
+                file.lastHeadReport = now
+                head = chain
+            }
         }
+        if let failure { report(failure, at: now) }
+        if let head { onHead(head) }
     }
 
-    /// `FILE.<keep-1>` → `FILE.<keep>`, …, `FILE` → `FILE.1`, and a fresh `FILE`.
-    private func rotate(_ file: inout File) {
-        guard rotation.keep > 0 else { return }
+    /// At most one report per 10 s, with the number left unreported since.
+    private func report(_ failure: String, at now: Date) {
+        let suppressed: Int? = file.withLockedValue { file in
+            if let last = file.lastFailureReport, now.timeIntervalSince(last) < 10 {
+                file.suppressedFailures += 1
+                return nil
+            }
+            defer {
+                file.lastFailureReport = now
+                file.suppressedFailures = 0
+            }
+            return file.suppressedFailures
+        }
+        guard let suppressed else { return }
+        onFailure(suppressed > 0 ? "\(failure) (\(suppressed) more failures since the last report)" : failure)
+    }
+
+    /// `FILE.<keep-1>` → `FILE.<keep>`, …, `FILE` → `FILE.1`, and a fresh `FILE`. The fresh file is
+    /// created first: if that fails nothing has moved. `nil` on success, else what went wrong.
+    private func rotate(_ file: inout File) -> String? {
+        let next = path + ".next"
+        unlink(next)
+        let fresh: Int32
+        do throws(OpenError) {
+            fresh = try Self.openLocked(next)
+        } catch {
+            return "cannot rotate: \(error.description)"
+        }
         unlink("\(path).\(rotation.keep)")
         for index in stride(from: rotation.keep - 1, through: 1, by: -1) {
             rename("\(path).\(index)", "\(path).\(index + 1)")
         }
         guard rename(path, "\(path).1") == 0 else {
-            onFailure("cannot rotate \(path): \(String(cString: strerror(errno)))")
-            return
+            let reason = String(cString: strerror(errno))
+            closeDescriptor(fresh)
+            unlink(next)
+            return "cannot rotate \(path): \(reason)"
         }
-        let fresh = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard fresh >= 0 else {
-            onFailure("cannot create \(path) after rotating: \(String(cString: strerror(errno)))")
-            return
+        guard rename(next, path) == 0 else {
+            // The records go on in FILE.next; a later rotation (or the operator) moves it.
+            let reason = String(cString: strerror(errno))
+            closeDescriptor(file.descriptor)
+            file.descriptor = fresh
+            file.size = 0
+            return "cannot move \(next) to \(path): \(reason)"
         }
         closeDescriptor(file.descriptor)
         file.descriptor = fresh
         file.size = 0
+        return nil
+    }
+
+    /// Opens `path` for appending (created 0600, never through a symlink) and takes an exclusive lock:
+    /// two writers would fork the chain.
+    private static func openLocked(_ path: String) throws(OpenError) -> Int32 {
+        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard descriptor >= 0 else {
+            throw OpenError(description: "--audit-log \(path): cannot open: \(String(cString: strerror(errno)))")
+        }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            closeDescriptor(descriptor)
+            throw OpenError(description: "--audit-log \(path): another process is writing it (locked)")
+        }
+        return descriptor
     }
 
     /// The chain after the last record of `path`; `nil` for a missing or empty file.
     static func tail(of path: String) throws(OpenError) -> AuditChain? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard descriptor >= 0 else {
             if errno == ENOENT { return nil }
             throw OpenError(description: "--audit-log \(path): cannot read: \(String(cString: strerror(errno)))")
@@ -205,8 +292,7 @@ public final class AuditLog: Sendable {
         guard start > body.startIndex || window == size else {
             throw OpenError(description: "--audit-log \(path): the last line is longer than 1 MiB; not an audit log")
         }
-        let line = String(decoding: body[start...], as: UTF8.self)
-        guard let chain = AuditChain.after(record: line) else {
+        guard let chain = AuditChain.after(record: body[start...]) else {
             throw OpenError(description: "--audit-log \(path): the last line is not an audit record; not an audit log")
         }
         return chain

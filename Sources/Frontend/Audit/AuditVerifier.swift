@@ -19,15 +19,23 @@ public struct AuditVerifier: Sendable {
 
     public init() {}
 
-    /// Checks one line (without its newline); `terminated` is false for a last line with no newline.
-    public mutating func check(_ line: String, terminated: Bool, file: String, lineNumber: Int) throws(Break) {
+    /// Checks one line (its bytes, without the newline); `terminated` is false for a last line
+    /// with no newline.
+    public mutating func check(
+        _ line: some Collection<UInt8>,
+        terminated: Bool,
+        file: String,
+        lineNumber: Int
+    ) throws(Break) {
         func broken(_ reason: String) -> Break { Break(file: file, line: lineNumber, reason: reason) }
         guard terminated else { throw broken("the line is incomplete (a write was cut short, or the file was cut)") }
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any] else {
             throw broken("not a JSON object")
         }
-        guard let sequence = object["seq"] as? Int, let previous = object["prev"] as? String else {
-            throw broken("not an audit record (no seq or prev)")
+        guard let sequence = object["seq"] as? Int, (1..<AuditChain.sequenceLimit).contains(sequence),
+            let previous = object["prev"] as? String
+        else {
+            throw broken("not an audit record (no seq from 1 to 2^53, or no prev)")
         }
         if let chain {
             guard sequence == chain.sequence + 1 else {
@@ -43,6 +51,6 @@ public struct AuditVerifier: Sendable {
             firstSequence = sequence
         }
         records += 1
-        chain = AuditChain(sequence: sequence, lastHash: AuditChain.hash(line))
+        chain = AuditChain(sequence: sequence, lastHash: AuditChain.hash(bytes: line))
     }
 }

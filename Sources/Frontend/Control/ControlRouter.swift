@@ -156,6 +156,7 @@ public struct ControlRouter: Sendable {
             ("decision", .string(rule.verdict.rawValue)),
             ("route", .string(rule.route)),
             ("host", .string(rule.host)),
+            ("origin", .string(rule.origin)),
             ("detectors", .array(rule.detectors.map { .string($0) })),
             ("expires_in_s", .int(rule.expiresIn(now: now))),
             ("created_by", .string(rule.createdBy.rawValue)),

@@ -10,8 +10,10 @@ struct ExchangeDLP: Sendable, Equatable {
     var inboundAction: InboundAction
     /// The header holding the credential the proxy injected: never scanned.
     var injectedHeader: String?
-    /// The route's host pattern as routes.yaml writes it: what a standing decision is made for.
+    /// The route's host pattern as routes.yaml writes it, and the exchange's `scheme://host:port`:
+    /// what a standing decision is made for.
     var route: String
+    var origin = ""
 
     init(route: Route) {
         self.route = route.host.description

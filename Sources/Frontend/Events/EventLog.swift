@@ -39,10 +39,11 @@ public final class EventLog: Sendable {
         level >= minimum || (audit != nil && minimum <= .blocks)
     }
 
-    /// Emits `event` when the configured level is at least `minimum`.
-    public func emit(_ event: EgressEvent, minimum: LogLevel) {
+    /// Emits `event` when the configured level is at least `minimum`. `audited: false` keeps it
+    /// out of the audit log: the audit log's own failures and chain heads (they would feed it).
+    public func emit(_ event: EgressEvent, minimum: LogLevel, audited: Bool = true) {
         let toStandardError = level >= minimum
-        let toAudit = audit != nil && minimum <= .blocks
+        let toAudit = audited && audit != nil && minimum <= .blocks
         guard toStandardError || toAudit else { return }
         let line = event.json.serialized()
         if toAudit { audit?.append(line) }

@@ -48,7 +48,7 @@ public struct NotificationMessage: Sendable, Equatable {
             var fields: [(String, JSONValue)] = [
                 ("event", .string("held")), ("at", .string(Timestamp.iso8601(now))), ("id", .string(held.id)),
                 ("route", .string(held.route)), ("host", .string(held.host)), ("method", .string(held.method)),
-                ("path", .string(held.path)), ("detectors", .array(held.detectors.map { .string($0) })),
+                ("path", .string(capped(held.path, 2048))), ("detectors", .array(held.detectors.map { .string($0) })),
                 ("labels", .array(held.labels.map { .string($0) })),
                 ("previews", .array(held.previews.map { .string($0) })),
                 ("expires_at", .string(Timestamp.iso8601(held.expiresAt))),
@@ -57,7 +57,7 @@ public struct NotificationMessage: Sendable, Equatable {
             if let page { fields.append(("page", .string(page))) }
             return json(.object(fields), id: held.id)
         case .slack:
-            var text = ":lock: *egress held a request* `\(held.id)`: \(slack(held.method)) \(slack(held.host))\(slack(held.path))"
+            var text = ":lock: *egress held a request* `\(held.id)`: `\(code(held.method, held.host, held.path))`"
                 + " — \(slack(found)). Denied in \(held.expiresIn(now: now)) s unless approved"
                 + " (`egress supervise approve \(held.id)`)."
             if let page { text += " <\(slack(page))|Open the operator page>" }
@@ -65,7 +65,7 @@ public struct NotificationMessage: Sendable, Equatable {
         case .ntfy:
             var headers = [("Title", "egress held a request"), ("Tags", "lock"), ("Priority", "high")]
             if let page { headers.append(("Click", page)) }
-            let body = "\(held.method) \(held.host)\(held.path)\nFound: \(found)\nid \(held.id); denied in "
+            let body = "\(line(held.method, held.host, held.path))\nFound: \(found)\nid \(held.id); denied in "
                 + "\(held.expiresIn(now: now)) s unless approved (egress supervise approve \(held.id))"
             return NotificationMessage(contentType: "text/plain; charset=utf-8", headers: headers, body: body, requestID: held.id)
         }
@@ -85,7 +85,7 @@ public struct NotificationMessage: Sendable, Equatable {
             var fields: [(String, JSONValue)] = [
                 ("event", .string(settled.decision.rawValue)), ("at", .string(Timestamp.iso8601(now))),
                 ("id", .string(request.id)), ("by", .string(settled.by.rawValue)), ("route", .string(request.route)),
-                ("host", .string(request.host)), ("method", .string(request.method)), ("path", .string(request.path)),
+                ("host", .string(request.host)), ("method", .string(request.method)), ("path", .string(capped(request.path, 2048))),
                 ("detectors", .array(request.detectors.map { .string($0) })),
             ]
             if let rule = settled.rule {
@@ -95,15 +95,34 @@ public struct NotificationMessage: Sendable, Equatable {
             return json(.object(fields), id: request.id)
         case .slack:
             let icon = settled.decision == .approved ? ":white_check_mark:" : ":no_entry:"
-            let text = "\(icon) held request `\(request.id)` (\(slack(request.method)) \(slack(request.host))"
-                + "\(slack(request.path))) was *\(settled.decision.rawValue)* \(who)\(standing)."
+            let text = "\(icon) held request `\(request.id)` (`\(code(request.method, request.host, request.path))`)"
+                + " was *\(settled.decision.rawValue)* \(who)\(standing)."
             return json(.object([("text", .string(text))]), id: request.id)
         case .ntfy:
             let tag = settled.decision == .approved ? "white_check_mark" : "no_entry"
             var headers = [("Title", "egress: held request \(settled.decision.rawValue)"), ("Tags", tag)]
             if let page { headers.append(("Click", page)) }
-            let body = "\(request.method) \(request.host)\(request.path)\n\(settled.decision.rawValue) \(who)\(standing) (id \(request.id))"
+            let body = "\(line(request.method, request.host, request.path))\n\(settled.decision.rawValue) \(who)\(standing) (id \(request.id))"
             return NotificationMessage(contentType: "text/plain; charset=utf-8", headers: headers, body: body, requestID: request.id)
+        }
+    }
+
+    /// Says that `count` messages were left out (more than the rate limit allows).
+    static func suppressed(_ count: Int, format: NotificationFormat) -> NotificationMessage {
+        let text = "egress left out \(count) notifications (more than the rate limit allows); "
+            + "see the operator page or `egress supervise list` and `history`."
+        switch format {
+        case .json:
+            return json(.object([("event", .string("suppressed")), ("count", .int(count))]), id: "")
+        case .slack:
+            return json(.object([("text", .string(":warning: " + text))]), id: "")
+        case .ntfy:
+            return NotificationMessage(
+                contentType: "text/plain; charset=utf-8",
+                headers: [("Title", "egress: notifications left out"), ("Tags", "warning")],
+                body: text,
+                requestID: ""
+            )
         }
     }
 
@@ -111,9 +130,44 @@ public struct NotificationMessage: Sendable, Equatable {
         NotificationMessage(contentType: "application/json", headers: [], body: value.serialized(), requestID: id)
     }
 
+    /// The request as one short line of printable ASCII for a human's channel: anything else in
+    /// the agent's method, host or path is percent-encoded (no look-alike spaces to write sentences
+    /// with, no bidi tricks), and the whole is cut to 200 characters.
+    static func line(_ method: String, _ host: String, _ path: String) -> String {
+        capped(printable(method) + " " + printable(host) + printable(path), 200)
+    }
+
+    /// ``line(_:_:_:)`` for a Slack code span: no backtick to close it, Slack's `&<>` escaped,
+    /// so the agent's text is shown as text and never as a link or a mention.
+    static func code(_ method: String, _ host: String, _ path: String) -> String {
+        slack(line(method, host, path).replacingOccurrences(of: "`", with: "%60"))
+    }
+
+    static func printable(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if scalar.value >= 0x21 && scalar.value <= 0x7E && scalar != "%" {
+                out.unicodeScalars.append(scalar)
+            } else {
+                for byte in String(scalar).utf8 { out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(2) }
+            }
+        }
+        return out
+    }
+
+    static func capped(_ text: String, _ limit: Int) -> String {
+        text.count <= limit ? text : String(text.prefix(limit - 1)) + "…"
+    }
+
     /// Slack's control characters in message text: `&`, `<`, `>` (links, mentions, channels).
     static func slack(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;")
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String {
+        String(repeating: "0", count: max(0, width - count)) + self
     }
 }

@@ -21,6 +21,9 @@ public final class Notifier: SupervisionObserver {
         public var backoff: TimeAmount = .milliseconds(500)
         /// Messages waiting per URL.
         public var queueLength = 256
+        /// Messages per URL in a burst, then one per `budgetInterval` seconds.
+        public var burst = 20
+        public var budgetInterval: TimeInterval = 3
 
         public init(format: NotificationFormat, page: String? = nil) {
             self.format = format
@@ -32,6 +35,8 @@ public final class Notifier: SupervisionObserver {
         var target: NotifyTarget
         var messages: AsyncStream<NotificationMessage>.Continuation
         var task: Task<Void, Never>
+        /// Messages the full queue refused; reported by the sender, off the supervision lock.
+        var dropped: NIOLockedValueBox<Int>
     }
 
     private let settings: Settings
@@ -56,12 +61,31 @@ public final class Notifier: SupervisionObserver {
                 of: NotificationMessage.self,
                 bufferingPolicy: .bufferingOldest(settings.queueLength)
             )
+            let dropped = NIOLockedValueBox(0)
             let task = Task {
+                var budget = NotificationBudget(burst: settings.burst, interval: settings.budgetInterval)
                 for await message in stream {
+                    let lost = dropped.withLockedValue { count in
+                        defer { count = 0 }
+                        return count
+                    }
+                    if lost > 0 {
+                        events.emit(Self.event("dropped", target: target, id: message.requestID, detail: "\(lost) messages: queue full"), minimum: .blocks)
+                    }
+                    let (send, suppressed) = budget.take(now: Date())
+                    guard send else { continue }
+                    if suppressed > 0 {
+                        let summary = NotificationMessage.suppressed(suppressed, format: settings.format)
+                        events.emit(
+                            Self.event("suppressed", target: target, id: "", detail: "\(suppressed) messages over the rate limit"),
+                            minimum: .blocks
+                        )
+                        await Self.deliver(summary, to: target, client: client, settings: settings, events: events)
+                    }
                     await Self.deliver(message, to: target, client: client, settings: settings, events: events)
                 }
             }
-            return Sender(target: target, messages: continuation, task: task)
+            return Sender(target: target, messages: continuation, task: task, dropped: dropped)
         }
     }
 
@@ -70,12 +94,8 @@ public final class Notifier: SupervisionObserver {
             return
         }
         for sender in senders {
-            if case .dropped = sender.messages.yield(message) {
-                events.emit(
-                    Self.event("dropped", target: sender.target, id: message.requestID, detail: "queue full"),
-                    minimum: .blocks
-                )
-            }
+            // Called under the supervision queue's lock: only count here, the sender reports.
+            if case .dropped = sender.messages.yield(message) { sender.dropped.withLockedValue { $0 += 1 } }
         }
     }
 

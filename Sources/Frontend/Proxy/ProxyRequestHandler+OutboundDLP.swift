@@ -119,6 +119,7 @@ extension ProxyRequestHandler {
         let result = services.supervision.hold(
             route: scan.dlp.route,
             host: eventContext.host,
+            origin: scan.dlp.origin,
             method: eventContext.method,
             path: eventContext.path,
             detectors: detectors,

@@ -124,7 +124,8 @@ enum RequestAdmission: Equatable {
         case .malformed(let problem):
             return .refuse(Refusal(.badRequest, "egress: malformed WebSocket handshake: \(problem)"), context, closeConnection: true)
         }
-        let dlp = ExchangeDLP(route: route)
+        var dlp = ExchangeDLP(route: route)
+        dlp.origin = target.origin
         let needsScanner =
             !dlp.outboundDetectors.isEmpty || (!dlp.inboundDetectors.isEmpty && dlp.inboundAction == .block)
         if needsScanner && !environment.scannerAvailable {

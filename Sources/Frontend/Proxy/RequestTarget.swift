@@ -21,6 +21,9 @@ public struct UpstreamTarget: Sendable, Hashable, CustomStringConvertible {
     /// The `Host` header value: the port is left out when it is the scheme's default.
     var hostHeader: String { port == defaultPort ? hostForURL : "\(hostForURL):\(port)" }
 
+    /// `scheme://host:port`, lower-cased, the port always written.
+    var origin: String { "\(isTLS ? "https" : "http")://\(hostForURL.lowercased()):\(port)" }
+
     /// The host as events and reasons name it.
     public var description: String { hostHeader }
 }

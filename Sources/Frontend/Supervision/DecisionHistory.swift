@@ -1,6 +1,6 @@
 import Foundation
 
-/// The last decisions about held requests (README, "History"), newest last, at most `capacity`.
+/// The last decisions about held requests (README, "History").
 public struct DecisionHistory: Sendable, Equatable {
     public struct Entry: Sendable, Equatable {
         /// `held`, `approved`, `denied`, `expired` or `abandoned`.
@@ -19,24 +19,65 @@ public struct DecisionHistory: Sendable, Equatable {
     }
 
     public let capacity: Int
-    private var ring: [Entry] = []
-    private var next = 0
+    /// Operators' decisions (CLI, page, API) in a ring of their own, so that a flood of held and
+    /// abandoned requests cannot push them out.
+    private var decisions: Ring
+    private var others: Ring
+    /// Records in the order they came, to merge the two rings.
+    private var recorded = 0
 
     public init(capacity: Int) {
         self.capacity = max(1, capacity)
+        decisions = Ring(capacity: self.capacity)
+        others = Ring(capacity: self.capacity)
     }
 
     public mutating func record(_ entry: Entry) {
-        if ring.count < capacity {
-            ring.append(entry)
+        recorded += 1
+        if let by = entry.by, Decider.operatorClients.contains(by) {
+            decisions.append((recorded, entry))
         } else {
-            ring[next] = entry
-            next = (next + 1) % capacity
+            others.append((recorded, entry))
         }
     }
 
-    /// Newest first.
+    /// Newest first; at most `capacity` of each kind.
     public var newestFirst: [Entry] {
-        Array((ring[next...] + ring[..<next]).reversed())
+        var merged: [Entry] = []
+        var a = decisions.newestFirst[...]
+        var b = others.newestFirst[...]
+        while let x = a.first, let y = b.first {
+            if x.order > y.order {
+                merged.append(x.entry)
+                a = a.dropFirst()
+            } else {
+                merged.append(y.entry)
+                b = b.dropFirst()
+            }
+        }
+        return merged + a.map(\.entry) + b.map(\.entry)
+    }
+
+    private struct Ring: Sendable, Equatable {
+        struct Item: Sendable, Equatable {
+            var order: Int
+            var entry: Entry
+        }
+
+        let capacity: Int
+        var entries: [Item] = []
+        var next = 0
+
+        mutating func append(_ item: (Int, Entry)) {
+            let entry = Item(order: item.0, entry: item.1)
+            if entries.count < capacity {
+                entries.append(entry)
+            } else {
+                entries[next] = entry
+                next = (next + 1) % capacity
+            }
+        }
+
+        var newestFirst: [Item] { Array((entries[next...] + entries[..<next]).reversed()) }
     }
 }

@@ -33,45 +33,54 @@ public final class DecisionsFile: SupervisionObserver {
     }
 
     /// The decisions still in force at `now`; none when the file does not exist yet.
+    ///
+    /// Whoever can write the file, or replace it in its directory, can approve requests: it must be
+    /// a regular file of the sidecar's own user that group and others cannot write, opened without
+    /// following a symlink, in a directory group and others cannot write (unless it is sticky).
     public func load(now: Date = Date()) throws(LoadError) -> [StandingDecision] {
-        var status = stat()
-        guard stat(path, &status) == 0 else {
+        func refuse(_ why: String) -> LoadError { LoadError(description: "--decisions-file \(path): \(why)") }
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var directoryStatus = stat()
+        guard stat(directory, &directoryStatus) == 0 else { throw refuse("cannot read its directory \(directory)") }
+        if directoryStatus.st_mode & 0o022 != 0 && directoryStatus.st_mode & S_ISVTX == 0 {
+            throw refuse("its directory \(directory) is writable by group or others; keep the file where only egress can write")
+        }
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard descriptor >= 0 else {
             if errno == ENOENT { return [] }
-            throw LoadError(description: "--decisions-file \(path): cannot read: \(String(cString: strerror(errno)))")
+            if errno == ELOOP { throw refuse("is a symbolic link") }
+            throw refuse("cannot read: \(String(cString: strerror(errno)))")
         }
-        guard status.st_mode & S_IFMT == S_IFREG else {
-            throw LoadError(description: "--decisions-file \(path): not a regular file")
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+            throw refuse("not a regular file")
         }
-        // Whoever can write the file can approve requests: only the sidecar's user may.
+        guard status.st_uid == geteuid() else { throw refuse("belongs to uid \(status.st_uid), not to egress's uid \(geteuid())") }
         guard status.st_mode & 0o022 == 0 else {
-            throw LoadError(
-                description: "--decisions-file \(path): writable by group or others (mode \(String(status.st_mode & 0o777, radix: 8))); chmod 600 it"
-            )
+            throw refuse("writable by group or others (mode \(String(status.st_mode & 0o777, radix: 8))); chmod 600 it")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw LoadError(description: "--decisions-file \(path): cannot read")
-        }
-        guard data.count <= 4 << 20 else {
-            throw LoadError(description: "--decisions-file \(path): larger than 4 MiB; not a decisions file")
-        }
+        guard status.st_size <= 4 << 20 else { throw refuse("larger than 4 MiB; not a decisions file") }
+        var bytes = [UInt8](repeating: 0, count: Int(status.st_size))
+        guard read(descriptor, &bytes, bytes.count) == bytes.count else { throw refuse("cannot read") }
         let contents: Contents
         do {
-            contents = try Self.decoder.decode(Contents.self, from: data)
+            contents = try Self.decoder.decode(Contents.self, from: Data(bytes))
         } catch {
-            throw LoadError(description: "--decisions-file \(path): not a decisions file (\(Self.describe(error)))")
+            throw refuse("not a decisions file (\(Self.describe(error)))")
         }
-        guard contents.version == 1 else {
-            throw LoadError(description: "--decisions-file \(path): version \(contents.version); this egress reads version 1")
-        }
+        guard contents.version == 1 else { throw refuse("version \(contents.version); this egress reads version 1") }
         for decision in contents.decisions {
-            guard !decision.id.isEmpty, decision.id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }),
-                !decision.detectors.isEmpty, !decision.host.isEmpty, !decision.route.isEmpty,
-                decision.expiresAt.timeIntervalSince(decision.createdAt) <= StandingDecision.longest + 1
+            guard !decision.id.isEmpty, decision.id.utf8.count <= 64,
+                decision.id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }),
+                !decision.detectors.isEmpty, !decision.host.isEmpty, !decision.route.isEmpty, !decision.origin.isEmpty,
+                decision.expiresAt.timeIntervalSince(decision.createdAt) <= StandingDecision.longest + 1,
+                decision.expiresAt.timeIntervalSince(now) <= StandingDecision.longest + 60
             else {
-                throw LoadError(description: "--decisions-file \(path): decision \(decision.id) is malformed")
+                throw refuse("decision \(decision.id) is malformed")
             }
         }
-        return contents.decisions.filter { $0.expiresAt > now }
+        return contents.decisions.filter { $0.expiresAt > now }.map(\.normalised)
     }
 
     public func supervisionChanged(_ change: SupervisionChange) {

@@ -3,9 +3,10 @@ import Foundation
 /// "Approve (or deny) this route + host + detectors for N minutes" (README, "Standing decisions"):
 /// made from a held request, it settles later matching requests at once.
 ///
-/// A decision covers only what the operator saw: the same route, the same exact host, and findings
-/// from no detector beyond the ones the held request had. It never widens to another host or
-/// detector, and it ends at `expiresAt`.
+/// A decision covers only what the operator saw: the same route, the same origin (scheme, exact
+/// host and port: an approve over https never covers plain http), and — for an approve — findings
+/// from no detector beyond the ones the held request had. A deny covers any request with at least
+/// one of its detectors, so adding another finding cannot slip past it. It ends at `expiresAt`.
 public struct StandingDecision: Sendable, Equatable, Codable {
     public enum Verdict: String, Sendable, Equatable, Codable {
         case approve
@@ -16,8 +17,10 @@ public struct StandingDecision: Sendable, Equatable, Codable {
     public var verdict: Verdict
     /// The route's host pattern as routes.yaml writes it, e.g. `*.github.com`.
     public var route: String
-    /// The request's host, lower-cased.
+    /// The request's host, lower-cased, as shown.
     public var host: String
+    /// `https://host:port` (lower-cased): what the decision is for, with the route.
+    public var origin: String
     /// Sorted, without repeats.
     public var detectors: [String]
     public var createdAt: Date
@@ -33,6 +36,7 @@ public struct StandingDecision: Sendable, Equatable, Codable {
         verdict: Verdict,
         route: String,
         host: String,
+        origin: String,
         detectors: [String],
         createdAt: Date,
         expiresAt: Date,
@@ -44,6 +48,7 @@ public struct StandingDecision: Sendable, Equatable, Codable {
         self.verdict = verdict
         self.route = route
         self.host = host.lowercased()
+        self.origin = origin.lowercased()
         self.detectors = Array(Set(detectors)).sorted()
         self.createdAt = createdAt
         self.expiresAt = expiresAt
@@ -52,10 +57,23 @@ public struct StandingDecision: Sendable, Equatable, Codable {
         self.hits = hits
     }
 
-    /// Whether this decision settles a request on `route` to `host` whose findings came from `detectors`.
-    public func covers(route: String, host: String, detectors: [String], now: Date) -> Bool {
-        now < expiresAt && self.route == route && self.host == host.lowercased()
-            && !detectors.isEmpty && Set(detectors).isSubset(of: self.detectors)
+    /// Whether this decision settles a request on `route` to `origin` whose findings came from `detectors`.
+    public func covers(route: String, origin: String, detectors: [String], now: Date) -> Bool {
+        guard now < expiresAt, self.route == route, self.origin == origin.lowercased(), !detectors.isEmpty else {
+            return false
+        }
+        switch verdict {
+        case .approve: return Set(detectors).isSubset(of: self.detectors)
+        case .deny: return !Set(detectors).isDisjoint(with: self.detectors)
+        }
+    }
+
+    /// The same decision with its fields normalised as `init` does (a decoded one may not be).
+    public var normalised: StandingDecision {
+        StandingDecision(
+            id: id, verdict: verdict, route: route, host: host, origin: origin, detectors: detectors,
+            createdAt: createdAt, expiresAt: expiresAt, createdBy: createdBy, fromRequest: fromRequest, hits: hits
+        )
     }
 
     public func expiresIn(now: Date) -> Int {

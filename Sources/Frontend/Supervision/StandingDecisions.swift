@@ -22,14 +22,14 @@ public struct StandingDecisions: Sendable, Equatable {
     public private(set) var all: [StandingDecision] = []
 
     public init(_ decisions: [StandingDecision] = []) {
-        all = Array(decisions.prefix(Self.capacity))
+        all = Array(decisions.prefix(Self.capacity).map(\.normalised))
     }
 
     /// The decision that settles a request, if any. A deny wins over an approve: when an operator
     /// said both, the request is refused.
-    public mutating func match(route: String, host: String, detectors: [String], now: Date) -> StandingDecision? {
+    public mutating func match(route: String, origin: String, detectors: [String], now: Date) -> StandingDecision? {
         prune(now: now)
-        let covering = all.indices.filter { all[$0].covers(route: route, host: host, detectors: detectors, now: now) }
+        let covering = all.indices.filter { all[$0].covers(route: route, origin: origin, detectors: detectors, now: now) }
         guard let index = covering.first(where: { all[$0].verdict == .deny }) ?? covering.first else { return nil }
         all[index].hits += 1
         return all[index]
@@ -42,7 +42,7 @@ public struct StandingDecisions: Sendable, Equatable {
         guard duration >= 1, duration <= StandingDecision.longest else { throw .duration(duration) }
         prune(now: now)
         all.removeAll {
-            $0.verdict == decision.verdict && $0.route == decision.route && $0.host == decision.host
+            $0.verdict == decision.verdict && $0.route == decision.route && $0.origin == decision.origin
                 && $0.detectors == decision.detectors
         }
         guard all.count < Self.capacity else { throw .full(Self.capacity) }

@@ -51,7 +51,7 @@ public struct SupervisionBook: Sendable {
     /// A request DLP wants the operator to judge: settled by a standing decision, refused when
     /// `limit` already wait, or held.
     public mutating func hold(_ request: SupervisionQueue.HeldRequest, limit: Int, now: Date) -> HoldOutcome {
-        if let rule = rules.match(route: request.route, host: request.host, detectors: request.detectors, now: now) {
+        if let rule = rules.match(route: request.route, origin: request.origin, detectors: request.detectors, now: now) {
             let decision: SupervisionQueue.Decision = rule.verdict == .approve ? .approved : .denied
             record(decision.rawValue, request, by: .rule, rule: rule.id, now: now)
             return .decided(decision, by: rule)
@@ -81,6 +81,7 @@ public struct SupervisionBook: Sendable {
                 verdict: decision == .approved ? .approve : .deny,
                 route: request.route,
                 host: request.host,
+                origin: request.origin,
                 detectors: request.detectors,
                 createdAt: now,
                 expiresAt: now.addingTimeInterval(standingFor),

@@ -25,6 +25,8 @@ public final class SupervisionQueue: Sendable {
         /// The route's host pattern as routes.yaml writes it (what a standing decision is for).
         public var route: String
         public var host: String
+        /// `https://host:port`, lower-cased: what a standing decision is for, with the route.
+        public var origin: String
         public var method: String
         public var path: String
         /// Detector ids, in the order found, without repeats.
@@ -39,6 +41,7 @@ public final class SupervisionQueue: Sendable {
             id: String,
             route: String,
             host: String,
+            origin: String,
             method: String,
             path: String,
             detectors: [String],
@@ -50,6 +53,7 @@ public final class SupervisionQueue: Sendable {
             self.id = id
             self.route = route
             self.host = host
+            self.origin = origin.lowercased()
             self.method = method
             self.path = path
             self.detectors = detectors
@@ -115,6 +119,7 @@ public final class SupervisionQueue: Sendable {
     func hold(
         route: String,
         host: String,
+        origin: String,
         method: String,
         path: String,
         detectors: [String],
@@ -130,6 +135,7 @@ public final class SupervisionQueue: Sendable {
             id: id,
             route: route,
             host: host,
+            origin: origin,
             method: method,
             path: path,
             detectors: detectors,

@@ -89,7 +89,7 @@ struct AuditLogTests {
         // Each run writes more than maxBytes, so every later run starts by rotating.
         let rotation = AuditLog.Rotation(maxBytes: 1000, keep: 3)
         for _ in 0..<6 { try Self.makeLog(path, count: 6, rotation: rotation) }
-        let files = AuditLogFiles.chain(of: path)
+        let files = try AuditLogFiles.chain(of: path)
         #expect(files.count == 4, "\(files)")
         #expect(files.last == path)
         #expect(!FileManager.default.fileExists(atPath: path + ".4"))
@@ -102,6 +102,67 @@ struct AuditLogTests {
         old[0] = old[0].replacingOccurrences(of: "\"seq\":", with: "\"seq\": ")
         try Self.write(old, to: path + ".2")
         #expect(throws: AuditLogFiles.Failure.self) { try AuditLogFiles.verify(path) }
+    }
+
+    @Test("a rotated file removed from the chain is reported, not skipped")
+    func gaps() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("audit.log")
+        for _ in 0..<4 { try Self.makeLog(path, count: 6, rotation: .init(maxBytes: 1000, keep: 5)) }
+        try FileManager.default.removeItem(atPath: path + ".1")
+        #expect {
+            try AuditLogFiles.verify(path)
+        } throws: { error in
+            "\(error)".contains("\(path).1 is missing but \(path).3 exists")
+        }
+    }
+
+    @Test("a second writer is refused: two would fork the chain")
+    func locked() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("audit.log")
+        let first = try AuditLog(path: path) { _ in }
+        #expect { try AuditLog(path: path) { _ in } } throws: { "\($0)".contains("another process is writing it") }
+        first.close()
+        let second = try AuditLog(path: path) { _ in }
+        second.close()
+        #expect(try AuditLogFiles.verify(path).records == 2)
+    }
+
+    @Test("writes that fail are reported at most once per 10 s, never loop, and are counted once writing works")
+    func failingWrites() throws {
+        let failures = NIOLockedValueBox<[String]>([])
+        // /dev/full fails every write with ENOSPC.
+        let log = try AuditLog(path: "/dev/full") { reason in failures.withLockedValue { $0.append(reason) } }
+        for index in 0..<20 {
+            log.append(#"{"event":"egress_block","n":\#(index)}"#)
+            log.flush()
+        }
+        log.close()
+        let reported = failures.withLockedValue { $0 }
+        #expect(reported.count == 1, "\(reported)")
+        #expect(reported.first?.contains("No space left on device") == true)
+    }
+
+    @Test("a rotation that cannot happen leaves the file growing, reports once, and keeps the chain")
+    func rotationFailure() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("audit.log")
+        // A directory where the fresh file would be created: the rotation fails before anything moves.
+        try FileManager.default.createDirectory(atPath: path + ".next", withIntermediateDirectories: false)
+        let failures = NIOLockedValueBox<[String]>([])
+        let log = try AuditLog(path: path, rotation: .init(maxBytes: 200, keep: 3)) { reason in
+            failures.withLockedValue { $0.append(reason) }
+        }
+        for index in 0..<10 {
+            log.append(#"{"event":"egress_block","n":\#(index)}"#)
+            log.flush()
+        }
+        log.close()
+        #expect(failures.withLockedValue { $0 }.count == 1)
+        #expect(failures.withLockedValue { $0 }.first?.contains("cannot rotate") == true)
+        #expect(!FileManager.default.fileExists(atPath: path + ".1"))
+        #expect(try AuditLogFiles.verify(path).records == 11)
     }
 
     @Test("a file that does not end in a whole record is refused at open, naming why")

@@ -11,7 +11,8 @@ struct DecisionsFileTests {
     static func decision(_ id: String, expiresIn seconds: TimeInterval) -> StandingDecision {
         let now = Date()
         return StandingDecision(
-            id: id, verdict: .approve, route: "api.test", host: "api.test", detectors: ["github_token_classic"],
+            id: id, verdict: .approve, route: "api.test", host: "api.test", origin: "https://api.test:443",
+            detectors: ["github_token_classic"],
             createdAt: now, expiresAt: now.addingTimeInterval(seconds), createdBy: .cli, fromRequest: "held1"
         )
     }
@@ -43,8 +44,9 @@ struct DecisionsFileTests {
             ("not json", 0o600, "not a decisions file"),
             (#"{"version":2,"decisions":[]}"#, 0o600, "version 2"),
             (#"{"version":1,"decisions":[]}"#, 0o620, "writable by group or others"),
-            (#"{"version":1,"decisions":[{"id":"a b","verdict":"approve","route":"r","host":"h","detectors":["d"],"created_at":"2026-01-01T00:00:00Z","expires_at":"2026-01-01T00:10:00Z","created_by":"cli","from_request":"x","hits":0}]}"#, 0o600, "malformed"),
-            (#"{"version":1,"decisions":[{"id":"a","verdict":"forever","route":"r","host":"h","detectors":["d"],"created_at":"2026-01-01T00:00:00Z","expires_at":"2026-01-01T00:10:00Z","created_by":"cli","from_request":"x","hits":0}]}"#, 0o600, "not a decisions file"),
+            (#"{"version":1,"decisions":[{"id":"a b","verdict":"approve","route":"r","host":"h","origin":"https://h:443","detectors":["d"],"created_at":"2026-01-01T00:00:00Z","expires_at":"2026-01-01T00:10:00Z","created_by":"cli","from_request":"x","hits":0}]}"#, 0o600, "malformed"),
+            (#"{"version":1,"decisions":[{"id":"a","verdict":"approve","route":"r","host":"h","origin":"https://h:443","detectors":["d"],"created_at":"2099-01-01T00:00:00Z","expires_at":"2099-01-01T00:10:00Z","created_by":"cli","from_request":"x","hits":0}]}"#, 0o600, "malformed"),
+            (#"{"version":1,"decisions":[{"id":"a","verdict":"forever","route":"r","host":"h","origin":"https://h:443","detectors":["d"],"created_at":"2026-01-01T00:00:00Z","expires_at":"2026-01-01T00:10:00Z","created_by":"cli","from_request":"x","hits":0}]}"#, 0o600, "not a decisions file"),
         ]
     )
     func refused(contents: String, mode: Int, message: String) throws {
@@ -58,6 +60,27 @@ struct DecisionsFileTests {
         } throws: { error in
             "\(error)".contains(message) && "\(error)".contains(path)
         }
+    }
+
+    @Test("a symlink, a file of another user, or a directory others may write is refused")
+    func placement() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("decisions.json")
+        try #"{"version":1,"decisions":[]}"#.write(toFile: directory.file("real.json"), atomically: true, encoding: .utf8)
+        chmod(directory.file("real.json"), 0o600)
+        symlink(directory.file("real.json"), path)
+        #expect { try DecisionsFile(path: path) { _ in }.load() } throws: { "\($0)".contains("symbolic link") }
+        unlink(path)
+        try #"{"version":1,"decisions":[]}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o600)
+        chown(path, 65534, 65534)
+        #expect { try DecisionsFile(path: path) { _ in }.load() } throws: { "\($0)".contains("belongs to uid 65534") }
+        chown(path, geteuid(), getegid())
+        chmod(directory.path, 0o777)
+        #expect { try DecisionsFile(path: path) { _ in }.load() } throws: { "\($0)".contains("writable by group or others") }
+        chmod(directory.path, 0o1777)
+        #expect(try DecisionsFile(path: path) { _ in }.load().isEmpty, "a sticky directory is fine")
+        chmod(directory.path, 0o700)
     }
 
     @Test("a write that fails is reported, never thrown at the request path")

@@ -14,7 +14,8 @@ struct NotifierTests {
 
     static func held(path: String = "/gists") -> SupervisionQueue.HeldRequest {
         .init(
-            id: "k3v9w2mxqa", route: "api.github.com", host: "api.github.com", method: "POST", path: path,
+            id: "k3v9w2mxqa", route: "api.github.com", host: "api.github.com", origin: "https://api.github.com:443",
+            method: "POST", path: path,
             detectors: ["github_token_classic"], labels: ["GitHub token (classic)"], previews: ["ghp_…T4V4"],
             heldAt: now, expiresAt: now.addingTimeInterval(300)
         )
@@ -54,8 +55,15 @@ struct NotifierTests {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(message.body.utf8)) as? [String: String])
         #expect(Array(object.keys) == ["text"])
         let text = try #require(object["text"])
-        #expect(text.contains("&lt;https://evil.example|Approve here&gt;&amp;&lt;!channel&gt;"))
+        #expect(text.contains("`POST api.github.com/x?&lt;https://evil.example|Approve%20here&gt;&amp;&lt;!channel&gt;`"), "\(text)")
         #expect(!text.contains("<https://evil") && !text.contains("<!channel>"))
+        // Look-alike spaces, bidi controls and backticks from a path are encoded; long paths are cut.
+        let sneaky = Self.held(path: "/a\u{2003}Click\u{202E}here`" + String(repeating: "x", count: 500))
+        let cut = try #require(NotificationMessage.make(.held(sneaky), format: .slack, page: nil, now: Self.now))
+        let cutText = try #require((try JSONSerialization.jsonObject(with: Data(cut.body.utf8)) as? [String: String])?["text"])
+        #expect(cutText.contains("/a%E2%80%83Click%E2%80%AEhere%60xxx"), "\(cutText)")
+        #expect(!cutText.contains("\u{2003}") && !cutText.contains("\u{202E}"))
+        #expect(cutText.count < 450, "\(cutText.count)")
         #expect(text.contains("<http://ops:9090/|Open the operator page>"))
         #expect(text.contains("GitHub token (classic) (ghp_…T4V4)"))
         #expect(text.contains("egress supervise approve k3v9w2mxqa"))
@@ -67,9 +75,10 @@ struct NotifierTests {
         #expect(message.contentType.hasPrefix("text/plain"))
         #expect(message.headers.map(\.0) == ["Title", "Tags", "Priority", "Click"])
         #expect(message.headers.last?.1 == "http://ops:9090/")
-        #expect(message.body.hasPrefix("POST api.github.com/gists\nFound: GitHub token (classic) (ghp_…T4V4)"))
+        #expect(message.body.hasPrefix("POST api.github.com/gists\nFound: GitHub token (classic) (ghp_…T4V4)"), "\(message.body)")
         let rule = StandingDecision(
             id: "r1", verdict: .approve, route: "api.github.com", host: "api.github.com",
+            origin: "https://api.github.com:443",
             detectors: ["github_token_classic"], createdAt: Self.now, expiresAt: Self.now.addingTimeInterval(600),
             createdBy: .page, fromRequest: "k3v9w2mxqa"
         )
@@ -178,5 +187,25 @@ struct NotifierTests {
         await receiver.shutdown()
         let line = try #require(lines.withLockedValue { $0 }.first)
         #expect(line.contains(#""detail":"timed out (2 of 2 tries)""#), "\(line)")
+    }
+}
+
+/// The rate limit of one `--notify` URL, without sockets.
+@Suite("Notification budget")
+struct NotificationBudgetTests {
+    @Test("a burst goes out, then one message per interval; what was left out is counted into the next")
+    func budget() {
+        let t0 = Date(timeIntervalSince1970: 0)
+        var budget = NotificationBudget(burst: 3, interval: 2, now: t0)
+        let burst = (0..<5).map { _ in budget.take(now: t0).send }
+        #expect(burst == [true, true, true, false, false])
+        #expect(budget.take(now: t0.addingTimeInterval(1)).send == false)
+        let next = budget.take(now: t0.addingTimeInterval(2.1))
+        #expect(next.send && next.suppressedBefore == 3)
+        #expect(budget.take(now: t0.addingTimeInterval(2.2)) == (false, 0))
+        let later = budget.take(now: t0.addingTimeInterval(60))
+        #expect(later.send && later.suppressedBefore == 1)
+        #expect((0..<2).allSatisfy { _ in budget.take(now: t0.addingTimeInterval(60)).send }, "refilled to the burst, not beyond")
+        #expect(!budget.take(now: t0.addingTimeInterval(60)).send)
     }
 }

@@ -88,8 +88,9 @@ struct OperatorLoopTests {
             pki: pki,
             routes: routes,
             connectTo: [("api.test", upstream.port)],
+            environment: ["EGRESS_NOTIFY_URL": "http://127.0.0.1:\(receiver.port)/hooks/ops-SECRETTOPIC"],
             extraArguments: [
-                "--notify", "http://127.0.0.1:\(receiver.port)/hooks/ops-SECRETTOPIC", "--notify-format", "json",
+                "--notify", "env:EGRESS_NOTIFY_URL", "--notify-format", "json",
                 "--decisions-file", state + "/decisions.json", "--audit-log", state + "/audit.log",
             ],
             reusing: installed
@@ -109,6 +110,8 @@ struct OperatorLoopTests {
         let receiver = try await UpstreamServer.start { _ in .full(body: Array("ok".utf8)) }
         let directory = try TemporaryDirectory()
         var run = try await Self.start(in: directory, pki: pki, upstream: upstream, receiver: receiver)
+        let commandLine = try String(contentsOfFile: "/proc/\(run.egress.process.pid)/cmdline", encoding: .utf8)
+        #expect(commandLine.contains("env:EGRESS_NOTIFY_URL") && !commandLine.contains("SECRETTOPIC"))
 
         // 1. Held, and the operator is told.
         let first = run.post("token=\(Self.github)")
@@ -209,6 +212,7 @@ struct OperatorLoopTests {
             (["--notify", "https://api.test/hook"], "route 1 (host api.test) lets the agent reach it"),
             (["--notify", "ftp://x/"], "expected an http:// or https:// URL"),
             (["--notify-format", "teams"], "expected json, slack or ntfy"),
+            (["--notify", "env:EGRESS_TEST_NO_SUCH_VARIABLE"], "EGRESS_TEST_NO_SUCH_VARIABLE is unset or empty"),
             (["--audit-log", "/proc/egress-nope/audit.log"], "--audit-log /proc/egress-nope/audit.log: cannot open"),
             (["--audit-log-max-bytes", "10"], "--audit-log-max-bytes 10: expected a whole number"),
             (["--history", "0"], "--history 0: expected a whole number"),

@@ -13,12 +13,14 @@ struct SupervisionBookTests {
         _ id: String,
         route: String = "*.github.com",
         host: String = "api.github.com",
+        scheme: String = "https",
         detectors: [String] = ["github_token_classic"]
     ) -> SupervisionQueue.HeldRequest {
         .init(
             id: id,
             route: route,
             host: host,
+            origin: "\(scheme)://\(host):\(scheme == "https" ? 443 : 80)",
             method: "POST",
             path: "/gists",
             detectors: detectors,
@@ -60,6 +62,7 @@ struct SupervisionBookTests {
             request("x", route: "api.github.com"),
             request("x", detectors: ["github_token_classic", "aws_access_key_id"]),
             request("x", detectors: ["aws_access_key_id"]),
+            request("x", scheme: "http"),
         ]
     )
     func neverWidens(_ other: SupervisionQueue.HeldRequest) throws {
@@ -92,7 +95,8 @@ struct SupervisionBookTests {
 
     static func rule(_ id: String, _ verdict: StandingDecision.Verdict, host: String = "api.github.com") -> StandingDecision {
         StandingDecision(
-            id: id, verdict: verdict, route: "*.github.com", host: host, detectors: ["github_token_classic"],
+            id: id, verdict: verdict, route: "*.github.com", host: host, origin: "https://\(host):443",
+            detectors: ["github_token_classic"],
             createdAt: t0, expiresAt: t0.addingTimeInterval(60), createdBy: .cli, fromRequest: "x"
         )
     }
@@ -105,6 +109,24 @@ struct SupervisionBookTests {
             return
         }
         #expect(rule.id == "no")
+    }
+
+    @Test("a standing deny refuses any request with one of its detectors, even one an approve for more covers")
+    func denyCannotBeSidestepped() throws {
+        var both = Self.rule("both", .approve)
+        both.detectors = ["aws_access_key_id", "github_token_classic"]
+        var book = SupervisionBook(rules: [both, Self.rule("no", .deny)])
+        let request = Self.request("e", detectors: ["github_token_classic", "aws_access_key_id"])
+        guard case .decided(.denied, let rule) = book.hold(request, limit: 8, now: Self.t0) else {
+            Issue.record("adding a second finding slipped past the deny")
+            return
+        }
+        #expect(rule.id == "no")
+        guard case .decided(.approved, _) = book.hold(Self.request("f", detectors: ["aws_access_key_id"]), limit: 8, now: Self.t0)
+        else {
+            Issue.record("the approve no longer covers what the deny does not")
+            return
+        }
     }
 
     @Test("the same decision again renews it instead of adding one; another verdict or host is another decision")
@@ -129,6 +151,7 @@ struct SupervisionBookTests {
             rules: (0..<StandingDecisions.capacity).map { index in
                 StandingDecision(
                     id: "r\(index)", verdict: .approve, route: "h\(index).test", host: "h\(index).test",
+                    origin: "https://h\(index).test:443",
                     detectors: ["github_token_classic"], createdAt: Self.t0, expiresAt: Self.t0.addingTimeInterval(60),
                     createdBy: .cli, fromRequest: "x"
                 )
@@ -162,7 +185,21 @@ struct SupervisionBookTests {
         _ = try book.settle("c", .expired, by: .timeout, now: Self.t0).get()
         let entries = book.history.newestFirst
         #expect(entries.map { "\($0.id) \($0.status) \($0.by?.rawValue ?? "-") \($0.rule ?? "-")" } == [
-            "c expired timeout -", "c held - -", "b approved rule rule1", "a approved page rule1",
+            "c expired timeout -", "c held - -", "b approved rule rule1", "a approved page rule1", "a held - -",
         ])
+    }
+
+    @Test("a flood of held and abandoned requests cannot push the operators' decisions out of the history")
+    func floodKeepsDecisions() throws {
+        var book = SupervisionBook(historyCapacity: 3)
+        _ = book.hold(Self.request("mine"), limit: 8, now: Self.t0)
+        _ = try book.settle("mine", .denied, by: .cli, now: Self.t0).get()
+        for index in 0..<50 {
+            _ = book.hold(Self.request("f\(index)", host: "x.test"), limit: 8, now: Self.t0)
+            _ = try book.settle("f\(index)", .abandoned, by: .agent, now: Self.t0).get()
+        }
+        let entries = book.history.newestFirst
+        #expect(entries.count == 4)
+        #expect(entries.last.map { "\($0.id) \($0.status) \($0.by?.rawValue ?? "-")" } == "mine denied cli")
     }
 }

@@ -20,6 +20,11 @@ public enum DetectorCatalog {
         byID[id]
     }
 
+    /// An inbound detector's severity; `nil` for outbound and unknown ids.
+    public static func severity(of id: String) -> InjectionSeverity? {
+        byID[id]?.severity
+    }
+
     private static let outboundIDs: [String] = all.filter { $0.direction == .outbound }.map(\.id)
     private static let inboundIDs: [String] = all.filter { $0.direction == .inbound }.map(\.id)
 

@@ -12,6 +12,8 @@ public struct DetectorDefinition: Sendable {
     public let direction: ScanDirection
     /// One line: what the detector matches (for the README table).
     public let summary: String
+    /// Inbound detectors only: how strongly a finding suggests an attack.
+    public let severity: InjectionSeverity?
 
     /// PCRE2 source, compiled without UTF mode: the pattern sees raw bytes.
     package let pattern: String
@@ -40,7 +42,8 @@ public struct DetectorDefinition: Sendable {
         secretGroup: Int = 0,
         validators: [Validator] = [],
         rejectsPlaceholders: Bool? = nil,
-        anchorGroup: Int? = nil
+        anchorGroup: Int? = nil,
+        severity: InjectionSeverity? = nil
     ) {
         self.id = id
         self.label = label
@@ -52,6 +55,7 @@ public struct DetectorDefinition: Sendable {
         self.validators = validators
         self.rejectsPlaceholders = rejectsPlaceholders ?? (direction == .outbound)
         self.anchorGroup = anchorGroup
+        self.severity = direction == .inbound ? (severity ?? .medium) : nil
     }
 }
 

@@ -187,7 +187,9 @@ package struct RouteFieldsReader: Sendable {
         let mapping = try reader.mapping(
             node,
             at: path,
-            allowedKeys: ["outbound_detectors", "inbound_detectors", "outbound_on_match", "inbound_on_match"]
+            allowedKeys: [
+                "outbound_detectors", "inbound_detectors", "outbound_on_match", "inbound_on_match", "inbound_threshold",
+            ]
         )
         var policy = DLPPolicy()
         if let node = mapping["outbound_detectors"] {
@@ -205,6 +207,13 @@ package struct RouteFieldsReader: Sendable {
         }
         if let node = mapping["inbound_on_match"] {
             policy.inboundOnMatch = try reader.keyword(node, at: path.key("inbound_on_match"), as: InboundAction.self)
+        }
+        if let node = mapping["inbound_threshold"] {
+            policy.inboundThreshold = try reader.keyword(
+                node,
+                at: path.key("inbound_threshold"),
+                as: InboundThreshold.self
+            )
         }
         return policy
     }

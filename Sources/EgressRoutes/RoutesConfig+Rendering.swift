@@ -88,6 +88,9 @@ extension RoutesConfig {
         if let action = dlp.inboundOnMatch {
             pairs.append((RenderNode.key("inbound_on_match"), RenderNode.string(action.rawValue)))
         }
+        if let threshold = dlp.inboundThreshold {
+            pairs.append((RenderNode.key("inbound_threshold"), RenderNode.string(threshold.rawValue)))
+        }
         return pairs.isEmpty ? nil : RenderNode.map(pairs)
     }
 

@@ -138,18 +138,24 @@ public struct DLPPolicy: Sendable, Equatable {
     public var outboundOnMatch: OutboundAction?
     /// `nil` when absent from the file; the effective policy is then `warn`.
     public var inboundOnMatch: InboundAction?
+    /// The severity from which `inbound_on_match` applies; `nil` when absent (`medium`).
+    public var inboundThreshold: InboundThreshold?
 
     public init(
         outboundDetectors: DetectorSelection = .defaultSet,
         inboundDetectors: DetectorSelection = .defaultSet,
         outboundOnMatch: OutboundAction? = nil,
-        inboundOnMatch: InboundAction? = nil
+        inboundOnMatch: InboundAction? = nil,
+        inboundThreshold: InboundThreshold? = nil
     ) {
         self.outboundDetectors = outboundDetectors
         self.inboundDetectors = inboundDetectors
         self.outboundOnMatch = outboundOnMatch
         self.inboundOnMatch = inboundOnMatch
+        self.inboundThreshold = inboundThreshold
     }
+
+    public var effectiveInboundThreshold: InboundThreshold { inboundThreshold ?? .medium }
 
     public var effectiveOutboundOnMatch: OutboundAction { outboundOnMatch ?? .supervise }
     public var effectiveInboundOnMatch: InboundAction { inboundOnMatch ?? .warn }
@@ -175,4 +181,12 @@ public enum OutboundAction: String, Sendable, Equatable, CaseIterable {
 public enum InboundAction: String, Sendable, Equatable, CaseIterable {
     case warn
     case block
+}
+
+/// A document's prompt-injection severity from which the route's `inbound_on_match` applies;
+/// findings below it are only logged (README, "How inbound findings are judged").
+public enum InboundThreshold: String, Sendable, Equatable, CaseIterable {
+    case low
+    case medium
+    case high
 }

@@ -8,6 +8,8 @@ struct ExchangeDLP: Sendable, Equatable {
     var inboundDetectors: [String]
     var outboundAction: OutboundAction
     var inboundAction: InboundAction
+    /// The document severity from which `inboundAction` applies; lower findings are only logged.
+    var inboundThreshold: InjectionSeverity
     /// The header holding the credential the proxy injected: never scanned.
     var injectedHeader: String?
     /// The route's host pattern as routes.yaml writes it, and the exchange's `scheme://host:port`:
@@ -21,6 +23,7 @@ struct ExchangeDLP: Sendable, Equatable {
         inboundDetectors = Self.resolve(route.dlp.inboundDetectors, direction: .inbound)
         outboundAction = route.dlp.effectiveOutboundOnMatch
         inboundAction = route.dlp.effectiveInboundOnMatch
+        inboundThreshold = InjectionSeverity(name: route.dlp.effectiveInboundThreshold.rawValue) ?? .medium
         injectedHeader = route.auth.map { $0.scheme == .xApiKey ? "x-api-key" : "authorization" }
     }
 
@@ -56,6 +59,18 @@ enum DLPReason {
     }
 
     static let inbound = "egress DLP: possible prompt injection detected"
+
+    /// The document's severity and the most severe finding's label, e.g.
+    /// `egress DLP: possible prompt injection detected (high: hidden HTML text addressed to an AI)`;
+    /// below the route's threshold the reason says so.
+    static func inbound(_ detectorIDs: [String], threshold: InjectionSeverity) -> String {
+        let score = InjectionAssessment.score(detectorIDs) ?? .low
+        let worst = detectorIDs.max { (DetectorCatalog.severity(of: $0) ?? .low) < (DetectorCatalog.severity(of: $1) ?? .low) }
+        let detail = "\(score): \(worst.map(label) ?? "unknown")"
+        return score >= threshold
+            ? "\(inbound) (\(detail))"
+            : "egress DLP: possible prompt injection below the route's threshold (\(detail))"
+    }
 
     static func label(_ detectorID: String) -> String {
         DetectorCatalog.definition(id: detectorID)?.label ?? detectorID

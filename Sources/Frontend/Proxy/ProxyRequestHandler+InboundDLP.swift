@@ -1,3 +1,4 @@
+import Detectors
 import NIOCore
 import NIOHTTP1
 
@@ -28,8 +29,20 @@ extension ProxyRequestHandler {
             case .failure(let error):
                 self.handle(.responseScanned(id, .refuse((error as? ScanFailure ?? .workerError).refusal)))
             case .success(let outcome) where !outcome.isClean:
+                let detectors = outcome.findings.map(\.detectorID)
+                let reason = DLPReason.inbound(detectors, threshold: scan.dlp.inboundThreshold)
+                guard (InjectionAssessment.score(detectors) ?? .low) >= scan.dlp.inboundThreshold else {
+                    // Below the route's threshold: delivered, and the operator is told.
+                    self.services.metrics.dlpAction(direction: "inbound", action: "warn")
+                    self.services.events.emit(
+                        .warn(reason: reason, context: scan.context, responseStatus: Int(scan.head.status.code), events: scan.events),
+                        minimum: .blocks
+                    )
+                    self.handle(.responseScanned(id, .deliver))
+                    return
+                }
                 self.services.metrics.dlpAction(direction: "inbound", action: "block")
-                self.handle(.responseScanned(id, .refuse(Refusal(.forbidden, DLPReason.inbound))))
+                self.handle(.responseScanned(id, .refuse(Refusal(.forbidden, reason))))
             case .success:
                 self.handle(.responseScanned(id, .deliver))
             }
@@ -70,7 +83,7 @@ extension ProxyRequestHandler {
             switch result {
             case .success(let outcome) where !outcome.isClean:
                 metrics.dlpAction(direction: "inbound", action: "warn")
-                warn(DLPReason.inbound)
+                warn(DLPReason.inbound(outcome.findings.map(\.detectorID), threshold: scan.dlp.inboundThreshold))
             case .success: break
             case .failure(let error):
                 warn("egress DLP: response not scanned: \((error as? ScanFailure ?? .workerError).reason)")
@@ -94,7 +107,7 @@ extension ProxyRequestHandler {
         }
         let views: DecodedViews
         do {
-            views = try DecodedViews(raw: raw, syntax: [0: SegmentSyntax.of(scan.head.headers)])
+            views = try DecodedViews(raw: raw, syntax: [0: SegmentSyntax.of(scan.head.headers)], inbound: true)
         } catch {
             throw .views(error)
         }

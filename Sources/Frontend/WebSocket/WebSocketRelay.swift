@@ -59,6 +59,7 @@ final class WebSocketRelay {
                 scansInbound: scansInbound,
                 outboundAction: upgrade.dlp.outboundAction,
                 inboundAction: upgrade.dlp.inboundAction,
+                inboundThreshold: upgrade.dlp.inboundThreshold,
                 maxMessageBytes: services.maxScanBytes,
                 heldBytes: services.heldBytes,
                 capturesMessages: upgrade.capturesMessages
@@ -199,7 +200,7 @@ final class WebSocketRelay {
         let raw = Array(message.readableBytesView)
         let views: DecodedViews
         do {
-            views = try DecodedViews(raw: [raw])
+            views = try DecodedViews(raw: [raw], inbound: direction == .inbound)
         } catch {
             handle(.scanned(from: side, .failed(reason: error.reason)))
             return

@@ -33,6 +33,8 @@ struct WebSocketRelayStateMachine {
         var scansInbound: Bool
         var outboundAction: OutboundAction
         var inboundAction: InboundAction
+        /// The severity from which `inboundAction` applies to a message; lower findings are only logged.
+        var inboundThreshold: InjectionSeverity = .medium
         /// A message (all of its fragments) may be at most this large.
         var maxMessageBytes: Int
         /// Messages held for a scan, and those waiting behind them, are taken from it first.
@@ -330,8 +332,9 @@ struct WebSocketRelayStateMachine {
                     actions.append(.emit(.warn(reason: reason, context: context), minimum: .blocks))
                 }
             } else {
-                let reason = DLPReason.inbound
-                switch configuration.inboundAction {
+                let reason = DLPReason.inbound(detectors, threshold: configuration.inboundThreshold)
+                let reachesThreshold = (InjectionAssessment.score(detectors) ?? .low) >= configuration.inboundThreshold
+                switch reachesThreshold ? configuration.inboundAction : .warn {
                 case .block:
                     return terminate(
                         agentCode: .policyViolation,

@@ -42,18 +42,28 @@ struct DecodedViews {
     let rawCount: Int
     private(set) var views: [View] = []
 
-    /// The bytes all views together may hold: three times the raw bytes, plus a little.
-    static func budget(forRawBytes rawBytes: Int) -> Int {
-        max(0, min(3 * rawBytes + (64 << 10), maximumTotalBytes - rawBytes))
+    /// The bytes all views together may hold: three times the raw bytes, plus a little — six
+    /// times inbound, because fetched pages nest HTML in JSON (Stack Exchange bodies are HTML
+    /// inside JSON strings: each order of undoing the layers is a view of its own).
+    static func budget(forRawBytes rawBytes: Int, inbound: Bool = false) -> Int {
+        max(0, min((inbound ? 6 : 3) * rawBytes + (64 << 10), maximumTotalBytes - rawBytes))
     }
 
     /// - Parameters:
     ///   - syntax: what the raw segments' `Content-Type` says they are, where it says more than text.
     ///   - budget: the bytes all views may hold (``budget(forRawBytes:)`` unless a test says otherwise).
-    init(raw: [[UInt8]], syntax rawSyntax: [Int: SegmentSyntax] = [:], budget: Int? = nil) throws(Failure) {
+    ///   - inbound: decode what an agent reads rather than what a server would: JSON strings
+    ///     unescaped, HTML character references undone, base64 runs — not percent-encoding or hex,
+    ///     which an agent reads as written (and which would only multiply views of fetched pages).
+    init(
+        raw: [[UInt8]],
+        syntax rawSyntax: [Int: SegmentSyntax] = [:],
+        budget: Int? = nil,
+        inbound: Bool = false
+    ) throws(Failure) {
         segments = raw
         rawCount = raw.count
-        let budget = budget ?? Self.budget(forRawBytes: raw.reduce(0) { $0 + $1.count })
+        let budget = budget ?? Self.budget(forRawBytes: raw.reduce(0) { $0 + $1.count }, inbound: inbound)
         var used = 0
         // Per raw segment: the same text reached twice from one segment is scanned once, but a
         // copy of it in another segment is scanned (and redacted) there too.
@@ -86,11 +96,15 @@ struct DecodedViews {
             // One pass says which decoders can find anything; only those look at the bytes.
             let screen = DecoderScreen(source)
             let decoders = [
-                screen.mayPercentDecode(plusIsSpace: form.formEncoded)
+                !inbound && screen.mayPercentDecode(plusIsSpace: form.formEncoded)
                     ? PercentDecoding.decode(source, plusIsSpace: form.formEncoded, maxPieces: maxPieces) : nil,
                 screen.hasBackslash ? JSONUnescaping.decode(source, maxPieces: maxPieces) : nil,
                 screen.mayHoldBase64Run ? Base64Runs.decode(source, maxPieces: maxPieces) : nil,
-                screen.hasLongHexRun ? HexRuns.decode(source, maxPieces: maxPieces) : nil,
+                !inbound && screen.hasLongHexRun ? HexRuns.decode(source, maxPieces: maxPieces) : nil,
+                // Entities are undone in the text as fetched and in what one other decoding (JSON
+                // strings, an Atom feed's escaped HTML) exposed; deeper, code samples that spell
+                // entities would only multiply views.
+                inbound && depth <= 1 ? HTMLEntities.decode(source, maxPieces: maxPieces) : nil,
             ]
             for case let decoded? in decoders { decodings.append((decoded, form)) }
             for (decoded, viewSyntax) in decodings {

@@ -81,7 +81,7 @@ let package = Package(
             dependencies: ["EgressRoutes", "Detectors", .product(name: "Yams", package: "Yams")]
         ),
         // Prints throughput and latency figures; run with scripts/bench.sh (release build).
-        .executableTarget(name: "EgressBenchmarks", dependencies: ["Detectors", "IPC"]),
+        .executableTarget(name: "EgressBenchmarks", dependencies: ["Detectors", "IPC", "Frontend"]),
         .executableTarget(
             name: "EgressCommand",
             dependencies: [

@@ -41,9 +41,11 @@ extension DetectorCatalog {
             + #"|\b(?:previous|prior|earlier)\s+(?:directives|instructions|rules)\s+are\s+(?:void|cancelled|canceled|revoked|obsolete)\b"#
             + #"|\bignore\s+your\s+(?:earlier|previous|prior)\s+rules\b"#
             + #")(?(1)(?!["'])|(?(2)(?!\xE2\x80\x9D)|(?(3)(?!&quot;))))"#,
+        // Every alternative starts with one of these words: the regex runs only where they are.
         keywords: [
             ["ignore", "disregard", "forget", "override", "bypass", "skip", "discard", "set aside", "stop following", "do not follow", "previous", "prior", "earlier"],
         ],
+        anchorGroup: 0,
         severity: .medium
     )
 
@@ -79,9 +81,11 @@ extension DetectorCatalog {
             "Fake turns and system tags inside content: `<system-reminder>`, `<system>`, `[SYSTEM]`, `Human:`/`Assistant:` turns, `### Instruction:`",
         pattern:
             #"(?i)</?system(?:[-_](?:reminder|prompt|message|note|override))?>|\[/?system\]|\[(?:admin|developer)\s+override\]"#
-            + #"|(?:^|\n)[ \t]*(?:#{1,3}[ \t]*)?(?:human|user|system)[ \t]*:[^\n]{0,300}\n?[^\n]{0,300}?\b(?:assistant|ai)[ \t]*:"#
-            + #"|(?:^|\n)[ \t]*#{2,4}[ \t]*(?:instruction|system\s+prompt)[ \t]*:"#,
-        keywords: [["system", "human", "user", "admin", "developer", "instruction"]],
+            // A turn label at the start of a line (or after a heading's `#`), then the other side's.
+            + #"|(?:(?<![^\n])|(?<=\n# )|(?<=\n## )|(?<=\n### ))(?:human|user|system)[ \t]*:[^\n]{0,200}?(?:\n[^\n]{0,200}?)?\b(?:assistant|ai)[ \t]*:"#
+            + #"|(?:(?<=\n## )|(?<=\n### )|(?<=\n#### )|(?<=\n##)|(?<=\n###))(?:instruction|system\s+prompt)[ \t]*:"#,
+        keywords: [["<system", "</system", "[system", "[/system", "[admin", "[developer", "human", "user", "system", "instruction"]],
+        anchorGroup: 0,
         severity: .medium
     )
 
@@ -100,9 +104,10 @@ extension DetectorCatalog {
             + #"|\b(?:message|note|notice|orders?)\s+from\s+(?:the\s+)?(?:system\s+)?(?:operator|administrator|admin|developer|owner)\s+(?:to|for)\s+(?:the\s+)?"# + aiAddress + #"\b"#
             + #"|\battention,?\s+(?:"# + aiAddress + #")\b\s*[:!,]"#
             + #"|\[(?:urgent\s+|admin\s+)?(?:message|notice)\s+(?:from|to)\s+[a-z ]{2,30}\]"#
-            + #"|\b(?:the\s+)?user\s+(?:asked|wants|told)\s+me\s+to\s+tell\s+you\b"#
+            + #"|\buser\s+(?:asked|wants|told)\s+me\s+to\s+tell\s+you\b"#
             + #"|\b(?:updated|new)\s+orders\s+from\b"#,
-        keywords: [["instruction", "message", "notice", "order", "attention", "note", "told me", "asked me", "wants me"]],
+        keywords: [["new", "important", "urgent", "updated", "message", "note", "notice", "instruction", "order", "attention", "[", "user"]],
+        anchorGroup: 0,
         severity: .medium
     )
 
@@ -120,11 +125,18 @@ extension DetectorCatalog {
             + #"|\.env\b(?:\s+file)?|id_(?:rsa|ed25519|ecdsa)\b|[A-Z][A-Z0-9]*_(?:TOKEN|API_KEY|SECRET|SECRET_KEY|PASSWORD)\b"#
             + #"|(?:the\s+)?(?:user'?s\s+)?(?:access\s+tokens|session\s+cookies?|integration_tokens\s+table|environment\s+variables|env\s+vars)\b)"#
             + #"|\b(?:list|print|paste|show|dump)\s+(?:every|all|each)\s+(?:of\s+the\s+)?(?:tokens?|secrets?|keys|credentials|passwords)\s+(?:you\s+(?:have|can|know)|available\s+to\s+you)\b"#,
-        keywords: [[
-            "~/.", ".env", "id_rsa", "id_ed25519", "id_ecdsa", "_token", "_api_key", "_secret", "_password", "access tokens",
-            "session cookie", "integration_tokens", "environment variables", "env vars", "token", "secret", "keys",
-            "credential", "password",
-        ]],
+        keywords: [
+            [
+                "read", "open", "cat", "look up", "collect", "copy", "query", "grab", "fetch", "get", "dump", "print", "paste",
+                "include", "send", "upload", "post", "add", "list", "show",
+            ],
+            [
+                "~/.", ".env", "id_rsa", "id_ed25519", "id_ecdsa", "_token", "_api_key", "_secret", "_password", "access tokens",
+                "session cookie", "integration_tokens", "environment variables", "env vars", "token", "secret", "keys",
+                "credential", "password",
+            ],
+        ],
+        anchorGroup: 0,
         severity: .high
     )
 
@@ -143,7 +155,12 @@ extension DetectorCatalog {
             + #"|(?<!\bto )(?<!\bhow to )\b(?:call|invoke|trigger)\s+(?:the\s+)?`?[a-z][a-z0-9_.-]{1,40}`?\s+"#
             + #"(?:tool|mcp\s+tool)\b(?:\s+(?:with|to|and|on|now|right\s+away)\b|\s*[:,(])"#
             + #"|\b"# + aiAddress + #"[ ,:]{1,3}(?:[a-z]+\s+){0,3}?(?:must|should|please|now)?\s*(?:call|invoke|use|run)\s+(?:the\s+)?`?[a-z][a-z0-9_.-]{1,40}`?\s+(?:tool|function)\b"#,
-        keywords: [["function_calls", "invoke", "tool_call", "tool_use", "tool", "function"]],
+        keywords: [[
+            "<function_calls>", "<function_calls>", "<invoke", "<invoke", "<tool_", "</tool_", "\"tool_call\"",
+            "\"type\"", "call", "invoke", "trigger", "ai", "a.i.", "assistant", "agent", "llm", "language model", "model",
+            "chatbot", "bot", "claude", "gpt", "chatgpt", "copilot", "cursor", "gemini", "computer", "coding agent",
+        ]],
+        anchorGroup: 0,
         severity: .high
     )
 
@@ -152,11 +169,13 @@ extension DetectorCatalog {
         label: "instruction to use a tool",
         direction: .inbound,
         summary:
-            #"An imperative to use or run a named tool or function ("use the github tool to…", "run the fetch tool on…"): how documentation talks too, so only logged unless another finding joins it"#,
+            #"An imperative to use or run a named tool ("use the github tool to…", "run the fetch tool on…"): how documentation talks too, so only logged unless another finding joins it"#,
         pattern:
-            #"(?i)(?<!\bto )(?<!\bhow to )(?<!\bcan )(?<!\byou )\b(?:use|run|execute)\s+(?:the\s+)?`?[a-z][a-z0-9_.-]{1,40}`?\s+"#
-            + #"(?:tool|function|action)\b(?:\s+(?:with|to|and|on|now|right\s+away)\b|\s*[:,(])"#,
-        keywords: [["use", "run", "execute"], ["tool", "function", "action"]],
+            #"(?i)(?<!\bto )(?<!\bhow to )(?<!\bcan )(?<!\byou )\b(?:use|run|execute)\s+the\s+"#
+            + #"(?!(?:given|same|following|new|other|above|below|right|correct|appropriate)\b)`?[a-z][a-z0-9_.-]{1,40}`?\s+"#
+            + #"tool\b(?:\s+(?:with|to|and|on|now|right\s+away)\b|\s*[:,(])"#,
+        keywords: [["use", "run", "execute"], ["tool"]],
+        anchorGroup: 0,
         severity: .low
     )
 
@@ -169,11 +188,15 @@ extension DetectorCatalog {
         pattern:
             #"(?i)<important>|<system>|\bbefore\s+(?:using|calling)\s+(?:this|any\s+other)\s+tool,?\s+(?:[a-z]+\s+){0,4}?(?:read|send|pass|include|call|open|collect|first)\b"#
             + #"|\b(?:do\s+not|don't|never|must\s+not)\s+(?:tell|mention|inform|notify|reveal\s+(?:this\s+)?to|show)\s+(?:this\s+(?:to\s+)?)?(?:the\s+)?user\b"#
-            + #"|\b(?:the\s+)?user\s+(?:must|should)\s+(?:not|never)\s+(?:be\s+)?(?:told|informed|notified|know)\b"#
+            + #"|\buser\s+(?:must|should)\s+(?:not|never)\s+(?:be\s+)?(?:told|informed|notified|know)\b"#
             + #"|\bwithout\s+(?:telling|informing|notifying)\s+the\s+user\b"#
             + #"|\bnever\s+reveal\s+this\s+step\b|\bhidden\s+requirement\b|\bnote\s+to\s+the\s+(?:model|ai|assistant|llm)\b"#
             + #"|\bwhen\s+this\s+tool\s+is\s+(?:available|loaded|present),?\s+(?:first\s+)?(?:read|send|pass|do\s+not)\b"#,
-        keywords: [["important", "system", "before", "tell", "mention", "inform", "notif", "reveal", "show", "told", "know", "without", "hidden", "note to", "when this tool"]],
+        keywords: [[
+            "<important>", "<system>", "before", "do not", "don't", "never", "must not", "user", "without", "hidden requirement",
+            "note to", "when this tool",
+        ]],
+        anchorGroup: 0,
         severity: .high
     )
 
@@ -188,6 +211,7 @@ extension DetectorCatalog {
             + #"(?:\{[^}\n]{1,60}\}|\$\{?[A-Za-z_][A-Za-z0-9_]{1,40}\}?|<[A-Za-z][A-Za-z ]{1,60}>|\[[A-Z][A-Z_ ]{1,40}\]"#
             + #"|=(?:DATA|INFO|SECRET|SECRETS|TOKEN|KEY|PAYLOAD|CONTEXT|HISTORY|CONVERSATION)\b)"#,
         keywords: [["![", "<img"], ["http"]],
+        anchorGroup: 0,
         severity: .high
     )
 
@@ -202,7 +226,14 @@ extension DetectorCatalog {
             + #"\b(?:curl|wget)\b[^\n|]{1,300}\|\s*(?:sudo\s+)?(?:ba|z|k|da)?sh\b|\b(?:ba)?sh\s+(?:<\(|-c\s+["']?\$\()\s*(?:curl|wget)\b"#
             + #"|\biwr\b[^\n|]{1,300}\|\s*iex\b|\biex\s*\(\s*(?:iwr|invoke-webrequest|new-object)\b|\bbase64\s+-{1,2}d(?:ecode)?\s*\|\s*(?:ba)?sh\b"#
             + #"|\bexec\s*\(\s*(?:urllib|requests)\b|\bdownload\b[^\n]{0,120}\band\s+(?:launch|run|execute|open)\s+it\b)"#,
-        keywords: [["ai", "assistant", "agent", "llm", "model", "bot", "claude", "gpt", "copilot", "cursor", "gemini", "computer"], ["curl", "wget", "iwr", "iex", "base64", "exec", "download"]],
+        keywords: [
+            [
+                "ai", "a.i.", "assistant", "agent", "llm", "language model", "model", "chatbot", "bot", "claude", "gpt", "chatgpt",
+                "copilot", "cursor", "gemini", "computer", "coding agent",
+            ],
+            ["curl", "wget", "iwr", "iex", "base64", "exec", "download"],
+        ],
+        anchorGroup: 0,
         severity: .high
     )
 
@@ -217,7 +248,8 @@ extension DetectorCatalog {
             #"(?i)<!--[^>]{0,600}?\b"# + aiAddress + #"\b[^>]{0,600}?-->"#
             + #"|<(?:div|span|p|section|small|font|td|li|a)\b[^>]{0,300}?(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:px|pt|em)?\b|opacity\s*:\s*0(?:\.0+)?\b"#
             + #"|color\s*:\s*(?:#fff(?:fff)?\b|white\b)|\shidden\b)[^>]{0,300}>[^<]{0,600}?\b"# + aiAddress + #"\b"#,
-        keywords: [["<!--", "display", "visibility", "font-size", "opacity", "color", "hidden"]],
+        keywords: [["<!--", "<div", "<span", "<p", "<section", "<small", "<font", "<td", "<li", "<a"]],
+        anchorGroup: 0,
         severity: .high
     )
 
@@ -275,8 +307,12 @@ extension DetectorCatalog {
             + #"|\byou\s+(?:now\s+)?have\s+no\s+(?:restrictions|rules|limits|filters|guidelines|content\s+policy)\b"#
             + #"|\b(?:act|answer|respond|operate)\s+without\s+any\s+(?:safety\s+)?(?:filters?|restrictions|guidelines|rules)\b"#
             + #"|\byou\s+are\s+(?:now\s+)?in\s+(?:maintenance|god|admin|sudo|debug|developer|jailbreak)\s+mode\b"#
-            + #"|\bwith\s+no\s+content\s+policy\b"#,
-        keywords: [["you", "from", "pretend", "act", "behave", "respond", "answer", "operate", "roleplay", "role-play", "play the role", "do anything now", "developer mode", "stay in character", "strive to avoid", "content policy"]],
+            + #"|\bno\s+content\s+policy\b"#,
+        keywords: [[
+            "you", "from", "pretend", "act", "behave", "respond", "answer", "operate", "roleplay", "role-play", "play the role",
+            "do anything", "developer mode", "enter developer", "stay in character", "strive to avoid", "no content",
+        ]],
+        anchorGroup: 0,
         severity: .medium
     )
 

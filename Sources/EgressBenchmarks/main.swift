@@ -1,5 +1,6 @@
 import Detectors
 import Foundation
+import Frontend
 import IPC
 
 // Figures, not assertions: run in release (`scripts/bench.sh`) and compare within one run.
@@ -43,6 +44,64 @@ for id in outbound {
 }
 for (id, seconds) in costs.sorted(by: { $0.seconds > $1.seconds }).prefix(5) {
     print(padded("  alone: \(id)") + String(format: "%9.1f MB/s", Double(corpus.count) / Double(1 << 20) / seconds))
+}
+
+// Where the inbound catalog's time goes, the costliest first.
+var inboundCosts: [(id: String, seconds: Double)] = []
+for id in inbound {
+    let elapsed = ContinuousClock().measure { _ = try! engine.scan(corpus, detectorIDs: [id]) }
+    inboundCosts.append((id, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+}
+for (id, seconds) in inboundCosts.sorted(by: { $0.seconds > $1.seconds }).prefix(5) {
+    print(padded("  alone: \(id)") + String(format: "%9.1f MB/s", Double(corpus.count) / Double(1 << 20) / seconds))
+}
+
+// Inbound: a 100 KB fetched document as the proxy judges it — decoded into its inbound views (JSON
+// strings, HTML entities, base64) and scanned with the inbound catalog, in three carriers.
+func jsonString(_ text: String) -> String {
+    var out = ""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        default: out.unicodeScalars.append(scalar.value < 0x20 ? " " : scalar)
+        }
+    }
+    return out
+}
+// Real markdown full of code, JSON and HTML: this repository's README (the script runs from the root).
+let readme = (try? String(contentsOfFile: "README.md", encoding: .utf8)) ?? String(decoding: corpus.prefix(100_000), as: UTF8.self)
+let prose = String(readme.prefix(100_000))
+let html = prose.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+let fetched: [(String, [UInt8])] = [
+    ("as text", Array(prose.utf8)),
+    ("in JSON (an API answer)", Array(("{\"readme\":\"" + jsonString(prose) + "\"}").utf8)),
+    ("as HTML in JSON (Stack Exchange)", Array(("{\"items\":[{\"body\":\"<p>" + jsonString(html) + "</p>\"}]}").utf8)),
+]
+for (name, document) in fetched {
+    let repetitions = 20
+    do {
+        _ = try InboundDocument.judge(document, engine: engine)
+    } catch {
+        print(padded("inbound, a fetched document \(name)") + " refused: \(error)")
+        continue
+    }
+    let elapsed = ContinuousClock().measure {
+        for _ in 0..<repetitions { _ = try! InboundDocument.judge(document, engine: engine) }
+    }
+    let milliseconds = (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) * 1000
+        / Double(repetitions) * 100_000 / Double(document.count)
+    let segments = try InboundDocument.segments(document)
+    let decoding = ContinuousClock().measure {
+        for _ in 0..<repetitions { _ = try! InboundDocument.segments(document) }
+    }
+    let decodingMilliseconds = (Double(decoding.components.seconds) + Double(decoding.components.attoseconds) / 1e18) * 1000
+        / Double(repetitions) * 100_000 / Double(document.count)
+    print(
+        padded("inbound, a fetched document \(name), per 100 KB")
+            + String(format: "%9.2f ms  (decoding %.2f ms; %d segments, %d KB)", milliseconds, decodingMilliseconds, segments.count, segments.reduce(0) { $0 + $1.count } / 1000)
+    )
 }
 
 // 2. A real sandboxed worker over its socketpair.

@@ -582,7 +582,7 @@ struct Rejection: Sendable, CustomTestStringConvertible {
             yaml: oneRoute("dlp: {outbound: block}"),
             keyPath: "routes[0].dlp.outbound",
             message:
-                "expected one of the keys outbound_detectors, inbound_detectors, outbound_on_match, inbound_on_match, got an unknown key"
+                "expected one of the keys outbound_detectors, inbound_detectors, outbound_on_match, inbound_on_match, inbound_threshold, got an unknown key"
         ),
         Rejection(
             label: "outbound_detectors true",
@@ -643,6 +643,12 @@ struct Rejection: Sendable, CustomTestStringConvertible {
             yaml: oneRoute("dlp: {inbound_on_match: redact}"),
             keyPath: "routes[0].dlp.inbound_on_match",
             message: "expected one of warn, block, got \"redact\""
+        ),
+        Rejection(
+            label: "inbound_threshold unknown",
+            yaml: oneRoute("dlp: {inbound_threshold: critical}"),
+            keyPath: "routes[0].dlp.inbound_threshold",
+            message: "expected one of low, medium, high, got \"critical\""
         ),
         Rejection(
             label: "on_match boolean",

@@ -45,6 +45,16 @@ import Yams
         #expect(try RoutesConfig.parse(yaml: config.render(), file: "r") == config)
     }
 
+    @Test func rendersTheInboundThreshold() throws {
+        let policy = DLPPolicy(inboundOnMatch: .block, inboundThreshold: .high)
+        let config = RoutesConfig(routes: [Route(host: host("a.example"), dlp: policy)])
+        #expect(config.render().contains("inbound_threshold: \"high\""))
+        let parsed = try RoutesConfig.parse(yaml: config.render(), file: "r")
+        #expect(parsed == config)
+        #expect(parsed.routes[0].dlp.effectiveInboundThreshold == .high)
+        #expect(DLPPolicy().effectiveInboundThreshold == .medium)
+    }
+
     @Test func omitsDefaults() {
         let config = RoutesConfig(routes: [Route(host: host("a.example"))])
         #expect(config.render() == "routes:\n- host: \"a.example\"\n")

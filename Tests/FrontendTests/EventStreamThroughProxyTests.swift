@@ -61,10 +61,10 @@ struct EventStreamThroughProxyTests {
         )
         #expect(stream.hasPrefix("data: {\"delta\":\"Hello\"}\n\ndata: {\"delta\":\" world\"}\r\n\r\n"), "\(stream)")
         #expect(!stream.contains("Ignore all previous") && !stream.contains("never delivered"), "\(stream)")
-        #expect(stream.hasSuffix("event: error\ndata: {\"error\":\"egress_blocked\",\"reason\":\"egress DLP: possible prompt injection detected\"}\n\n"))
+        #expect(stream.hasSuffix("event: error\ndata: {\"error\":\"egress_blocked\",\"reason\":\"egress DLP: possible prompt injection detected (high: instruction to read or send secrets)\"}\n\n"))
         #expect(blocks.count == 1)
         #expect(blocks.first?["response_status"] as? Int == 200)
-        #expect(blocks.first?["reason"] as? String == "egress DLP: possible prompt injection detected")
+        #expect(blocks.first?["reason"] as? String == "egress DLP: possible prompt injection detected (high: instruction to read or send secrets)")
     }
 
     @Test("NDJSON lines are released one by one, and an injected line ends the stream")
@@ -74,7 +74,7 @@ struct EventStreamThroughProxyTests {
             first: "{\"n\":1}\n",
             rest: ["{\"n\":2}\n", "{\"text\":\"\(Self.injection)\"}\n", "{\"n\":4}\n"]
         )
-        #expect(stream == "{\"n\":1}\n{\"n\":2}\n{\"error\":\"egress_blocked\",\"reason\":\"egress DLP: possible prompt injection detected\"}\n", "\(stream)")
+        #expect(stream == "{\"n\":1}\n{\"n\":2}\n{\"error\":\"egress_blocked\",\"reason\":\"egress DLP: possible prompt injection detected (high: instruction to read or send secrets)\"}\n", "\(stream)")
         #expect(blocks.count == 1)
     }
 
@@ -106,7 +106,7 @@ struct EventStreamThroughProxyTests {
                 if warns.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
             }
             #expect(warns.count == 1)
-            #expect(warns.first?["reason"] as? String == "egress DLP: possible prompt injection detected")
+            #expect(warns.first?["reason"] as? String == "egress DLP: possible prompt injection detected (high: instruction to read or send secrets)")
             #expect(warns.first?["events"] as? [Int] == [1, 2], "the first read held events 1 and 2")
         }
         #expect(stream == first + "data: three\n\n", "warn changes nothing in the stream")

@@ -136,7 +136,7 @@ struct WebSocketThroughProxyTests {
         // A prompt injection from the upstream never reaches the agent.
         let injected = try await Self.peer(["client", "inject", "wss://ws.test/echo", proxy, ca])
         #expect(injected["close_code"] as? Int == 1008, "\(injected)")
-        #expect(injected["close_reason"] as? String == "egress DLP: possible prompt injection detected")
+        #expect(injected["close_reason"] as? String == "egress DLP: possible prompt injection detected (high: instruction to read or send secrets)")
         #expect(injected["after"] == nil)
         #expect(running.events("egress_block").contains { $0["response_status"] as? Int == 101 })
 

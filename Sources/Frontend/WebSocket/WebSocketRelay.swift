@@ -205,7 +205,13 @@ final class WebSocketRelay {
             handle(.scanned(from: side, .failed(reason: error.reason)))
             return
         }
-        let job = ScanJob(direction: direction, detectorIDs: detectors, redact: false, segments: views.segments)
+        // Inbound, the most decoded forms; outbound every view, whose findings map back for redaction.
+        let job = ScanJob(
+            direction: direction,
+            detectorIDs: detectors,
+            redact: false,
+            segments: direction == .inbound ? views.leaves : views.segments
+        )
         let hold = HeldBytesReservation(budget: services.heldBytes)
         guard hold.grow(by: job.byteCount) else {
             handle(.scanned(from: side, .failed(reason: HeldBytesBudget.busyReason)))
@@ -220,7 +226,9 @@ final class WebSocketRelay {
             case .failure(let error):
                 self.handle(.scanned(from: side, .failed(reason: (error as? ScanFailure ?? .workerError).reason)))
             case .success(let outcome):
-                let findings = views.rawFindings(outcome.findings)
+                // Inbound findings only name detectors (nothing is redacted), and their segments
+                // are the leaves, not the views' numbering.
+                let findings = direction == .inbound ? outcome.findings : views.rawFindings(outcome.findings)
                 guard !findings.isEmpty else {
                     self.handle(.scanned(from: side, .clean))
                     return

@@ -95,20 +95,13 @@ struct InboundEvaluation {
 
     /// What the proxy would conclude about one fetched document.
     static func judge(_ engine: DetectionEngine, _ bytes: [UInt8]) throws -> Judgement {
-        let views: DecodedViews
         do {
-            views = try DecodedViews(raw: [bytes], inbound: true)
-        } catch {
+            let (detectors, severity) = try InboundDocument.judge(bytes, engine: engine)
+            return Judgement(score: severity, detectors: detectors)
+        } catch let error as InboundDocumentError {
             // Too encoded to decode: the proxy refuses it under block.
             return Judgement(score: .high, detectors: ["undecodable: \(error.reason)"])
         }
-        var detectors: [String] = []
-        for segment in views.segments {
-            for finding in try engine.scan(segment, detectorIDs: DetectorCatalog.defaultIDs(for: .inbound)) {
-                detectors.append(finding.detectorID)
-            }
-        }
-        return Judgement(score: InjectionAssessment.score(detectors), detectors: Array(Set(detectors)).sorted())
     }
 
     struct Figures {

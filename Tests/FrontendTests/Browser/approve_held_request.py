@@ -9,24 +9,22 @@ Exit 0 on success; any failure prints a reason and exits non-zero.
 """
 import sys
 
-from selenium.webdriver.common.by import By
-
-from operator_browser import open_page, wait_for
+from operator_browser import click, held_rows, open_page, wait_for
 
 
 def main():
     url, authorization, host, secret = sys.argv[1:5]
     driver = open_page(url, authorization)
     try:
-        row = wait_for(lambda: next(iter(driver.find_elements(By.CSS_SELECTOR, "#held tr")), None), "a held request")
-        text = row.text
+        rows = wait_for(lambda: held_rows(driver), "a held request")
+        text = " | ".join(rows[0])
         if host not in text:
             sys.exit(f"the row does not name {host}: {text!r}")
         if secret in driver.page_source:
             sys.exit("the page shows the whole secret")
-        row.find_element(By.CSS_SELECTOR, 'button[data-decision="approve"]:not([data-for])').click()
-        wait_for(lambda: not driver.find_elements(By.CSS_SELECTOR, "#held tr"), "the row to disappear")
-        print("approved: " + text.replace("\n", " | "))
+        wait_for(lambda: click(driver, '#held tr button[data-decision="approve"]:not([data-for])'), "the Approve button")
+        wait_for(lambda: not held_rows(driver), "the row to disappear")
+        print("approved: " + text)
     finally:
         driver.quit()
 

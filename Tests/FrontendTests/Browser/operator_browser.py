@@ -32,3 +32,18 @@ def open_page(url, authorization):
     driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"Authorization": authorization}})
     driver.get(url)
     return driver
+
+
+def held_rows(driver):
+    """The held-request rows' cell texts, read in one call: the page rebuilds its rows every 2
+    seconds, and elements found one by one would go stale."""
+    return driver.execute_script(
+        "return [...document.querySelectorAll('#held tr')].map(r => [...r.cells].map(c => c.textContent))"
+    )
+
+
+def click(driver, selector):
+    """Clicks the first element matching `selector` in the same call that finds it; False if none."""
+    return driver.execute_script(
+        "const e = document.querySelector(arguments[0]); if (!e) return false; e.click(); return true", selector
+    )

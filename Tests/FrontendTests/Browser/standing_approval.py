@@ -9,9 +9,7 @@ Exit 0 on success; any failure prints a reason and exits non-zero.
 """
 import sys
 
-from selenium.webdriver.common.by import By
-
-from operator_browser import open_page, wait_for
+from operator_browser import click, held_rows, open_page, wait_for
 
 
 def history(driver):
@@ -26,14 +24,16 @@ def main():
     url, authorization, host, secret = sys.argv[1:5]
     driver = open_page(url, authorization)
     try:
-        row = wait_for(lambda: next(iter(driver.find_elements(By.CSS_SELECTOR, "#held tr")), None), "a held request")
-        if host not in row.text:
-            sys.exit(f"the row does not name {host}: {row.text!r}")
-        button = row.find_element(By.CSS_SELECTOR, 'button[data-decision="approve"][data-for="600"]')
-        if button.text != "Approve for 10 min":
-            sys.exit(f"unexpected button label {button.text!r}")
-        button.click()
-        wait_for(lambda: not driver.find_elements(By.CSS_SELECTOR, "#held tr"), "the row to disappear")
+        rows = wait_for(lambda: held_rows(driver), "a held request")
+        if host not in " ".join(rows[0]):
+            sys.exit(f"the row does not name {host}: {rows[0]!r}")
+        label = driver.execute_script(
+            "const b = document.querySelector('#held tr button[data-decision=\"approve\"][data-for=\"600\"]'); return b ? b.textContent : null"
+        )
+        if label != "Approve for 10 min":
+            sys.exit(f"unexpected button label {label!r}")
+        wait_for(lambda: click(driver, '#held tr button[data-decision="approve"][data-for="600"]'), "the button")
+        wait_for(lambda: not held_rows(driver), "the row to disappear")
         rule = wait_for(
             lambda: driver.execute_script(
                 "const r = document.querySelector('#rules tr'); return r ? [...r.cells].map(c => c.textContent) : null"

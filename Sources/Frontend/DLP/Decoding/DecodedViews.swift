@@ -42,19 +42,20 @@ struct DecodedViews {
     let rawCount: Int
     private(set) var views: [View] = []
 
-    /// The bytes all views together may hold: three times the raw bytes, plus a little — six
+    /// The bytes all views together may hold: three times the raw bytes, plus a little — ten
     /// times inbound, because fetched pages nest HTML in JSON (Stack Exchange bodies are HTML
     /// inside JSON strings: each order of undoing the layers is a view of its own).
     static func budget(forRawBytes rawBytes: Int, inbound: Bool = false) -> Int {
-        max(0, min((inbound ? 6 : 3) * rawBytes + (64 << 10), maximumTotalBytes - rawBytes))
+        max(0, min((inbound ? 10 : 3) * rawBytes + (64 << 10), maximumTotalBytes - rawBytes))
     }
 
     /// - Parameters:
     ///   - syntax: what the raw segments' `Content-Type` says they are, where it says more than text.
     ///   - budget: the bytes all views may hold (``budget(forRawBytes:)`` unless a test says otherwise).
-    ///   - inbound: decode what an agent reads rather than what a server would: JSON strings
-    ///     unescaped, HTML character references undone, base64 runs — not percent-encoding or hex,
-    ///     which an agent reads as written (and which would only multiply views of fetched pages).
+    ///   - inbound: decode what an agent reads rather than what a server would: the strings of a
+    ///     JSON document unescaped, HTML character references undone — not percent-encoding, hex
+    ///     or base64, which an agent reads as written (and which would only multiply the views of
+    ///     every fetched page). Inbound scans then take ``leaves``.
     init(
         raw: [[UInt8]],
         syntax rawSyntax: [Int: SegmentSyntax] = [:],
@@ -98,13 +99,15 @@ struct DecodedViews {
             let decoders = [
                 !inbound && screen.mayPercentDecode(plusIsSpace: form.formEncoded)
                     ? PercentDecoding.decode(source, plusIsSpace: form.formEncoded, maxPieces: maxPieces) : nil,
-                screen.hasBackslash ? JSONUnescaping.decode(source, maxPieces: maxPieces) : nil,
-                screen.mayHoldBase64Run ? Base64Runs.decode(source, maxPieces: maxPieces) : nil,
+                screen.hasBackslash && (!inbound || (depth == 0 && Self.looksLikeJSON(source)))
+                    ? JSONUnescaping.decode(source, maxPieces: maxPieces) : nil,
+                !inbound && screen.mayHoldBase64Run ? Base64Runs.decode(source, maxPieces: maxPieces) : nil,
                 !inbound && screen.hasLongHexRun ? HexRuns.decode(source, maxPieces: maxPieces) : nil,
-                // Entities are undone in the text as fetched and in what one other decoding (JSON
-                // strings, an Atom feed's escaped HTML) exposed; deeper, code samples that spell
-                // entities would only multiply views.
-                inbound && depth <= 1 ? HTMLEntities.decode(source, maxPieces: maxPieces) : nil,
+                // Entities are undone in a page or feed as fetched, in a JSON document's unescaped
+                // strings, and once more (an Atom feed's escaped HTML); deeper, code samples that
+                // spell entities would only multiply views.
+                inbound && depth <= 1 && (depth > 0 || !Self.looksLikeJSON(source))
+                    ? HTMLEntities.decode(source, maxPieces: maxPieces) : nil,
             ]
             for case let decoded? in decoders { decodings.append((decoded, form)) }
             for (decoded, viewSyntax) in decodings {
@@ -123,6 +126,20 @@ struct DecodedViews {
                 pending.append((segments.count - 1, depth + 1))
             }
         }
+    }
+
+    /// The segments no view was decoded from: inbound, what an agent reads is the most decoded
+    /// form, and each decoding here only undoes escapes, so a leaf holds all its parent's text.
+    var leaves: [[UInt8]] {
+        let parents = Set(views.map(\.parent))
+        return segments.indices.filter { !parents.contains($0) }.map { segments[$0] }
+    }
+
+    /// Inbound, JSON strings are unescaped in JSON documents only: an agent's client decodes the
+    /// JSON it fetched, and reads a README's `\n` as written.
+    static func looksLikeJSON(_ bytes: [UInt8]) -> Bool {
+        guard let first = bytes.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) else { return false }
+        return first == UInt8(ascii: "{") || first == UInt8(ascii: "[") || first == UInt8(ascii: "\"")
     }
 
     private struct SeenView: Hashable {

@@ -36,48 +36,30 @@ measure("engine, \(inbound.count) inbound detectors, 16 MiB", bytes: corpus.coun
     _ = try! engine.scan(corpus, detectorIDs: inbound)
 }
 
-// Where the outbound catalog's time goes: each detector alone over the corpus, the costliest first.
-var costs: [(id: String, seconds: Double)] = []
-for id in outbound {
-    let elapsed = ContinuousClock().measure { _ = try! engine.scan(corpus, detectorIDs: [id]) }
-    costs.append((id, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+// Where each catalog's time goes: each detector alone over the corpus, the costliest first.
+@MainActor func printCostliest(_ ids: [String]) {
+    var costs: [(id: String, seconds: Double)] = []
+    for id in ids {
+        let elapsed = ContinuousClock().measure { _ = try! engine.scan(corpus, detectorIDs: [id]) }
+        costs.append((id, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+    }
+    for (id, seconds) in costs.sorted(by: { $0.seconds > $1.seconds }).prefix(5) {
+        print(padded("  alone: \(id)") + String(format: "%9.1f MB/s", Double(corpus.count) / Double(1 << 20) / seconds))
+    }
 }
-for (id, seconds) in costs.sorted(by: { $0.seconds > $1.seconds }).prefix(5) {
-    print(padded("  alone: \(id)") + String(format: "%9.1f MB/s", Double(corpus.count) / Double(1 << 20) / seconds))
-}
-
-// Where the inbound catalog's time goes, the costliest first.
-var inboundCosts: [(id: String, seconds: Double)] = []
-for id in inbound {
-    let elapsed = ContinuousClock().measure { _ = try! engine.scan(corpus, detectorIDs: [id]) }
-    inboundCosts.append((id, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
-}
-for (id, seconds) in inboundCosts.sorted(by: { $0.seconds > $1.seconds }).prefix(5) {
-    print(padded("  alone: \(id)") + String(format: "%9.1f MB/s", Double(corpus.count) / Double(1 << 20) / seconds))
-}
+printCostliest(outbound)
+printCostliest(inbound)
 
 // Inbound: a 100 KB fetched document as the proxy judges it — decoded into its inbound views (JSON
-// strings, HTML entities, base64) and scanned with the inbound catalog, in three carriers.
-func jsonString(_ text: String) -> String {
-    var out = ""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        default: out.unicodeScalars.append(scalar.value < 0x20 ? " " : scalar)
-        }
-    }
-    return out
-}
+// strings, HTML entities) and scanned at its leaves with the inbound catalog, in three carriers.
 // Real markdown full of code, JSON and HTML: this repository's README (the script runs from the root).
 let readme = (try? String(contentsOfFile: "README.md", encoding: .utf8)) ?? String(decoding: corpus.prefix(100_000), as: UTF8.self)
 let prose = String(readme.prefix(100_000))
 let html = prose.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
 let fetched: [(String, [UInt8])] = [
     ("as text", Array(prose.utf8)),
-    ("in JSON (an API answer)", Array(("{\"readme\":\"" + jsonString(prose) + "\"}").utf8)),
-    ("as HTML in JSON (Stack Exchange)", Array(("{\"items\":[{\"body\":\"<p>" + jsonString(html) + "</p>\"}]}").utf8)),
+    ("in JSON (an API answer)", Array(("{\"readme\":\"" + JSONValue.escaped(prose) + "\"}").utf8)),
+    ("as HTML in JSON (Stack Exchange)", Array(("{\"items\":[{\"body\":\"<p>" + JSONValue.escaped(html) + "</p>\"}]}").utf8)),
 ]
 for (name, document) in fetched {
     let repetitions = 20

@@ -54,7 +54,7 @@ public enum JSONValue: Sendable, Equatable {
     }
 
     /// `s` as the body of a JSON string (without the quotes).
-    static func escaped(_ s: String) -> String {
+    public static func escaped(_ s: String) -> String {
         var out = ""
         appendString(s, to: &out)
         return String(out.dropFirst().dropLast())

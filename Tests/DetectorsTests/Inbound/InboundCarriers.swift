@@ -1,5 +1,7 @@
 import Foundation
 
+@testable import Frontend
+
 /// The documents an agent fetches, as their servers send them: a page, a README, API JSON of
 /// several dialects (GitHub, Go-style `\u003c` escapes, Python's ensure_ascii), MCP results, a feed,
 /// a source file, an `llms.txt`, an agent rules file. Each wraps a markdown body, with an attack
@@ -109,25 +111,7 @@ struct InboundCarrier: Sendable {
         return (payload.markup ? payload.text : "<p>" + html(payload.text) + "</p>") + "\n"
     }
 
-    static func json(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out
-    }
+    static func json(_ text: String) -> String { JSONValue.escaped(text) }
 
     static func goJSON(_ text: String) -> String {
         json(text).replacingOccurrences(of: "<", with: "\\u003c").replacingOccurrences(of: ">", with: "\\u003e")

@@ -23,10 +23,11 @@ extension DetectorCatalog {
         // Not after "will", "would", "to" and the like: "the model will ignore previous messages"
         // describes, it does not instruct.
         pattern:
-            // Nor inside quote marks: a phrase quoted is talked about, not said. Group 1 is the
+            // Nor inside quote marks in prose (after a space or a bracket, so a JSON value's own quotes do
+            // not count): a phrase quoted is talked about, not said. Group 1 is the
             // opening quote (2 a curly one, 3 an HTML entity), if any, taken atomically so that a refused
             // match cannot be retried as unquoted; the condition at the end refuses a match it closes.
-            #"(?i)(?<!\bwill )(?<!\bwould )(?<!\bcan )(?<!\bmay )(?<!\bto )(?<!\bmight )(?>(?<=(["']))|(?<=(\xE2\x80\x9C))|(?<=(&quot;))|)(?:"#
+            #"(?i)(?<!\bwill )(?<!\bwould )(?<!\bcan )(?<!\bmay )(?<!\bto )(?<!\bmight )(?>(?<=[\s(](["']))|(?<=(\xE2\x80\x9C))|(?<=[\s(](&quot;))|)(?:"#
             + #"\b(?:ignore|disregard|forget|override|bypass|skip|discard)\s+(?:(?:all|any|every|the|your|my|of|these|those)\s+){0,3}"#
             + #"(?:previous|prior|above|earlier|preceding|foregoing|original|initial|system|developer|former)\s+"#
             + #"(?:[a-z-]+\s+){0,2}?"#
@@ -43,7 +44,8 @@ extension DetectorCatalog {
             + #")(?(1)(?!["'])|(?(2)(?!\xE2\x80\x9D)|(?(3)(?!&quot;))))"#,
         // Every alternative starts with one of these words: the regex runs only where they are.
         keywords: [
-            ["ignore", "disregard", "forget", "override", "bypass", "skip", "discard", "set aside", "stop following", "do not follow", "previous", "prior", "earlier"],
+            // First words only: a keyword with a space would miss a tab or a line break.
+            ["ignore", "disregard", "forget", "override", "bypass", "skip", "discard", "set", "stop", "do", "previous", "prior", "earlier"],
         ],
         anchorGroup: 0,
         severity: .medium
@@ -61,11 +63,13 @@ extension DetectorCatalog {
             #"(?i)<\|im_start\|>\s*(?:system|developer|assistant)\b|<\|(?:system|im_system)\|>|\[/?INST\]|<</?SYS>>"#
             + #"|<\|start_header_id\|>\s*(?:system|developer)\s*<\|end_header_id\|>"#
             + #"|(?<![^\n \t])(?<!\S[ \t])(?<!\S[ \t]{2})(?<!\S[ \t]{3})#{2,4} ?system[ \t]*:"#
-            + #"|<start_of_turn>\s*(?:system|model)\b"#,
+            + #"|<start_of_turn>\s*(?:system|model)\b"#
+            // A transcript: a turn label at the start of a line (or after a heading's `#`), then the other side's.
+            + #"|(?:(?<![^\n])|(?<=\n# )|(?<=\n## )|(?<=\n### ))(?:human|user|system)[ \t]*:[^\n]{0,200}?(?:\n[^\n]{0,200}?)?\b(?:assistant|ai)[ \t]*:"#,
         keywords: [
             [
                 "<|im_start|>", "<|system|>", "<|im_system|>", "[inst]", "[/inst]", "<<sys>>", "<</sys>>",
-                "<|start_header_id|>", "##", "<start_of_turn>",
+                "<|start_header_id|>", "##", "<start_of_turn>", "human", "user", "system",
             ]
         ],
         anchorGroup: 0,
@@ -78,13 +82,11 @@ extension DetectorCatalog {
         label: "fake conversation turn or system tag",
         direction: .inbound,
         summary:
-            "Fake turns and system tags inside content: `<system-reminder>`, `<system>`, `[SYSTEM]`, `Human:`/`Assistant:` turns, `### Instruction:`",
+            "System tags inside content: `<system-reminder>`, `<system>`, `[SYSTEM]`, `[ADMIN OVERRIDE]`, `### Instruction:`",
         pattern:
             #"(?i)</?system(?:[-_](?:reminder|prompt|message|note|override))?>|\[/?system\]|\[(?:admin|developer)\s+override\]"#
-            // A turn label at the start of a line (or after a heading's `#`), then the other side's.
-            + #"|(?:(?<![^\n])|(?<=\n# )|(?<=\n## )|(?<=\n### ))(?:human|user|system)[ \t]*:[^\n]{0,200}?(?:\n[^\n]{0,200}?)?\b(?:assistant|ai)[ \t]*:"#
             + #"|(?:(?<=\n## )|(?<=\n### )|(?<=\n#### )|(?<=\n##)|(?<=\n###))(?:instruction|system\s+prompt)[ \t]*:"#,
-        keywords: [["<system", "</system", "[system", "[/system", "[admin", "[developer", "human", "user", "system", "instruction"]],
+        keywords: [["<system", "</system", "[system", "[/system", "[admin", "[developer", "instruction", "system"]],
         anchorGroup: 0,
         severity: .medium
     )
@@ -96,8 +98,9 @@ extension DetectorCatalog {
         summary:
             #"Text that claims authority over the reader: "NEW IMPORTANT INSTRUCTIONS", "an important message from the user", "attention AI agent", "message to the assistant from the administrator""#,
         pattern:
-            #"(?i)\bnew\s+(?:important\s+)?instructions\b\s*[:!*\]]"#
-            + #"|\b(?:important|urgent|updated|new)\s+(?:message|instructions?|orders|notice)\s+(?:from|for|to)\s+(?:the\s+)?"#
+            // A banner in capitals, or one that says "important": "New instructions:" also heads release notes.
+            #"(?-i:\bNEW\s+(?:IMPORTANT\s+)?INSTRUCTIONS\b)|(?i)\bnew\s+important\s+instructions\b"#
+            + #"|\b(?:important|urgent)\s+(?:message|instructions?|orders|notice)\s+(?:from|for|to)\s+(?:the\s+)?"#
             + #"(?:user|owner|operator|developer|admin(?:istrator)?|system|"# + aiAddress + #"|anthropic|openai)\b"#
             + #"|\b(?:message|note|notice|instructions?)\s+(?:to|for)\s+(?:the\s+)?"# + aiAddress
             + #"\s+(?:from|by)\s+(?:the\s+)?(?:user|owner|operator|developer|admin(?:istrator)?|system)"#
@@ -118,22 +121,26 @@ extension DetectorCatalog {
         summary:
             "An instruction to read a secret store (`~/.aws/credentials`, `~/.ssh/…`, `.env`, `~/.netrc`, token variables, a tokens table) and hand it on",
         pattern:
-            #"(?i)(?<!\bnot )(?<!\bnever )(?<!\bdon't )\b(?:read|open|cat|look\s+up|collect|copy|query|grab|fetch|get|dump|print|paste|include|send|upload|post|add)\s+"#
+            #"(?i)(?<!\bnot )(?<!\bnever )(?<!\bdon't )\b(?:read|open|cat|look\s+up|collect|query|grab|fetch|dump|print|paste|include|send|upload|post)\s+"#
             + #"(?:(?:the|all|every|your|its|full|complete|values?|contents?|of|from|in|out|me|us)\s+){0,5}"#
             + #"(?:file\s+|variable\s+|table\s+)?"#
             + #"(?:~/\.(?:aws/credentials|ssh/\S*|netrc|npmrc|pypirc|docker/config\.json|config/gh/\S*|kube/config|git-credentials|cursor/mcp\.json)"#
-            + #"|\.env\b(?:\s+file)?|id_(?:rsa|ed25519|ecdsa)\b|[A-Z][A-Z0-9]*_(?:TOKEN|API_KEY|SECRET|SECRET_KEY|PASSWORD)\b"#
-            + #"|(?:the\s+)?(?:user'?s\s+)?(?:access\s+tokens|session\s+cookies?|integration_tokens\s+table|environment\s+variables|env\s+vars)\b)"#
+            + #"|\.env\b(?![.-](?:example|sample|template|dist|local))(?:\s+file)?|id_(?:rsa|ed25519|ecdsa)\b|[A-Z][A-Z0-9]*_(?:TOKEN|API_KEY|SECRET|SECRET_KEY|PASSWORD)\b"#
+            + #"|(?:the\s+)?(?:user'?s\s+)?(?:integration_tokens\s+table)\b)"#
+            // Housekeeping is not theft: "add the .env file to .gitignore", "copy .env.example to .env".
+            + #"(?!\s+(?:file\s+)?(?:to|in|into)\s+(?:your\s+|the\s+)?\.gitignore)"#
+            // Tokens, cookies and environment variables in general only when handed on.
+            + #"|(?<!\bnot )(?<!\bnever )\b(?:send|post|upload|paste|include|leak|exfiltrate|share|email|forward|add)\s+"#
+            + #"(?:(?:the|all|every|your|its|of|me|us)\s+){0,4}(?:user'?s\s+)?(?:access\s+tokens|session\s+cookies?|environment\s+variables|env\s+vars)\b"#
             + #"|\b(?:list|print|paste|show|dump)\s+(?:every|all|each)\s+(?:of\s+the\s+)?(?:tokens?|secrets?|keys|credentials|passwords)\s+(?:you\s+(?:have|can|know)|available\s+to\s+you)\b"#,
         keywords: [
             [
-                "read", "open", "cat", "look up", "collect", "copy", "query", "grab", "fetch", "get", "dump", "print", "paste",
-                "include", "send", "upload", "post", "add", "list", "show",
+                "read", "open", "cat", "look", "collect", "copy", "query", "grab", "fetch", "get", "dump", "print", "paste",
+                "include", "send", "upload", "post", "add", "list", "show", "leak", "exfiltrate", "share", "email", "forward",
             ],
             [
-                "~/.", ".env", "id_rsa", "id_ed25519", "id_ecdsa", "_token", "_api_key", "_secret", "_password", "access tokens",
-                "session cookie", "integration_tokens", "environment variables", "env vars", "token", "secret", "keys",
-                "credential", "password",
+                "~/.", ".env", "id_rsa", "id_ed25519", "id_ecdsa", "_token", "_api_key", "_secret", "_password", "access",
+                "session", "integration_tokens", "environment", "env", "token", "secret", "keys", "credential", "password",
             ],
         ],
         anchorGroup: 0,
@@ -157,8 +164,8 @@ extension DetectorCatalog {
             + #"|\b"# + aiAddress + #"[ ,:]{1,3}(?:[a-z]+\s+){0,3}?(?:must|should|please|now)?\s*(?:call|invoke|use|run)\s+(?:the\s+)?`?[a-z][a-z0-9_.-]{1,40}`?\s+(?:tool|function)\b"#,
         keywords: [[
             "<function_calls>", "<function_calls>", "<invoke", "<invoke", "<tool_", "</tool_", "\"tool_call\"",
-            "\"type\"", "call", "invoke", "trigger", "ai", "a.i.", "assistant", "agent", "llm", "language model", "model",
-            "chatbot", "bot", "claude", "gpt", "chatgpt", "copilot", "cursor", "gemini", "computer", "coding agent",
+            "\"type\"", "call", "invoke", "trigger", "use", "run", "ai", "a.i.", "assistant", "agent", "llm", "language",
+            "model", "chatbot", "bot", "claude", "gpt", "chatgpt", "copilot", "cursor", "gemini", "computer", "coding",
         ]],
         anchorGroup: 0,
         severity: .high
@@ -186,15 +193,14 @@ extension DetectorCatalog {
         summary:
             "Hidden requirements in a tool description: `<IMPORTANT>` blocks, \"before using this tool read …\", \"do not tell the user\"",
         pattern:
-            #"(?i)<important>|<system>|\bbefore\s+(?:using|calling)\s+(?:this|any\s+other)\s+tool,?\s+(?:[a-z]+\s+){0,4}?(?:read|send|pass|include|call|open|collect|first)\b"#
-            + #"|\b(?:do\s+not|don't|never|must\s+not)\s+(?:tell|mention|inform|notify|reveal\s+(?:this\s+)?to|show)\s+(?:this\s+(?:to\s+)?)?(?:the\s+)?user\b"#
+            #"(?i)<important>|\bbefore\s+(?:using|calling)\s+(?:this|any\s+other)\s+tool,?\s+(?:[a-z]+\s+){0,4}?(?:read|send|pass|include|collect)\b"#
+            + #"|\b(?:do\s+not|don't|never|must\s+not)\s+(?:tell|mention|inform|notify|reveal\s+(?:this\s+)?to)\s+(?:this\s+(?:to\s+)?)?(?:the\s+)?user\b"#
             + #"|\buser\s+(?:must|should)\s+(?:not|never)\s+(?:be\s+)?(?:told|informed|notified|know)\b"#
-            + #"|\bwithout\s+(?:telling|informing|notifying)\s+the\s+user\b"#
+            + #"|\bwithout\s+telling\s+the\s+user\b"#
             + #"|\bnever\s+reveal\s+this\s+step\b|\bhidden\s+requirement\b|\bnote\s+to\s+the\s+(?:model|ai|assistant|llm)\b"#
             + #"|\bwhen\s+this\s+tool\s+is\s+(?:available|loaded|present),?\s+(?:first\s+)?(?:read|send|pass|do\s+not)\b"#,
         keywords: [[
-            "<important>", "<system>", "before", "do not", "don't", "never", "must not", "user", "without", "hidden requirement",
-            "note to", "when this tool",
+            "<important>", "before", "do", "don't", "never", "must", "user", "without", "hidden", "note", "when",
         ]],
         anchorGroup: 0,
         severity: .high
@@ -223,19 +229,24 @@ extension DetectorCatalog {
             "An AI addressed and told to run remote code: `curl … | sh`, `bash <(curl …)`, `iwr … | iex`, `base64 -d | sh`, \"download … and launch it\"",
         pattern:
             #"(?i)\b"# + aiAddress + #"\b[^\n]{0,160}?(?:"#
-            + #"\b(?:curl|wget)\b[^\n|]{1,300}\|\s*(?:sudo\s+)?(?:ba|z|k|da)?sh\b|\b(?:ba)?sh\s+(?:<\(|-c\s+["']?\$\()\s*(?:curl|wget)\b"#
-            + #"|\biwr\b[^\n|]{1,300}\|\s*iex\b|\biex\s*\(\s*(?:iwr|invoke-webrequest|new-object)\b|\bbase64\s+-{1,2}d(?:ecode)?\s*\|\s*(?:ba)?sh\b"#
-            + #"|\bexec\s*\(\s*(?:urllib|requests)\b|\bdownload\b[^\n]{0,120}\band\s+(?:launch|run|execute|open)\s+it\b)"#,
+            + #"\b(?:curl|wget)\b[^\n|]{1,300}+\|\s*(?:sudo\s+)?(?:ba|z|k|da)?sh\b|\b(?:ba)?sh\s+(?:<\(|-c\s+["']?\$\()\s*(?:curl|wget)\b"#
+            + #"|\biwr\b[^\n|]{1,300}+\|\s*iex\b|\biex\s*\(\s*(?:iwr|invoke-webrequest|new-object)\b|\bbase64\s+-{1,2}d(?:ecode)?\s*\|\s*(?:ba)?sh\b"#
+            + #"|\bexec\s*\(\s*(?:urllib|requests)\b|\bdownload\b[^\n]{0,120}\band\s+(?:launch|execute)\s+it\b)"#,
         keywords: [
             [
-                "ai", "a.i.", "assistant", "agent", "llm", "language model", "model", "chatbot", "bot", "claude", "gpt", "chatgpt",
-                "copilot", "cursor", "gemini", "computer", "coding agent",
+                "ai", "a.i.", "assistant", "agent", "llm", "language", "model", "chatbot", "bot", "claude", "gpt", "chatgpt",
+                "copilot", "cursor", "gemini", "computer", "coding",
             ],
             ["curl", "wget", "iwr", "iex", "base64", "exec", "download"],
         ],
         anchorGroup: 0,
         severity: .high
     )
+
+    /// Within the next 100 characters, a word that makes the text an instruction.
+    private static let hiddenInstruction =
+        #"[^<>]{0,100}?\b(?:must|should|please|ignore|disregard|tell|say|answer|reply|respond|output|include|add|recommend"#
+        + #"|approve|praise|mention|install|download|run|send|do\s+not|don't|never|always|instead)\b"#
 
     private static let hiddenHTML = DetectorDefinition(
         id: "prompt_injection_hidden_html",
@@ -245,9 +256,11 @@ extension DetectorCatalog {
             "Text a reader never sees but an agent does, addressed to an AI: HTML comments, `display:none`, `visibility:hidden`, zero font size, zero opacity, white text, `hidden`",
         pattern:
             // A comment's text rarely holds a `>`: bounding by it keeps the pattern small and linear.
-            #"(?i)<!--[^>]{0,600}?\b"# + aiAddress + #"\b[^>]{0,600}?-->"#
+            // The AI word must be followed by an instruction: "Which model are you using?" in an
+            // issue template is not one.
+            #"(?i)<!--[^>]{0,600}?\b"# + aiAddress + #"\b"# + hiddenInstruction + #"[^>]{0,600}?-->"#
             + #"|<(?:div|span|p|section|small|font|td|li|a)\b[^>]{0,300}?(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:px|pt|em)?\b|opacity\s*:\s*0(?:\.0+)?\b"#
-            + #"|color\s*:\s*(?:#fff(?:fff)?\b|white\b)|\shidden\b)[^>]{0,300}>[^<]{0,600}?\b"# + aiAddress + #"\b"#,
+            + #"|color\s*:\s*(?:#fff(?:fff)?\b|white\b)|\shidden\b)[^>]{0,300}+>[^<]{0,600}?\b"# + aiAddress + #"\b"# + hiddenInstruction,
         keywords: [["<!--", "<div", "<span", "<p", "<section", "<small", "<font", "<td", "<li", "<a"]],
         anchorGroup: 0,
         severity: .high
@@ -300,17 +313,17 @@ extension DetectorCatalog {
             + #"|an?\s+(?:unrestricted|unfiltered|jailbroken|evil)\b)"#
             + #"|\b(?:act|behave|respond)\s+as\s+(?:an?\s+)?(?:unrestricted|unfiltered|jailbroken|uncensored|evil|amoral)\b"#
             + #"|\b(?:act\s+as|roleplay\s+as|role-play\s+as|play\s+the\s+role\s+of|pretend\s+to\s+be)\s+(?:an?\s+|my\s+)?(?:[a-z-]+\s+){0,4}?(?:ai|model|assistant|chatbot|hacker|dan)\b[^.\n]{0,80}?\b(?:no|without|free|freed|unfiltered|unrestricted|never\s+refuses?|any\s+restrictions?)\b"#
-            + #"|\b(?:do\s+anything\s+now|developer\s+mode\s+(?:enabled|on)|enter\s+developer\s+mode|stay\s+in\s+character|strive\s+to\s+avoid\s+norms)\b"#
+            + #"|\b(?:do\s+anything\s+now|stay\s+in\s+character|strive\s+to\s+avoid\s+norms)\b"#
             + #"|\byou(?:'re|\s+are)\s+(?:now\s+)?(?:dan|stan|aim|dude|omega)\b"#
             + #"|\bpretend\s+(?:to\s+be|you\s+are)\s+an?\s+(?:unfiltered|unrestricted|evil|jailbroken)\b"#
             + #"|\byou\s+are\s+no\s+longer\s+an?\s+(?:ai\s+)?assistant\b"#
             + #"|\byou\s+(?:now\s+)?have\s+no\s+(?:restrictions|rules|limits|filters|guidelines|content\s+policy)\b"#
             + #"|\b(?:act|answer|respond|operate)\s+without\s+any\s+(?:safety\s+)?(?:filters?|restrictions|guidelines|rules)\b"#
-            + #"|\byou\s+are\s+(?:now\s+)?in\s+(?:maintenance|god|admin|sudo|debug|developer|jailbreak)\s+mode\b"#
+            + #"|\byou\s+are\s+(?:now\s+)?in\s+(?:god|sudo|developer|jailbreak|unrestricted)\s+mode\b"#
             + #"|\bno\s+content\s+policy\b"#,
         keywords: [[
-            "you", "from", "pretend", "act", "behave", "respond", "answer", "operate", "roleplay", "role-play", "play the role",
-            "do anything", "developer mode", "enter developer", "stay in character", "strive to avoid", "no content",
+            "you", "from", "pretend", "act", "behave", "respond", "answer", "operate", "roleplay", "role-play", "play", "do",
+            "stay", "strive", "no",
         ]],
         anchorGroup: 0,
         severity: .medium

@@ -31,9 +31,11 @@ public enum InjectionSeverity: Int, Sendable, Comparable, CaseIterable, CustomSt
 /// two or more different detectors agree (an attack rarely uses one trick alone; an honest
 /// document rarely trips two). Pure.
 public enum InjectionAssessment {
+    /// A detector without a severity (an outbound one named in `inbound_detectors`) counts as
+    /// `high`: a finding nobody graded is not waved through.
     public static func score(_ detectorIDs: some Sequence<String>) -> InjectionSeverity? {
         let distinct = Set(detectorIDs)
-        let severities = distinct.compactMap { DetectorCatalog.severity(of: $0) }
+        let severities = distinct.map { DetectorCatalog.severity(of: $0) ?? .high }
         guard let highest = severities.max() else { return nil }
         guard severities.count >= 2, highest < .high else { return highest }
         return InjectionSeverity(rawValue: highest.rawValue + 1)

@@ -8,7 +8,7 @@ public enum InboundDocument {
     /// The segments an inbound scan of `bytes` covers; throws what the proxy would refuse.
     public static func segments(_ bytes: [UInt8]) throws -> [[UInt8]] {
         do {
-            return try DecodedViews(raw: [bytes], inbound: true).leaves
+            return try DecodedViews(raw: [bytes], inbound: true).inboundSegments
         } catch {
             throw InboundDocumentError(reason: error.reason)
         }

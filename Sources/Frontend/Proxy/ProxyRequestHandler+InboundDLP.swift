@@ -111,7 +111,7 @@ extension ProxyRequestHandler {
         } catch {
             throw .views(error)
         }
-        return ScanJob(direction: .inbound, detectorIDs: scan.dlp.inboundDetectors, redact: false, segments: views.leaves)
+        return ScanJob(direction: .inbound, detectorIDs: scan.dlp.inboundDetectors, redact: false, segments: views.inboundSegments)
     }
 }
 

@@ -210,7 +210,7 @@ final class WebSocketRelay {
             direction: direction,
             detectorIDs: detectors,
             redact: false,
-            segments: direction == .inbound ? views.leaves : views.segments
+            segments: direction == .inbound ? views.inboundSegments : views.segments
         )
         let hold = HeldBytesReservation(budget: services.heldBytes)
         guard hold.grow(by: job.byteCount) else {

@@ -34,11 +34,12 @@ struct InboundEvaluation {
         let root = CleanCorpusTests.checkouts
         guard let enumerator = FileManager.default.enumerator(atPath: root) else { return [] }
         var files: [String] = []
-        while let relative = enumerator.nextObject() as? String, files.count < 2000 {
+        while let relative = enumerator.nextObject() as? String {
             guard relative.hasSuffix(".md"), !relative.contains("/.build/") else { continue }
             files.append(root + "/" + relative)
         }
-        return files.sorted()
+        // Sorted before any cut, so the sample does not depend on the file system's order.
+        return Array(files.sorted().prefix(2000))
     }
 
     /// A markdown body cut to `limit` characters and split at the paragraph break nearest its middle.
@@ -156,20 +157,24 @@ struct InboundEvaluation {
         return figures
     }
 
-    static func table(tuning: Figures, heldOut: Figures) -> String {
-        var lines = ["kind                     tuning   held-out"]
+    static func table(tuning: Figures, heldOut: Figures, blind: Figures) -> String {
+        var lines = ["kind                     tuning   held-out blind"]
         for kind in InjectionKind.allCases {
             func cell(_ figures: Figures) -> String {
                 "\(figures.found[kind] ?? 0)/\(figures.total[kind] ?? 0)".padding(toLength: 8, withPad: " ", startingAt: 0)
             }
-            lines.append(kind.rawValue.padding(toLength: 24, withPad: " ", startingAt: 0) + " " + cell(tuning) + " " + cell(heldOut))
+            lines.append(
+                kind.rawValue.padding(toLength: 24, withPad: " ", startingAt: 0) + " " + cell(tuning) + " " + cell(heldOut) + " "
+                    + cell(blind)
+            )
         }
         lines.append(
             String(
-                format: "inbound-eval: threshold %@; recall %.3f tuning (%d docs), %.3f held-out (%d docs); %d benign documents (%.1f MB), %d false positives (%.2f %%), %d more below the threshold; %.2f ms per 100 KB",
+                format: "inbound-eval: threshold %@; recall %.3f tuning (%d docs), %.3f held-out (%d docs), %.3f blind (%d docs); %d benign documents (%.1f MB), %d false positives (%.2f %%), %d more below the threshold; %.2f ms per 100 KB (debug build)",
                 threshold.description,
                 tuning.recall, tuning.total.values.reduce(0, +),
                 heldOut.recall, heldOut.total.values.reduce(0, +),
+                blind.recall, blind.total.values.reduce(0, +),
                 tuning.benignDocuments, Double(tuning.benignBytes) / 1_048_576,
                 tuning.falsePositives.count, tuning.falsePositiveRate * 100, tuning.belowThreshold,
                 tuning.millisecondsPer100KB
@@ -184,14 +189,19 @@ struct InboundEvaluation {
         try #require(files.count >= 300, "the dependency checkouts' markdown is missing: build the package first")
         let tuning = try Self.evaluate(InjectionPhrasings.tuning)
         let heldOut = try Self.evaluate(InjectionPhrasings.heldOut, benignToo: false)
-        print(Self.table(tuning: tuning, heldOut: heldOut))
+        let blind = try Self.evaluate(InjectionPhrasings.blind, benignToo: false)
+        print(Self.table(tuning: tuning, heldOut: heldOut, blind: blind))
         if ProcessInfo.processInfo.environment["INBOUND_EVAL_DETAILS"] != nil {
             print("missed (tuning):\n" + tuning.missed.joined(separator: "\n"))
             print("false positives:\n" + tuning.falsePositives.joined(separator: "\n"))
         }
         #expect(InjectionKind.allCases.allSatisfy { (heldOut.total[$0] ?? 0) > 0 }, "every kind is held out")
         // Which held-out documents were missed is not printed: the detectors are never tuned on them.
+        // Both floors guard against regressions; they are not the target (0.9 on a blind
+        // set), which the blind set does not reach yet (README, "Inbound evaluation").
+        #expect(InjectionKind.allCases.allSatisfy { (blind.total[$0] ?? 0) > 0 }, "every kind is in the blind set")
         #expect(heldOut.recall >= 0.9, "held-out recall \(heldOut.recall)")
+        #expect(blind.recall >= 0.55, "blind recall \(blind.recall)")
         #expect(tuning.falsePositiveRate <= 0.01, "\(tuning.falsePositives.prefix(10).joined(separator: "\n"))")
     }
 }

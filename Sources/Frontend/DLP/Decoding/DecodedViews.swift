@@ -96,17 +96,19 @@ struct DecodedViews {
             }
             // One pass says which decoders can find anything; only those look at the bytes.
             let screen = DecoderScreen(source)
+            // Inbound, JSON strings are unescaped in what holds JSON, and once more for JSON in
+            // JSON strings; a JSON view's entities are undone in the view.
+            let unescapesJSON = screen.hasBackslash && (!inbound || (depth <= 1 && Self.holdsJSON(source)))
             let decoders = [
                 !inbound && screen.mayPercentDecode(plusIsSpace: form.formEncoded)
                     ? PercentDecoding.decode(source, plusIsSpace: form.formEncoded, maxPieces: maxPieces) : nil,
-                screen.hasBackslash && (!inbound || (depth == 0 && Self.looksLikeJSON(source)))
-                    ? JSONUnescaping.decode(source, maxPieces: maxPieces) : nil,
+                unescapesJSON ? JSONUnescaping.decode(source, maxPieces: maxPieces) : nil,
                 !inbound && screen.mayHoldBase64Run ? Base64Runs.decode(source, maxPieces: maxPieces) : nil,
                 !inbound && screen.hasLongHexRun ? HexRuns.decode(source, maxPieces: maxPieces) : nil,
                 // Entities are undone in a page or feed as fetched, in a JSON document's unescaped
                 // strings, and once more (an Atom feed's escaped HTML); deeper, code samples that
                 // spell entities would only multiply views.
-                inbound && depth <= 1 && (depth > 0 || !Self.looksLikeJSON(source))
+                inbound && depth <= 1 && (depth > 0 || !unescapesJSON)
                     ? HTMLEntities.decode(source, maxPieces: maxPieces) : nil,
             ]
             for case let decoded? in decoders { decodings.append((decoded, form)) }
@@ -135,11 +137,37 @@ struct DecodedViews {
         return segments.indices.filter { !parents.contains($0) }.map { segments[$0] }
     }
 
-    /// Inbound, JSON strings are unescaped in JSON documents only: an agent's client decodes the
-    /// JSON it fetched, and reads a README's `\n` as written.
-    static func looksLikeJSON(_ bytes: [UInt8]) -> Bool {
-        guard let first = bytes.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) else { return false }
-        return first == UInt8(ascii: "{") || first == UInt8(ascii: "[") || first == UInt8(ascii: "\"")
+    /// What an inbound scan covers: the leaves, and each leaf as a reader sees it
+    /// (``InvisibleText``) where that differs.
+    var inboundSegments: [[UInt8]] {
+        let leaves = leaves
+        return leaves + leaves.compactMap(InvisibleText.normalised)
+    }
+
+    /// Inbound, JSON strings are unescaped only in what holds JSON: an agent's client decodes the
+    /// JSON it fetched, and reads a README's `\n` as written. JSON is held by a document that
+    /// starts like JSON (after a byte-order mark, an XSSI guard such as `)]}'`, or an SSE field
+    /// name), or that has a `"key":` in its first 4 KiB (JSONP, event streams, JSON in a page).
+    static func holdsJSON(_ bytes: [UInt8]) -> Bool {
+        var index = 0
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { index = 3 }
+        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D, UInt8(ascii: ")"), UInt8(ascii: "]"), UInt8(ascii: "}"), UInt8(ascii: "'")].contains(bytes[index]) {
+            index += 1
+        }
+        if index < bytes.count, [UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: "\"")].contains(bytes[index]) { return true }
+        let head = bytes.prefix(4096)
+        var position = head.startIndex
+        while let quote = head[position...].firstIndex(of: UInt8(ascii: "\"")) {
+            var after = quote + 1
+            while after < head.endIndex, head[after] != UInt8(ascii: "\""), after - quote < 64 { after += 1 }
+            guard after < head.endIndex, head[after] == UInt8(ascii: "\"") else { return false }
+            var colon = after + 1
+            while colon < head.endIndex, head[colon] == 0x20 { colon += 1 }
+            if colon < head.endIndex, head[colon] == UInt8(ascii: ":"), after > quote + 1 { return true }
+            position = after + 1
+            if position >= head.endIndex { break }
+        }
+        return false
     }
 
     private struct SeenView: Hashable {

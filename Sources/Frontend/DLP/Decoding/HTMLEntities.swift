@@ -13,6 +13,8 @@ enum HTMLEntities {
         "rbrack": "]", "excl": "!", "num": "#", "period": ".", "comma": ",", "equals": "=", "quest": "?",
         "grave": "`", "bsol": "\\", "ndash": "\u{2013}", "mdash": "\u{2014}", "hellip": "\u{2026}",
         "lsquo": "\u{2018}", "rsquo": "\u{2019}", "ldquo": "\u{201C}", "rdquo": "\u{201D}",
+        "zerowidthspace": "\u{200B}", "shy": "\u{00AD}", "tab": "\t", "newline": "\n", "nobreak": "\u{2060}",
+        "thinsp": "\u{2009}", "ensp": "\u{2002}", "emsp": "\u{2003}",
     ]
 
     static func decode(_ source: [UInt8], maxPieces: Int = .max) -> Decoded? {
@@ -34,15 +36,25 @@ enum HTMLEntities {
         return builder.finish()
     }
 
-    /// The reference starting at `index` (at its `&`) and its length through the `;`.
+    /// The reference starting at `index` (at its `&`) and its length through the `;` — or, for a
+    /// numeric reference, through its last digit: browsers read `&#73gnore` as `Ignore`.
     private static func reference(_ source: [UInt8], at index: Int) -> (Unicode.Scalar, Int)? {
         var end = index + 1
-        // The longest reference worth reading: `&#x10FFFF;` or a short name.
-        let limit = min(source.count, index + 12)
-        while end < limit, source[end] != UInt8(ascii: ";") { end += 1 }
-        guard end < limit, end > index + 1 else { return nil }
+        // The longest reference worth reading: `&#x0010FFFF;` or a name like `ZeroWidthSpace`.
+        let limit = min(source.count, index + 18)
+        let numeric = end < source.count && source[end] == UInt8(ascii: "#")
+        while end < limit, source[end] != UInt8(ascii: ";") {
+            if numeric, end > index + 2, PercentDecoding.hexValue(source[end]) == nil,
+                !(end == index + 2 && (source[end] | 0x20) == UInt8(ascii: "x"))
+            {
+                break
+            }
+            end += 1
+        }
+        let terminated = end < source.count && source[end] == UInt8(ascii: ";")
+        guard end > index + 1, terminated || numeric, end < limit || (numeric && end <= source.count) else { return nil }
         let body = source[(index + 1)..<end]
-        let length = end - index + 1
+        let length = end - index + (terminated ? 1 : 0)
         if body.first == UInt8(ascii: "#") {
             let digits = body.dropFirst()
             let hex = digits.first == UInt8(ascii: "x") || digits.first == UInt8(ascii: "X")

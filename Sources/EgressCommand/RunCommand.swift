@@ -315,14 +315,8 @@ struct RunCommand: AsyncParsableCommand {
         do {
             let (routes, tokens) = try loadPolicy()
             // A new route must not open a --notify endpoint to the agent.
-            for target in notifyTargets {
-                if let reason = target.reachableByAgent(
-                    routes: routes,
-                    listenHost: listener.listenHost,
-                    listenPort: listener.listenPort
-                ) {
-                    throw CommandFailure("\(routesPath): \(reason)")
-                }
+            if let reason = Self.reachableByAgent(notifyTargets, routes: routes, listener: listener) {
+                throw CommandFailure("\(routesPath): \(reason)")
             }
             // --log was validated at start, so it parses again here.
             let override = try parsedLogOverride()
@@ -367,7 +361,7 @@ struct RunCommand: AsyncParsableCommand {
 
     /// `--notify`: each URL parsed, and none the agent could reach through the proxy.
     private func notifyTargets(routes: RoutesConfig, listener: ProxyOptions) throws -> [NotifyTarget] {
-        try notifyURLs.map { given in
+        let targets = try notifyURLs.map { given in
             var text = given
             // A webhook URL is a credential; on the command line every user could read it in /proc.
             if given.hasPrefix("env:") {
@@ -383,15 +377,18 @@ struct RunCommand: AsyncParsableCommand {
             } catch {
                 throw CommandFailure(error.description)
             }
-            if let reason = target.reachableByAgent(
-                routes: routes,
-                listenHost: listener.listenHost,
-                listenPort: listener.listenPort
-            ) {
-                throw CommandFailure(reason)
-            }
             return target
         }
+        if let reason = Self.reachableByAgent(targets, routes: routes, listener: listener) { throw CommandFailure(reason) }
+        return targets
+    }
+
+    /// Why the agent could reach one of `targets` through the proxy under `routes`, if it could
+    /// (at start and on every reload).
+    private static func reachableByAgent(_ targets: [NotifyTarget], routes: RoutesConfig, listener: ProxyOptions) -> String? {
+        targets.lazy.compactMap {
+            $0.reachableByAgent(routes: routes, listenHost: listener.listenHost, listenPort: listener.listenPort)
+        }.first
     }
 
     private func parsedNotifyFormat() throws -> NotificationFormat {

@@ -60,16 +60,20 @@ enum DLPReason {
 
     static let inbound = "egress DLP: possible prompt injection detected"
 
-    /// The document's severity and the most severe finding's label, e.g.
+    /// Inbound findings judged against a route's threshold: whether the route's policy applies,
+    /// and the reason, naming the document's severity and its most severe finding, e.g.
     /// `egress DLP: possible prompt injection detected (high: hidden HTML text addressed to an AI)`;
-    /// below the route's threshold the reason says so.
-    static func inbound(_ detectorIDs: [String], threshold: InjectionSeverity) -> String {
+    /// below the threshold the reason says so.
+    static func inbound(
+        _ detectorIDs: [String],
+        threshold: InjectionSeverity
+    ) -> (reachesThreshold: Bool, reason: String) {
         let score = InjectionAssessment.score(detectorIDs) ?? .low
         let worst = detectorIDs.max { (DetectorCatalog.severity(of: $0) ?? .low) < (DetectorCatalog.severity(of: $1) ?? .low) }
         let detail = "\(score): \(worst.map(label) ?? "unknown")"
         return score >= threshold
-            ? "\(inbound) (\(detail))"
-            : "egress DLP: possible prompt injection below the route's threshold (\(detail))"
+            ? (true, "\(inbound) (\(detail))")
+            : (false, "egress DLP: possible prompt injection below the route's threshold (\(detail))")
     }
 
     static func label(_ detectorID: String) -> String {

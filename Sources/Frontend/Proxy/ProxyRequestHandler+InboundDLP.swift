@@ -30,8 +30,8 @@ extension ProxyRequestHandler {
                 self.handle(.responseScanned(id, .refuse((error as? ScanFailure ?? .workerError).refusal)))
             case .success(let outcome) where !outcome.isClean:
                 let detectors = outcome.findings.map(\.detectorID)
-                let reason = DLPReason.inbound(detectors, threshold: scan.dlp.inboundThreshold)
-                guard (InjectionAssessment.score(detectors) ?? .low) >= scan.dlp.inboundThreshold else {
+                let (reachesThreshold, reason) = DLPReason.inbound(detectors, threshold: scan.dlp.inboundThreshold)
+                guard reachesThreshold else {
                     // Below the route's threshold: delivered, and the operator is told.
                     self.services.metrics.dlpAction(direction: "inbound", action: "warn")
                     self.services.events.emit(
@@ -83,7 +83,7 @@ extension ProxyRequestHandler {
             switch result {
             case .success(let outcome) where !outcome.isClean:
                 metrics.dlpAction(direction: "inbound", action: "warn")
-                warn(DLPReason.inbound(outcome.findings.map(\.detectorID), threshold: scan.dlp.inboundThreshold))
+                warn(DLPReason.inbound(outcome.findings.map(\.detectorID), threshold: scan.dlp.inboundThreshold).reason)
             case .success: break
             case .failure(let error):
                 warn("egress DLP: response not scanned: \((error as? ScanFailure ?? .workerError).reason)")

@@ -332,8 +332,7 @@ struct WebSocketRelayStateMachine {
                     actions.append(.emit(.warn(reason: reason, context: context), minimum: .blocks))
                 }
             } else {
-                let reason = DLPReason.inbound(detectors, threshold: configuration.inboundThreshold)
-                let reachesThreshold = (InjectionAssessment.score(detectors) ?? .low) >= configuration.inboundThreshold
+                let (reachesThreshold, reason) = DLPReason.inbound(detectors, threshold: configuration.inboundThreshold)
                 switch reachesThreshold ? configuration.inboundAction : .warn {
                 case .block:
                     return terminate(
